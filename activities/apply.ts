@@ -1,0 +1,309 @@
+/**
+ * Applying staged objects to the CRM tables, one chunk of positions per activity and one
+ * transaction per chunk. A per-tenant advisory lock serializes the apply steps of concurrent files
+ * of one tenant, so staleness checks and address de-duplication never race; fetch and parse stay
+ * parallel. A chunk whose results were committed is recognized and not applied twice.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Knex } from 'knex';
+import type { ChunkInput, ChunkResult } from '../common/messages';
+import { tenantOf } from '../config/config';
+import { contactKeys, isImportableContact, matchSteps, type MatchStep } from '../domain/contact';
+import { externalNumberOf, planEstate, SOURCE_IMV, type ApplyContext, type EstateColumns, type StoredEstate } from '../domain/estate';
+import type { ContactData, TransferObject } from '../openimmo/types';
+import type { ActivityDeps } from './deps';
+import type { ImportMeta, ImportRow } from './transfers';
+
+interface StagedRow {
+  position: number;
+  source_id: string | null;
+  payload: TransferObject;
+  estate_id: number | null;
+  outcome: string | null;
+  messages: string[];
+  address_ids: { id: number; role: string }[];
+}
+
+const APPLIED = new Set(['created', 'updated', 'unchanged']);
+
+async function tenantLock(trx: Knex.Transaction, tenant: string): Promise<void> {
+  await trx.raw("SELECT pg_advisory_xact_lock(hashtext('imv-import:' || ?))", [tenant]);
+}
+
+export function applyActivities(deps: ActivityDeps) {
+  const { db, cfg } = deps;
+
+  async function loadChunk(trx: Knex.Transaction, { importId, from, to }: ChunkInput): Promise<StagedRow[]> {
+    return trx('staged_objects').where({ import_id: importId }).andWhere('position', '>=', from).andWhere('position', '<', to).orderBy('position');
+  }
+
+  async function loadImport(trx: Knex.Transaction, importId: number): Promise<ImportRow> {
+    const row = await trx('import_files').where({ id: importId }).first();
+    if (!row) throw ApplicationFailure.nonRetryable(`import ${importId} does not exist`, 'UnknownImport');
+    return row;
+  }
+
+  return {
+    async upsertEstates(input: ChunkInput): Promise<ChunkResult> {
+      return db.transaction(async (trx) => {
+        const imp = await loadImport(trx, input.importId);
+        await tenantLock(trx, imp.tenant_id);
+        const rows = await loadChunk(trx, input);
+        if (rows.length === 0 || rows.every((r) => r.outcome !== null)) return { done: rows.length };
+        const tenant = tenantOf(cfg, imp.tenant_id);
+        const users = new Set<string>(
+          (await trx('users').where({ tenant_id: imp.tenant_id, active: true }).pluck('user_name')) as string[],
+        );
+        const meta: ImportMeta = imp.meta ?? {};
+        const ids = [...new Set(rows.map((r) => r.source_id).filter((x): x is string => !!x))];
+        const stored = new Map<string, StoredEstate & { source_id: string }>();
+        if (ids.length) {
+          const existing = await trx('estates')
+            .where({ tenant_id: imp.tenant_id, source: SOURCE_IMV })
+            .whereIn('source_id', ids)
+            .forUpdate()
+            .select('id', 'source_id', 'status', 'archived', 'reference', 'content_hash', 'source_stand', 'source_timestamp', 'source_file_time');
+          for (const e of existing) stored.set(e.source_id, e);
+        }
+
+        // Plan in document order against an in-memory view, then write each estate's final state once.
+        interface Final {
+          columns: EstateColumns | null;
+          archived: boolean;
+          reference: boolean;
+          isNew: boolean;
+        }
+        const finals = new Map<string, Final>();
+        const results: { position: number; sourceId: string | null; action: string; outcome: string; messages: string[] }[] = [];
+        for (const r of rows) {
+          const o = r.payload;
+          const messages = [...o.warnings];
+          const fail = (msg: string) => results.push({ position: r.position, sourceId: o.sourceId, action: o.action, outcome: 'rejected', messages: [...messages, msg] });
+          if (!o.sourceId) {
+            fail(`object #${o.position}: no IMV object id (verwaltung_techn/objektnr_extern or openimmo_obid is missing or empty)`);
+            continue;
+          }
+          const provider = meta.providers?.find((p) => p.index === o.providerIndex);
+          const user = o.user ?? provider?.user ?? tenant.defaultUser;
+          if (!user) {
+            fail(`object ${o.sourceId}: no onOffice user named (user_defined_simplefield feldname="${tenant.options.userField}") and tenant ${tenant.id} has no default user`);
+            continue;
+          }
+          if (!users.has(user)) {
+            fail(`object ${o.sourceId}: unknown onOffice user "${user}" for tenant ${tenant.id}; add the user to the configuration and replay import ${imp.id}`);
+            continue;
+          }
+          const ctx: ApplyContext = {
+            tenant: imp.tenant_id,
+            user,
+            importId: imp.id,
+            transferTimestamp: meta.header?.timestamp ?? null,
+            fileTime: new Date(imp.mtime).toISOString(),
+          };
+          const current = stored.get(o.sourceId) ?? null;
+          const plan = planEstate(o, current, ctx);
+          const prev = finals.get(o.sourceId);
+          switch (plan.outcome) {
+            case 'created':
+            case 'updated':
+              finals.set(o.sourceId, { columns: plan.columns, archived: false, reference: plan.reference, isNew: prev?.isNew ?? !current });
+              stored.set(o.sourceId, {
+                id: current?.id ?? -1,
+                source_id: o.sourceId,
+                status: current?.status ?? 'inaktiv',
+                archived: false,
+                reference: plan.reference,
+                content_hash: plan.columns.content_hash,
+                source_stand: plan.columns.source_stand,
+                source_timestamp: plan.columns.source_timestamp,
+                source_file_time: plan.columns.source_file_time,
+              });
+              break;
+            case 'archived':
+              finals.set(o.sourceId, { columns: prev?.columns ?? null, archived: true, reference: current!.reference, isNew: prev?.isNew ?? false });
+              stored.set(o.sourceId, { ...current!, archived: true });
+              break;
+            case 'stale':
+            case 'not-found':
+              messages.push(plan.message);
+              break;
+            case 'unchanged':
+              break;
+          }
+          results.push({ position: r.position, sourceId: o.sourceId, action: o.action, outcome: plan.outcome, messages });
+        }
+
+        const estateIds = new Map<string, number>();
+        for (const [sid, s] of stored) if (s.id > 0) estateIds.set(sid, s.id);
+        const withData = [...finals.entries()].filter(([, f]) => f.columns);
+        if (withData.length) {
+          const insertRows = withData.map(([sid, f]) => ({
+            tenant_id: imp.tenant_id,
+            source: SOURCE_IMV,
+            source_id: sid,
+            external_number: externalNumberOf(sid),
+            status: 'inaktiv',
+            ...f.columns!,
+            fields: JSON.stringify(f.columns!.fields),
+            data: JSON.stringify(f.columns!.data),
+            archived: f.archived,
+            archived_at: f.archived ? trx.fn.now() : null,
+            reference: f.reference,
+            updated_at: trx.fn.now(),
+          }));
+          // On conflict only data columns change: never status (R3) nor external_number (R4).
+          const updatable = Object.keys(withData[0][1].columns!).concat(['archived', 'archived_at', 'reference']);
+          const returned: { id: number; source_id: string }[] = await trx('estates')
+            .insert(insertRows)
+            .onConflict(['tenant_id', 'source', 'source_id'])
+            .merge([...updatable, 'updated_at'])
+            .returning(['id', 'source_id']);
+          for (const r of returned) estateIds.set(r.source_id, r.id);
+        }
+        const archiveOnly = [...finals.entries()].filter(([, f]) => !f.columns && f.archived).map(([sid]) => estateIds.get(sid)!);
+        if (archiveOnly.length) {
+          await trx('estates').whereIn('id', archiveOnly).update({ archived: true, archived_at: trx.fn.now(), last_import_id: imp.id, updated_at: trx.fn.now() });
+        }
+
+        await writeOutcomes(trx, input.importId, results.map((r) => ({ ...r, estateId: r.sourceId ? estateIds.get(r.sourceId) ?? null : null })));
+        return { done: rows.length };
+      });
+    },
+
+    async upsertAddresses(input: ChunkInput): Promise<ChunkResult> {
+      return db.transaction(async (trx) => {
+        const imp = await loadImport(trx, input.importId);
+        await tenantLock(trx, imp.tenant_id);
+        const rows = await loadChunk(trx, input);
+        let done = 0;
+        for (const r of rows) {
+          if (!r.outcome || !APPLIED.has(r.outcome) || r.payload.action === 'DELETE') continue;
+          if (r.address_ids.length) continue; // applied by an earlier attempt of this chunk
+          const o = r.payload;
+          const user = (await trx('estates').where({ id: r.estate_id }).first('user_name'))?.user_name ?? null;
+          const linked: { id: number; role: string }[] = [];
+          const contacts: { c: ContactData; role: string }[] = [];
+          if (isImportableContact(o.contact)) contacts.push({ c: o.contact, role: 'ansprechpartner' });
+          for (const w of o.furtherAddresses ?? []) {
+            if (isImportableContact(w)) contacts.push({ c: w, role: (w.role ?? 'weitere_adresse').toLowerCase() });
+          }
+          for (const { c, role } of contacts) {
+            const id = await upsertAddress(trx, imp.tenant_id, c, user);
+            if (!linked.some((l) => l.id === id && l.role === role)) linked.push({ id, role });
+          }
+          if (linked.length) {
+            await trx('staged_objects').where({ import_id: input.importId, position: r.position }).update({ address_ids: JSON.stringify(linked) });
+            done++;
+          }
+        }
+        return { done };
+      });
+    },
+
+    async linkContacts(input: ChunkInput): Promise<ChunkResult> {
+      return db.transaction(async (trx) => {
+        const rows = await loadChunk(trx, input);
+        const links = rows.flatMap((r) => (r.estate_id ? r.address_ids.map((a) => ({ estate_id: r.estate_id, address_id: a.id, role: a.role })) : []));
+        if (links.length) await trx('estate_contacts').insert(links).onConflict(['estate_id', 'address_id', 'role']).ignore();
+        return { done: links.length };
+      });
+    },
+  };
+}
+
+async function writeOutcomes(
+  trx: Knex.Transaction,
+  importId: number,
+  results: { position: number; sourceId: string | null; action: string; outcome: string; messages: string[]; estateId: number | null }[],
+): Promise<void> {
+  if (!results.length) return;
+  await trx('import_objects')
+    .insert(results.map((r) => ({ import_id: importId, position: r.position, source_id: r.sourceId, action: r.action, outcome: r.outcome, estate_id: r.estateId, messages: JSON.stringify(r.messages) })))
+    .onConflict(['import_id', 'position'])
+    .merge(['source_id', 'action', 'outcome', 'estate_id', 'messages']);
+  const values = results.map(() => '(?::int, ?::bigint, ?::text, ?::jsonb)').join(', ');
+  const bindings = results.flatMap((r) => [r.position, r.estateId, r.outcome, JSON.stringify(r.messages)]);
+  await trx.raw(
+    `UPDATE staged_objects AS s SET estate_id = v.estate_id, outcome = v.outcome, messages = v.messages
+       FROM (VALUES ${values}) AS v(position, estate_id, outcome, messages)
+      WHERE s.import_id = ? AND s.position = v.position`,
+    [...bindings, importId],
+  );
+}
+
+/** onOffice's de-duplication, first match wins; a match is filled from the transfer, never re-owned. */
+async function upsertAddress(trx: Knex.Transaction, tenant: string, c: ContactData, user: string | null): Promise<number> {
+  const keys = contactKeys(c);
+  let found: { id: number; emails: Record<string, string>; phones: Record<string, string>; norm_emails: string[] } | undefined;
+  for (const step of matchSteps(keys)) {
+    found = await findByStep(trx, tenant, step);
+    if (found) break;
+  }
+  const fields = {
+    external_person_id: c.externalId,
+    salutation: c.salutation,
+    title: c.title,
+    first_name: c.firstName,
+    last_name: c.lastName,
+    company: c.company,
+    street: c.street,
+    house_number: c.houseNumber,
+    zip: c.zip,
+    city: c.city,
+    country: c.country,
+    url: c.url,
+  };
+  const normCols = {
+    norm_last: keys.last,
+    norm_first: keys.first,
+    norm_city: keys.city,
+    norm_street: keys.street,
+    norm_company: keys.company,
+  };
+  if (!found) {
+    const [row] = await trx('addresses')
+      .insert({
+        tenant_id: tenant,
+        ...fields,
+        ...normCols,
+        emails: JSON.stringify(c.emails),
+        phones: JSON.stringify(c.phones),
+        norm_emails: keys.emails,
+        contact_origin: 'IMV',
+        status: 'Aktiv',
+        user_name: user,
+      })
+      .returning('id');
+    return row.id;
+  }
+  // Fill what the transfer carries; keep what it leaves empty.
+  const update: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) if (v != null && v !== '') update[k] = v;
+  const nonNullNorm = Object.fromEntries(Object.entries(normCols).filter(([, v]) => v != null));
+  await trx('addresses')
+    .where({ id: found.id })
+    .update({
+      ...update,
+      ...nonNullNorm,
+      emails: JSON.stringify({ ...found.emails, ...c.emails }),
+      phones: JSON.stringify({ ...found.phones, ...c.phones }),
+      norm_emails: [...new Set([...(found.norm_emails ?? []), ...keys.emails])],
+      updated_at: trx.fn.now(),
+    });
+  return found.id;
+}
+
+async function findByStep(trx: Knex.Transaction, tenant: string, s: MatchStep) {
+  const q = trx('addresses').where({ tenant_id: tenant }).orderBy('id').first('id', 'emails', 'phones', 'norm_emails');
+  switch (s.step) {
+    case 0:
+      return q.andWhere({ external_person_id: s.externalId });
+    case 1:
+      return q.andWhere({ norm_last: s.last, norm_first: s.first, norm_city: s.city, norm_street: s.street });
+    case 2:
+      return q.andWhere({ norm_last: s.last }).andWhereRaw('norm_emails && ?::text[]', [s.emails]);
+    case 3:
+      return q.andWhere({ norm_company: s.company }).andWhereRaw('norm_emails && ?::text[]', [s.emails]);
+  }
+}
+

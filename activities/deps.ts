@@ -1,0 +1,15 @@
+import type { AppConfig } from '../config/config';
+import type { Db } from '../db/db';
+import type { FileStore } from '../store/file-store';
+import type { Logger } from '../common/logger';
+
+/** What activities need from the outside; tests hand in real or fake ones. */
+export interface ActivityDeps {
+  cfg: AppConfig;
+  db: Db;
+  store: FileStore;
+  log: Logger;
+  /** Where FTP passwords are read from (R10); defaults to process.env. */
+  env?: NodeJS.ProcessEnv;
+  ftpTimeoutMs?: number;
+}

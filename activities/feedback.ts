@@ -1,0 +1,62 @@
+/**
+ * OpenImmo-Feedback (format 1.2.5) written to the tenant's FTP feedback/ folder after each file,
+ * so the sending side can show which objects arrived. Per object: its ids and import status; per
+ * error: object id, number and text. Only ids, statuses and messages: no contact data.
+ */
+import type { Knex } from 'knex';
+import type { ImportRow } from './transfers';
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const el = (name: string, value: string | number | null | undefined) =>
+  value === null || value === undefined || value === '' ? `<${name}/>` : `<${name}>${esc(String(value))}</${name}>`;
+
+/** Error numbers in the feedback: stable per kind of problem. */
+export const FEEDBACK_ERROR_NUMBERS: Record<string, number> = {
+  rejected: 100,
+  'not-found': 101,
+  stale: 102,
+  file: 200,
+};
+
+export async function buildFeedback(
+  db: Knex,
+  row: ImportRow,
+  status: string,
+  fileError: { errorType: string; message: string } | null,
+): Promise<string> {
+  const objects: { position: number; source_id: string | null; outcome: string; messages: string[]; external_number: string | null; obid: string | null }[] =
+    await db('import_objects as o')
+      .leftJoin('estates as e', 'e.id', 'o.estate_id')
+      .where('o.import_id', row.id)
+      .orderBy('o.position')
+      .select('o.position', 'o.source_id', 'o.outcome', 'o.messages', 'e.external_number', db.raw("null as obid"));
+  const provider = row.meta.providers?.[0];
+  const now = new Date();
+  const datum = `${String(now.getUTCDate()).padStart(2, '0')}.${String(now.getUTCMonth() + 1).padStart(2, '0')}.${now.getUTCFullYear()}`;
+  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>', '<openimmo_feedback>', el('version', '1.2.5')];
+  out.push('<sender>', el('name', 'imv-import'), el('openimmo_anid', provider?.openimmoAnid ?? null), el('datum', datum), el('makler_id', row.tenant_id), '</sender>');
+  for (const o of objects) {
+    out.push(
+      '<objekt>',
+      el('anbieter_id', provider?.anbieternr ?? null),
+      el('oobj_id', o.source_id ?? `position-${o.position}`),
+      el('zusatz_refnr', o.external_number),
+      `<user_defined_simplefield feldname="imv_import_status">${esc(o.outcome)}</user_defined_simplefield>`,
+      `<user_defined_simplefield feldname="imv_import_datei">${esc(row.file_name)}</user_defined_simplefield>`,
+      '</objekt>',
+    );
+  }
+  const errors: string[] = [];
+  if (fileError) {
+    errors.push(`<fehler>${el('objekt_id', null)}${el('fehlernr', FEEDBACK_ERROR_NUMBERS.file)}${el('text', `${row.file_name}: ${fileError.errorType}: ${fileError.message}`)}</fehler>`);
+  }
+  for (const o of objects) {
+    const nr = FEEDBACK_ERROR_NUMBERS[o.outcome];
+    if (nr === undefined) continue;
+    for (const m of o.messages) errors.push(`<fehler>${el('objekt_id', o.source_id ?? `position-${o.position}`)}${el('fehlernr', nr)}${el('text', m)}</fehler>`);
+  }
+  if (errors.length) out.push('<fehlerliste>', ...errors, '</fehlerliste>');
+  out.push(`<user_defined_simplefield feldname="imv_import_dateistatus">${esc(status)}</user_defined_simplefield>`);
+  out.push('</openimmo_feedback>');
+  return out.join('\n') + '\n';
+}

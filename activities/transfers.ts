@@ -1,0 +1,348 @@
+/**
+ * Activities around a transfer file: list the inbox, open a ledger row, fetch into the file store,
+ * parse into staging, and finish (archive on FTP, ledger, clean staging). Each is idempotent.
+ */
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import { Context, ApplicationFailure, heartbeat } from '@temporalio/activity';
+import type { Client } from 'basic-ftp';
+import type {
+  BeginImportInput,
+  BeginImportResult,
+  FetchResult,
+  FileOutcome,
+  FinishOutcome,
+  FinishResult,
+  ListTransfersResult,
+  ObjectCounts,
+  ParseResult,
+} from '../common/messages';
+import { emptyCounts } from '../common/messages';
+import { ftpAccessOf, tenantOf } from '../config/config';
+import { connect, inboxPath, listFinishedUploads, moveFile, uploadBuffer, exists } from '../ftp/ftp';
+import { openTransfer } from '../openimmo/reader';
+import { isTransferError } from '../openimmo/errors';
+import { sha256OfFile } from '../store/file-store';
+import type { ProviderInfo, TransferHeader } from '../openimmo/types';
+import type { ActivityDeps } from './deps';
+import { buildFeedback } from './feedback';
+
+export interface ImportRow {
+  id: number;
+  tenant_id: string;
+  remote_path: string;
+  file_name: string;
+  size: number;
+  mtime: Date;
+  sha256: string | null;
+  status: string;
+  workflow_id: string;
+  replay_of: number | null;
+  archived_path: string | null;
+  meta: ImportMeta;
+  objects_total: number;
+  error_type: string | null;
+  error_message: string | null;
+}
+
+export interface ImportMeta {
+  kind?: 'xml' | 'zip';
+  xmlEntry?: string | null;
+  header?: TransferHeader | null;
+  providers?: ProviderInfo[];
+}
+
+const FINAL = new Set(['imported', 'partial', 'failed', 'duplicate']);
+
+export function transferActivities(deps: ActivityDeps) {
+  const { db, cfg, store } = deps;
+
+  async function loadImport(importId: number): Promise<ImportRow> {
+    const row = await db('import_files').where({ id: importId }).first();
+    if (!row) throw ApplicationFailure.nonRetryable(`import ${importId} does not exist`, 'UnknownImport');
+    return row as ImportRow;
+  }
+
+  function accessFor(tenant: string) {
+    return ftpAccessOf(tenantOf(cfg, tenant), deps.env);
+  }
+
+  /** Runs an FTP operation, closing the connection when Temporal cancels the activity. */
+  async function ftpSession<T>(tenant: string, fn: (c: Client) => Promise<T>): Promise<T> {
+    const client = await connect(accessFor(tenant), { timeoutMs: deps.ftpTimeoutMs });
+    let signal: AbortSignal | undefined;
+    try {
+      signal = Context.current().cancellationSignal;
+    } catch {
+      signal = undefined; // called outside an activity (CLI)
+    }
+    const onAbort = () => client.close();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      return await fn(client);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      client.close();
+    }
+  }
+
+  return {
+    async listTransfers({ tenant }: { tenant: string }): Promise<ListTransfersResult> {
+      const t = tenantOf(cfg, tenant);
+      const access = accessFor(tenant);
+      const files = await ftpSession(tenant, (c) =>
+        listFinishedUploads(c, access.baseDir, {
+          minAgeMs: t.options.minFileAgeSeconds * 1000,
+          stableCheckMs: t.options.stableCheckMs,
+        }),
+      );
+      deps.log.info({ tenant, files: files.length }, 'listed inbox');
+      return { files, maxConcurrentFiles: t.options.maxConcurrentFiles };
+    },
+
+    async beginImport(input: BeginImportInput): Promise<BeginImportResult> {
+      const t = tenantOf(cfg, input.tenant);
+      let values: Record<string, unknown>;
+      if (input.replayOf != null) {
+        const old = await loadImport(input.replayOf);
+        if (old.tenant_id !== input.tenant) {
+          throw ApplicationFailure.nonRetryable(`import ${old.id} belongs to tenant ${old.tenant_id}, not ${input.tenant}`, 'UnknownImport');
+        }
+        values = {
+          tenant_id: input.tenant,
+          remote_path: old.archived_path ?? old.remote_path,
+          file_name: old.file_name,
+          size: old.size,
+          mtime: old.mtime,
+          sha256: old.sha256,
+          replay_of: old.id,
+        };
+      } else if (input.file) {
+        values = {
+          tenant_id: input.tenant,
+          remote_path: inboxPath(accessFor(input.tenant), input.file.name),
+          file_name: input.file.name,
+          size: input.file.size,
+          mtime: input.file.mtime,
+        };
+      } else {
+        throw ApplicationFailure.nonRetryable('beginImport needs a file or replayOf', 'BadInput');
+      }
+      const existing = (await db('import_files').where({ workflow_id: input.workflowId }).first()) as ImportRow | undefined;
+      if (existing) {
+        if (FINAL.has(existing.status)) {
+          return { importId: existing.id, fileName: existing.file_name, finished: existing.status as FileOutcome, chunkSize: t.options.chunkSize };
+        }
+        await db('import_files')
+          .where({ id: existing.id })
+          .update({ status: 'importing', run_id: input.runId, attempts: db.raw('attempts + 1'), error_type: null, error_message: null });
+        return { importId: existing.id, fileName: existing.file_name, finished: null, chunkSize: t.options.chunkSize };
+      }
+      const [row] = await db('import_files')
+        .insert({ ...values, workflow_id: input.workflowId, run_id: input.runId, status: 'importing' })
+        .onConflict('workflow_id')
+        .merge(['run_id'])
+        .returning(['id', 'file_name']);
+      deps.log.info({ tenant: input.tenant, importId: row.id, workflowId: input.workflowId, file: row.file_name }, 'import started');
+      return { importId: row.id, fileName: row.file_name, finished: null, chunkSize: t.options.chunkSize };
+    },
+
+    async fetchTransfer({ importId }: { importId: number }): Promise<FetchResult> {
+      const row = await loadImport(importId);
+      let sha256 = row.sha256;
+      let size = row.size;
+      if (!sha256 || !(await store.has(sha256))) {
+        const tmp = await store.tempPath();
+        try {
+          await ftpSession(row.tenant_id, async (c) => {
+            c.trackProgress((info) => heartbeatSafe({ bytes: info.bytes }));
+            await c.downloadTo(tmp, row.remote_path);
+            c.trackProgress();
+          });
+          const hash = await sha256OfFile(tmp);
+          sha256 = hash;
+          size = (await fsp.stat(tmp)).size;
+          await store.commit(tmp, hash);
+        } finally {
+          await fsp.rm(tmp, { force: true });
+        }
+        await db('import_files').where({ id: importId }).update({ sha256, size });
+      }
+      let duplicateOf: number | null = null;
+      if (row.replay_of == null) {
+        const dup = await db('import_files')
+          .where({ tenant_id: row.tenant_id, sha256 })
+          .whereIn('status', ['imported', 'partial'])
+          .whereNot({ id: importId })
+          .orderBy('id')
+          .first('id');
+        duplicateOf = dup?.id ?? null;
+      }
+      deps.log.info({ tenant: row.tenant_id, importId, sha256, size, duplicateOf }, 'fetched');
+      return { sha256: sha256!, size, duplicateOf };
+    },
+
+    async parseTransfer({ importId }: { importId: number }): Promise<ParseResult> {
+      const row = await loadImport(importId);
+      if (!row.sha256) throw new Error(`import ${importId} was not fetched yet`);
+      const file = store.pathOf(row.sha256);
+      const meta: ImportMeta = { providers: [], header: null };
+      let objects = 0;
+      let warnings = 0;
+      await db('staged_objects').where({ import_id: importId }).delete();
+      let opened;
+      try {
+        opened = await openTransfer(file);
+        meta.kind = opened.kind;
+        meta.xmlEntry = opened.xmlEntryName;
+        let batch: Record<string, unknown>[] = [];
+        const flush = async () => {
+          if (batch.length) await db('staged_objects').insert(batch);
+          batch = [];
+          heartbeatSafe({ objects });
+        };
+        for await (const ev of opened.events()) {
+          if (ev.type === 'header') meta.header = ev.header;
+          else if (ev.type === 'provider') meta.providers!.push(ev.provider);
+          else {
+            objects++;
+            warnings += ev.object.warnings.length;
+            batch.push({ import_id: importId, position: ev.object.position, source_id: ev.object.sourceId, payload: ev.object });
+            if (batch.length >= 200) await flush();
+          }
+        }
+        await flush();
+      } catch (e) {
+        if (isTransferError(e)) {
+          await db('staged_objects').where({ import_id: importId }).delete();
+          throw ApplicationFailure.nonRetryable(`${row.file_name}: ${e.message}`, e.type, e.detail ?? {});
+        }
+        throw e;
+      } finally {
+        await opened?.close();
+      }
+      await db('import_files').where({ id: importId }).update({ meta, objects_total: objects, warnings });
+      deps.log.info({ tenant: row.tenant_id, importId, objects, warnings }, 'parsed');
+      return { objects, warnings };
+    },
+
+    async finishImport({ importId, outcome }: { importId: number; outcome: FinishOutcome }): Promise<FinishResult> {
+      const row = await loadImport(importId);
+      const counts = await countsOf(importId, row);
+      let status: FileOutcome;
+      if (outcome.kind === 'failed') status = 'failed';
+      else if (outcome.kind === 'duplicate') status = 'duplicate';
+      else status = counts.rejected > 0 ? 'partial' : 'imported';
+
+      const access = accessFor(row.tenant_id);
+      const folder = status === 'failed' ? 'failed' : 'processed';
+      const dest = inboxPath(access, folder, `${importId}-${row.file_name}`);
+      const messages = await objectMessages(importId);
+      await ftpSession(row.tenant_id, async (c) => {
+        if (row.remote_path !== dest) {
+          const there = await exists(c, row.remote_path);
+          if (!there && !(await exists(c, dest)) && row.sha256 && (await store.has(row.sha256))) {
+            // The original vanished from the server (replay of a removed file): put our copy back.
+            await c.uploadFrom(fs.createReadStream(store.pathOf(row.sha256)), dest);
+          } else {
+            await moveFile(c, row.remote_path, dest);
+          }
+        }
+        if (status === 'failed' || status === 'partial') {
+          await uploadBuffer(c, `${dest}.report.txt`, renderReport(row, status, outcome, counts, messages));
+        }
+        if (tenantOf(cfg, row.tenant_id).options.feedback && status !== 'duplicate') {
+          const fresh = await loadImport(importId);
+          const xml = await buildFeedback(db, fresh, status, outcome.kind === 'failed' ? outcome : null);
+          await uploadBuffer(c, inboxPath(access, 'feedback', `${importId}-${row.file_name.replace(/\.(xml|zip)$/i, '')}-feedback.xml`), xml);
+        }
+      });
+      await db('import_files')
+        .where({ id: importId })
+        .update({
+          status,
+          ...countColumns(counts),
+          error_type: outcome.kind === 'failed' ? outcome.errorType : null,
+          error_message: outcome.kind === 'failed' ? outcome.message : null,
+          duplicate_of: outcome.kind === 'duplicate' ? outcome.duplicateOf : null,
+          archived_path: dest,
+          finished_at: db.fn.now(),
+        });
+      await db('staged_objects').where({ import_id: importId }).delete();
+      deps.log.info({ tenant: row.tenant_id, importId, status, ...counts }, 'import finished');
+      return { outcome: status, counts };
+    },
+
+    /** A transient failure outlived its retries: the file stays in the inbox for the next batch. */
+    async markImportError({ importId, message }: { importId: number; message: string }): Promise<void> {
+      await db('import_files')
+        .where({ id: importId })
+        .whereNotIn('status', [...FINAL])
+        .update({ status: 'error', error_type: 'Transient', error_message: message.slice(0, 2000), finished_at: db.fn.now() });
+    },
+  };
+
+  async function countsOf(importId: number, row: ImportRow): Promise<ObjectCounts> {
+    const staged = await db('staged_objects').where({ import_id: importId }).count<{ count: number }[]>('* as count');
+    if (Number(staged[0].count) === 0 && FINAL.has(row.status)) {
+      const r = row as unknown as Record<string, number>;
+      return { total: r.objects_total, created: r.created, updated: r.updated, unchanged: r.unchanged, archived: r.archived, stale: r.stale, rejected: r.rejected };
+    }
+    const rows = await db('import_objects').where({ import_id: importId }).select('outcome').count<{ outcome: string; count: number }[]>('* as count').groupBy('outcome');
+    const c = emptyCounts();
+    c.total = row.objects_total;
+    for (const r of rows) {
+      const n = Number(r.count);
+      if (r.outcome === 'created') c.created += n;
+      else if (r.outcome === 'updated') c.updated += n;
+      else if (r.outcome === 'unchanged') c.unchanged += n;
+      else if (r.outcome === 'archived') c.archived += n;
+      else if (r.outcome === 'stale') c.stale += n;
+      else if (r.outcome === 'rejected' || r.outcome === 'not-found') c.rejected += n;
+    }
+    return c;
+  }
+
+  async function objectMessages(importId: number): Promise<{ position: number; source_id: string | null; outcome: string; messages: string[] }[]> {
+    return db('import_objects').where({ import_id: importId }).whereRaw("jsonb_array_length(messages) > 0").orderBy('position').select('position', 'source_id', 'outcome', 'messages');
+  }
+}
+
+function countColumns(c: ObjectCounts) {
+  return { objects_total: c.total, created: c.created, updated: c.updated, unchanged: c.unchanged, archived: c.archived, stale: c.stale, rejected: c.rejected };
+}
+
+function renderReport(
+  row: ImportRow,
+  status: string,
+  outcome: FinishOutcome,
+  counts: ObjectCounts,
+  messages: { position: number; source_id: string | null; outcome: string; messages: string[] }[],
+): string {
+  const lines = [
+    `imv-import report`,
+    `file:      ${row.file_name}`,
+    `import id: ${row.id}`,
+    `tenant:    ${row.tenant_id}`,
+    `sha256:    ${row.sha256 ?? '-'}`,
+    `status:    ${status}`,
+  ];
+  if (outcome.kind === 'failed') lines.push(`error:     ${outcome.errorType}: ${outcome.message}`);
+  lines.push(
+    `objects:   ${counts.total} (created ${counts.created}, updated ${counts.updated}, unchanged ${counts.unchanged}, archived ${counts.archived}, stale ${counts.stale}, rejected ${counts.rejected})`,
+  );
+  for (const m of messages) {
+    for (const text of m.messages) lines.push(`object #${m.position} (id ${m.source_id ?? 'none'}) ${m.outcome}: ${text}`);
+  }
+  lines.push('', `Replay after fixing the cause: imv-import replay ${row.id}`);
+  return lines.join('\n') + '\n';
+}
+
+function heartbeatSafe(details: unknown): void {
+  try {
+    heartbeat(details);
+  } catch {
+    // not inside an activity (CLI use)
+  }
+}
+

@@ -1,0 +1,189 @@
+/**
+ * Configuration: tenants (each an onOffice customer with its "openimmo Import" FTP account),
+ * and where Temporal, PostgreSQL and the file store are.
+ *
+ * Credentials never live in the config file: a tenant names the environment variable holding its
+ * FTP password (R10). Workflows only ever see a tenant id; activities resolve the rest here.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+import { z } from 'zod';
+
+const ScheduleOptions = z
+  .object({
+    intervalMinutes: z.number().int().positive().default(30),
+    /** How far back a missed run (server down) is still caught up; the SDK default is a year. */
+    catchupWindowMinutes: z.number().int().positive().default(60),
+    paused: z.boolean().default(false),
+  })
+  .default({});
+
+const MirrorOptions = z
+  .object({
+    enabled: z.boolean().default(false),
+    /** Refuse to archive more than this share of the provider's active estates in one full transfer. */
+    maxArchiveShare: z.number().min(0).max(1).default(0.5),
+  })
+  .default({});
+
+const TenantOptions = z
+  .object({
+    /** A file younger than this is assumed to be still uploading. */
+    minFileAgeSeconds: z.number().min(0).default(60),
+    /** Two listings this far apart must agree on size and mtime before a file is taken. */
+    stableCheckMs: z.number().int().min(0).default(2000),
+    /** Sliding window of ImportFile children per batch. */
+    maxConcurrentFiles: z.number().int().positive().default(4),
+    /** Staged objects per upsert activity (one transaction each). */
+    chunkSize: z.number().int().positive().default(200),
+    /** Write an openimmo_feedback document to feedback/ after each file. */
+    feedback: z.boolean().default(true),
+    mirror: MirrorOptions,
+    schedule: ScheduleOptions,
+    /** Paths of the IMV-specific facts (design.md §2); the defaults follow IMV's conventions. */
+    userField: z.string().default('onoffice_benutzer'),
+  })
+  .default({});
+
+const TenantSchema = z.object({
+  id: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'tenant id: lower-case letters, digits, - and _ (it is part of workflow ids)'),
+  name: z.string().optional(),
+  ftp: z.object({
+    /** ftp://user@host:port/base or ftps://… (explicit FTPS). The base folder is the inbox. */
+    url: z.string(),
+    /** Environment variable with the password; default IMV_FTP_PASSWORD_<TENANT>. */
+    passwordEnv: z.string().optional(),
+    /** Accept self-signed certificates on FTPS (test servers). */
+    insecureTls: z.boolean().default(false),
+  }),
+  users: z.array(z.string().min(1)).default([]),
+  defaultUser: z.string().nullable().default(null),
+  options: TenantOptions,
+});
+
+const ConfigSchema = z.object({
+  tenants: z.array(TenantSchema).min(1),
+  temporal: z
+    .object({
+      address: z.string().default('127.0.0.1:7233'),
+      namespace: z.string().default('default'),
+      taskQueue: z.string().default('imv-import'),
+    })
+    .default({}),
+  databaseUrl: z.string().optional(),
+  /** Content-addressed store of fetched transfers and attachments (shared volume when scaled out). */
+  fileStoreDir: z.string().optional(),
+  metricsPort: z.number().int().min(0).optional(),
+  worker: z
+    .object({
+      maxConcurrentActivities: z.number().int().positive().default(8),
+      maxConcurrentWorkflowTasks: z.number().int().positive().default(40),
+      /** SIGTERM: in-flight activities get this long to finish before they are handed back. */
+      shutdownGraceSeconds: z.number().int().min(0).default(30),
+    })
+    .default({}),
+});
+
+export type TenantConfig = z.infer<typeof TenantSchema>;
+export type AppConfig = z.infer<typeof ConfigSchema> & { databaseUrl: string; fileStoreDir: string };
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+export interface FtpAccess {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+  secure: boolean;
+  insecureTls: boolean;
+  /** Inbox folder (absolute path on the server, no trailing slash except for root). */
+  baseDir: string;
+}
+
+/** Parses and validates a config object; environment fills what the file leaves open. */
+export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const result = ConfigSchema.safeParse(raw);
+  if (!result.success) {
+    const msg = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${msg}`);
+  }
+  const cfg = result.data;
+  const ids = new Set<string>();
+  for (const t of cfg.tenants) {
+    if (ids.has(t.id)) throw new ConfigError(`tenant ${t.id} is configured twice`);
+    ids.add(t.id);
+    const u = parseFtpUrl(t.ftp.url, t.id);
+    if (u.password) throw new ConfigError(`tenant ${t.id}: put the FTP password in the environment, not in ftp.url`);
+    if (t.defaultUser && !t.users.includes(t.defaultUser)) {
+      throw new ConfigError(`tenant ${t.id}: defaultUser ${t.defaultUser} is not one of its users`);
+    }
+  }
+  return {
+    ...cfg,
+    temporal: {
+      ...cfg.temporal,
+      address: env.TEMPORAL_ADDRESS ?? cfg.temporal.address,
+      namespace: env.TEMPORAL_NAMESPACE ?? cfg.temporal.namespace,
+      taskQueue: env.TEMPORAL_TASK_QUEUE ?? cfg.temporal.taskQueue,
+    },
+    databaseUrl: env.DATABASE_URL ?? cfg.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/imv_import',
+    fileStoreDir: path.resolve(env.IMV_FILE_STORE ?? cfg.fileStoreDir ?? path.join(os.homedir(), '.cache', 'imv-import', 'store')),
+    metricsPort: env.METRICS_PORT !== undefined ? Number(env.METRICS_PORT) : cfg.metricsPort,
+  };
+}
+
+export function loadConfig(file = process.env.IMV_CONFIG, env: NodeJS.ProcessEnv = process.env): AppConfig {
+  if (!file) throw new ConfigError('no configuration: set IMV_CONFIG to a JSON file (see README, "Configuration")');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new ConfigError(`cannot read configuration ${file}: ${(e as Error).message}`);
+  }
+  return parseConfig(raw, env);
+}
+
+export function tenantOf(cfg: AppConfig, tenantId: string): TenantConfig {
+  const t = cfg.tenants.find((x) => x.id === tenantId);
+  if (!t) throw new ConfigError(`unknown tenant ${tenantId} (configured: ${cfg.tenants.map((x) => x.id).join(', ')})`);
+  return t;
+}
+
+function parseFtpUrl(url: string, tenant: string): URL {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new ConfigError(`tenant ${tenant}: ftp.url is not a URL`);
+  }
+  if (u.protocol !== 'ftp:' && u.protocol !== 'ftps:') throw new ConfigError(`tenant ${tenant}: ftp.url must be ftp:// or ftps://`);
+  return u;
+}
+
+export function passwordEnvName(t: TenantConfig): string {
+  return t.ftp.passwordEnv ?? `IMV_FTP_PASSWORD_${t.id.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** Resolves the tenant's FTP access, password from the environment. Only activities call this. */
+export function ftpAccessOf(t: TenantConfig, env: NodeJS.ProcessEnv = process.env): FtpAccess {
+  const u = parseFtpUrl(t.ftp.url, t.id);
+  const envName = passwordEnvName(t);
+  const password = env[envName];
+  if (password === undefined) throw new ConfigError(`tenant ${t.id}: environment variable ${envName} (FTP password) is not set`);
+  let baseDir = decodeURIComponent(u.pathname || '/');
+  if (baseDir.length > 1) baseDir = baseDir.replace(/\/+$/, '');
+  return {
+    host: u.hostname,
+    port: u.port ? Number(u.port) : 21,
+    user: decodeURIComponent(u.username || 'anonymous'),
+    password,
+    secure: u.protocol === 'ftps:',
+    insecureTls: t.ftp.insecureTls,
+    baseDir,
+  };
+}

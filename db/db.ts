@@ -1,0 +1,65 @@
+import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
+import { migrationSource } from './migrations';
+import type { AppConfig } from '../config/config';
+
+// bigint (int8) and numeric come back as strings by default; ids and counts fit in a JS number.
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+export type Db = Knex;
+
+export function createDb(url: string, poolMax = 10): Db {
+  return knexFactory({
+    client: 'pg',
+    connection: url,
+    pool: { min: 0, max: poolMax },
+    // A worker must not hang forever on a database that is restarting: fail and let Temporal retry.
+    acquireConnectionTimeout: 20_000,
+  });
+}
+
+/** Creates the database named in the URL when it does not exist yet (first start, fresh test runs). */
+export async function ensureDatabase(url: string): Promise<void> {
+  const u = new URL(url);
+  const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
+  if (!name) return;
+  u.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: u.toString() });
+  await client.connect();
+  try {
+    const r = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (r.rowCount === 0) {
+      try {
+        await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
+      } catch (e) {
+        // Two processes starting at once: the other one created it.
+        if ((e as { code?: string }).code !== '42P04') throw e;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export async function migrate(db: Db): Promise<void> {
+  await db.migrate.latest({ migrationSource });
+}
+
+/** Makes the tenants and users tables match the configuration (users are added, never deleted). */
+export async function syncTenants(db: Db, cfg: AppConfig): Promise<void> {
+  for (const t of cfg.tenants) {
+    await db('tenants').insert({ id: t.id, name: t.name ?? t.id }).onConflict('id').merge(['name', 'updated_at']);
+    const users = t.users.map((u) => ({ tenant_id: t.id, user_name: u, active: true }));
+    if (users.length) await db('users').insert(users).onConflict(['tenant_id', 'user_name']).merge(['active']);
+    await db('users').where({ tenant_id: t.id }).whereNotIn('user_name', t.users).update({ active: false });
+  }
+}
+
+export async function openDatabase(cfg: AppConfig, poolMax?: number): Promise<Db> {
+  await ensureDatabase(cfg.databaseUrl);
+  const db = createDb(cfg.databaseUrl, poolMax);
+  await migrate(db);
+  await syncTenants(db, cfg);
+  return db;
+}

@@ -1,0 +1,220 @@
+/**
+ * Schema as knex migrations, kept in code (not a directory scan) so they run the same from
+ * TypeScript sources in tests and from dist/ in production. Append new migrations; never edit
+ * one that has shipped.
+ */
+import type { Knex } from 'knex';
+
+interface Migration {
+  name: string;
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+const initial: Migration = {
+  name: '001_initial',
+  async up(knex) {
+    await knex.schema.createTable('tenants', (t) => {
+      t.text('id').primary();
+      t.text('name');
+      t.timestamps(true, true);
+    });
+    // onOffice users of a tenant: objects are routed to them (R9).
+    await knex.schema.createTable('users', (t) => {
+      t.text('tenant_id').notNullable().references('tenants.id').onDelete('CASCADE');
+      t.text('user_name').notNullable();
+      t.boolean('active').notNullable().defaultTo(true);
+      t.timestamps(true, true);
+      t.primary(['tenant_id', 'user_name']);
+    });
+
+    await knex.schema.createTable('import_files', (t) => {
+      t.bigIncrements('id').primary();
+      t.text('tenant_id').notNullable().references('tenants.id');
+      t.text('remote_path').notNullable();
+      t.text('file_name').notNullable();
+      t.bigInteger('size').notNullable();
+      t.timestamp('mtime', { useTz: true }).notNullable();
+      t.text('sha256');
+      // importing | imported | partial | failed | duplicate | error (transient, will be retried)
+      t.text('status').notNullable().defaultTo('importing');
+      t.text('error_type');
+      t.text('error_message');
+      t.integer('objects_total').notNullable().defaultTo(0);
+      t.integer('created').notNullable().defaultTo(0);
+      t.integer('updated').notNullable().defaultTo(0);
+      t.integer('unchanged').notNullable().defaultTo(0);
+      t.integer('archived').notNullable().defaultTo(0);
+      t.integer('stale').notNullable().defaultTo(0);
+      t.integer('rejected').notNullable().defaultTo(0);
+      t.integer('warnings').notNullable().defaultTo(0);
+      t.text('workflow_id').notNullable().unique();
+      t.text('run_id');
+      t.bigInteger('replay_of').references('import_files.id');
+      t.bigInteger('duplicate_of').references('import_files.id');
+      // Transfer header and provider info (no personal data), needed to resolve users and staleness.
+      t.jsonb('meta').notNullable().defaultTo('{}');
+      t.text('archived_path');
+      t.integer('attempts').notNullable().defaultTo(1);
+      t.timestamp('started_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+      t.timestamp('finished_at', { useTz: true });
+      t.index(['tenant_id', 'started_at']);
+      t.index(['tenant_id', 'sha256']);
+      t.index(['tenant_id', 'status']);
+    });
+
+    await knex.schema.createTable('estates', (t) => {
+      t.bigIncrements('id').primary();
+      t.text('tenant_id').notNullable().references('tenants.id');
+      t.text('source').notNullable(); // 'IMV'
+      t.text('source_id').notNullable(); // the IMV object id: the immutable match key (R4, R8)
+      t.text('external_number').notNullable(); // objektnr_extern, set on creation only (R4)
+      t.text('status').notNullable().defaultTo('inaktiv'); // set on creation only (R3)
+      t.boolean('archived').notNullable().defaultTo(false);
+      t.timestamp('archived_at', { useTz: true });
+      t.boolean('reference').notNullable().defaultTo(false);
+      t.timestamp('published_at', { useTz: true });
+      t.text('user_name').notNullable();
+      t.text('warning_note').notNullable(); // 'IMV Import' (R5)
+      t.text('kind');
+      t.text('kind_type');
+      t.text('marketing_type');
+      t.text('usage_type');
+      t.text('street');
+      t.text('house_number');
+      t.text('zip');
+      t.text('city');
+      t.text('district');
+      t.text('country');
+      t.double('latitude');
+      t.double('longitude');
+      t.text('floor');
+      t.boolean('address_publishable');
+      t.decimal('purchase_price', 14, 2);
+      t.decimal('cold_rent', 12, 2);
+      t.decimal('warm_rent', 12, 2);
+      t.decimal('additional_costs', 12, 2);
+      t.text('currency');
+      t.decimal('living_area', 12, 2);
+      t.decimal('usable_area', 12, 2);
+      t.decimal('plot_area', 14, 2);
+      t.decimal('rooms', 6, 1);
+      t.integer('year_built');
+      t.text('title');
+      t.jsonb('fields').notNullable().defaultTo('{}'); // all typed estate fields as mapped
+      t.jsonb('data').notNullable(); // the immobilie element, losslessly
+      t.text('source_stand'); // verwaltung_techn/stand_vom
+      t.text('source_timestamp'); // uebertragung/@timestamp
+      t.timestamp('source_file_time', { useTz: true });
+      t.text('content_hash').notNullable();
+      t.bigInteger('last_import_id').references('import_files.id');
+      t.timestamps(true, true);
+      t.unique(['tenant_id', 'source', 'source_id']);
+      t.index(['tenant_id', 'status']);
+      t.index(['tenant_id', 'external_number']);
+    });
+
+    await knex.schema.createTable('addresses', (t) => {
+      t.bigIncrements('id').primary();
+      t.text('tenant_id').notNullable().references('tenants.id');
+      t.text('external_person_id');
+      t.text('salutation');
+      t.text('title');
+      t.text('first_name');
+      t.text('last_name');
+      t.text('company');
+      t.text('street');
+      t.text('house_number');
+      t.text('zip');
+      t.text('city');
+      t.text('country');
+      t.jsonb('emails').notNullable().defaultTo('{}');
+      t.jsonb('phones').notNullable().defaultTo('{}');
+      t.text('url');
+      t.text('contact_origin').notNullable(); // Herkunft Kontakt: 'IMV' (R7)
+      t.text('status').notNullable(); // 'Aktiv' (R7)
+      t.text('user_name');
+      // Normalized match keys for onOffice's de-duplication steps.
+      t.text('norm_last');
+      t.text('norm_first');
+      t.text('norm_city');
+      t.text('norm_street');
+      t.text('norm_company');
+      t.specificType('norm_emails', 'text[]').notNullable().defaultTo('{}');
+      t.timestamps(true, true);
+      t.index(['tenant_id', 'external_person_id']);
+      t.index(['tenant_id', 'norm_last', 'norm_first', 'norm_city', 'norm_street']);
+    });
+    await knex.raw('CREATE INDEX addresses_norm_emails_gin ON addresses USING gin (norm_emails)');
+
+    await knex.schema.createTable('estate_contacts', (t) => {
+      t.bigIncrements('id').primary();
+      t.bigInteger('estate_id').notNullable().references('estates.id').onDelete('CASCADE');
+      t.bigInteger('address_id').notNullable().references('addresses.id').onDelete('CASCADE');
+      t.text('role').notNullable(); // 'ansprechpartner' (R6), or weitere_adresse's adressart
+      t.timestamp('created_at', { useTz: true }).notNullable().defaultTo(knex.fn.now());
+      t.unique(['estate_id', 'address_id', 'role']);
+    });
+
+    await knex.schema.createTable('estate_attachments', (t) => {
+      t.bigIncrements('id').primary();
+      t.bigInteger('estate_id').notNullable().references('estates.id').onDelete('CASCADE');
+      t.integer('position').notNullable();
+      t.text('group');
+      t.text('title');
+      t.text('format');
+      t.text('sha256'); // content in the file store
+      t.text('url'); // or a link
+      t.bigInteger('size');
+      t.unique(['estate_id', 'position']);
+    });
+
+    // Per-object outcome of each import (created/updated/unchanged/stale/archived/rejected …).
+    await knex.schema.createTable('import_objects', (t) => {
+      t.bigInteger('import_id').notNullable().references('import_files.id').onDelete('CASCADE');
+      t.integer('position').notNullable();
+      t.text('source_id');
+      t.text('action');
+      t.text('outcome').notNullable();
+      t.bigInteger('estate_id');
+      t.jsonb('messages').notNullable().defaultTo('[]');
+      t.primary(['import_id', 'position']);
+    });
+
+    // Parsed objects between parse and upsert; replaced on re-parse, deleted when the file is done.
+    await knex.schema.createTable('staged_objects', (t) => {
+      t.bigInteger('import_id').notNullable().references('import_files.id').onDelete('CASCADE');
+      t.integer('position').notNullable();
+      t.text('source_id');
+      t.jsonb('payload').notNullable();
+      t.bigInteger('estate_id');
+      t.text('outcome');
+      t.jsonb('messages').notNullable().defaultTo('[]');
+      t.jsonb('address_ids').notNullable().defaultTo('[]');
+      t.primary(['import_id', 'position']);
+    });
+  },
+  async down(knex) {
+    for (const table of [
+      'staged_objects',
+      'import_objects',
+      'estate_attachments',
+      'estate_contacts',
+      'addresses',
+      'estates',
+      'import_files',
+      'users',
+      'tenants',
+    ]) {
+      await knex.schema.dropTableIfExists(table);
+    }
+  },
+};
+
+export const migrations: Migration[] = [initial];
+
+export const migrationSource: Knex.MigrationSource<Migration> = {
+  getMigrations: async () => migrations,
+  getMigrationName: (m) => m.name,
+  getMigration: async (m) => m,
+};

@@ -1,0 +1,103 @@
+/**
+ * The Temporal CLI's dev server (SQLite, embedded Web UI) as a real component for the main job
+ * and the tests. The CLI is not on npm: scripts/install-temporal-cli.sh builds it once into a
+ * cache outside the repo; nothing is downloaded at run time.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { searchAttributeTypes } from '../common/search-attributes';
+
+const projectRoot = path.resolve(__dirname, '..', fs.existsSync(path.resolve(__dirname, '..', 'package.json')) ? '' : '..');
+
+/** Path of the Temporal CLI, building it when missing ($TEMPORAL_CLI overrides). */
+export function ensureTemporalCli(): string {
+  const script = path.join(projectRoot, 'scripts', 'install-temporal-cli.sh');
+  return execFileSync('bash', [script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+}
+
+export function searchAttributeFlags(): string[] {
+  return Object.entries(searchAttributeTypes).flatMap(([k, v]) => ['--search-attribute', `${k}=${v}`]);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function waitForPort(port: number, host = '127.0.0.1', timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, host);
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string | null;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function startTemporalDevServer(opts: {
+  dbFile?: string;
+  port?: number;
+  uiPort?: number;
+  headless?: boolean;
+  logFile?: string;
+}): Promise<DevServer> {
+  const bin = ensureTemporalCli();
+  const port = opts.port ?? (await freePort());
+  const uiPort = opts.uiPort ?? (await freePort());
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...searchAttributeFlags()];
+  if (opts.dbFile) {
+    fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
+    args.push('--db-filename', opts.dbFile);
+  }
+  if (opts.headless) args.push('--headless');
+  else args.push('--ui-port', String(uiPort));
+  const out = opts.logFile ? fs.openSync(opts.logFile, 'a') : 'ignore';
+  const child = spawn(bin, args, { stdio: ['ignore', out, out], detached: false });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    await Promise.race([
+      waitForPort(port),
+      exited.then(() => {
+        throw new Error(`temporal server start-dev exited early (see ${opts.logFile ?? 'its output'})`);
+      }),
+    ]);
+  } catch (e) {
+    child.kill('SIGKILL');
+    throw e;
+  }
+  return {
+    address: `127.0.0.1:${port}`,
+    uiUrl: opts.headless ? null : `http://127.0.0.1:${uiPort}`,
+    process: child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}

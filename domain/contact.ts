@@ -1,0 +1,66 @@
+import type { ContactData } from '../openimmo/types';
+
+/** Normalized keys for onOffice's contact de-duplication (case, spacing and ß/ss insensitive). */
+export function norm(v: string | null | undefined): string | null {
+  if (v == null) return null;
+  const s = v.normalize('NFC').toLowerCase().replace(/ß/g, 'ss').replace(/\s+/g, ' ').trim();
+  return s === '' ? null : s;
+}
+
+/** Street with the usual abbreviations folded, so "Hauptstr. 5" and "Hauptstraße 5" match. */
+export function normStreet(street: string | null | undefined, houseNumber: string | null | undefined): string | null {
+  const s = norm(street);
+  if (!s) return null;
+  const folded = s.replace(/str\.?(?=\s|$)/g, 'strasse').replace(/strasse/g, 'strasse');
+  const hn = norm(houseNumber);
+  return hn ? `${folded} ${hn.replace(/\s+/g, '')}` : folded;
+}
+
+export interface ContactKeys {
+  externalId: string | null;
+  last: string | null;
+  first: string | null;
+  city: string | null;
+  street: string | null;
+  company: string | null;
+  emails: string[];
+}
+
+export function contactKeys(c: ContactData): ContactKeys {
+  const emails = [...new Set(Object.values(c.emails).map((e) => norm(e)).filter((e): e is string => !!e))];
+  return {
+    externalId: c.externalId?.trim() || null,
+    last: norm(c.lastName),
+    first: norm(c.firstName),
+    city: norm(c.city),
+    street: normStreet(c.street, c.houseNumber),
+    company: norm(c.company),
+    emails,
+  };
+}
+
+/** A contact worth importing: something that identifies a person or a company. */
+export function isImportableContact(c: ContactData | null): c is ContactData {
+  if (!c) return false;
+  return !!(c.lastName?.trim() || c.company?.trim() || Object.keys(c.emails).length || c.externalId);
+}
+
+/**
+ * The de-duplication steps in onOffice's order; first match wins:
+ * (0) same external person id, (1) last + first name + city + street, (2) e-mail + last name,
+ * (3) e-mail + company, otherwise a new address. A step applies only when all its keys are present.
+ */
+export type MatchStep =
+  | { step: 0; externalId: string }
+  | { step: 1; last: string; first: string; city: string; street: string }
+  | { step: 2; emails: string[]; last: string }
+  | { step: 3; emails: string[]; company: string };
+
+export function matchSteps(k: ContactKeys): MatchStep[] {
+  const steps: MatchStep[] = [];
+  if (k.externalId) steps.push({ step: 0, externalId: k.externalId });
+  if (k.last && k.first && k.city && k.street) steps.push({ step: 1, last: k.last, first: k.first, city: k.city, street: k.street });
+  if (k.emails.length && k.last) steps.push({ step: 2, emails: k.emails, last: k.last });
+  if (k.emails.length && k.company) steps.push({ step: 3, emails: k.emails, company: k.company });
+  return steps;
+}

@@ -1,0 +1,68 @@
+/**
+ * A worker: stateless and interchangeable, any number on one task queue (scale-out). Its database
+ * pool is sized to its activity slots so that every running activity can hold a connection.
+ */
+import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import os from 'node:os';
+import type { AppConfig } from '../config/config';
+import { createActivities } from '../activities';
+import { openDatabase, type Db } from '../db/db';
+import { FileStore } from '../store/file-store';
+import { logger as rootLogger, type Logger } from '../common/logger';
+
+export interface ImportWorker {
+  worker: Worker;
+  db: Db;
+  /** Runs until shutdown() (or SIGINT/SIGTERM when installed); then closes the pool. */
+  run(): Promise<void>;
+  shutdown(): void;
+}
+
+export interface WorkerOptions {
+  connection?: NativeConnection;
+  workflowBundle?: WorkflowBundleWithSourceMap;
+  identity?: string;
+  log?: Logger;
+  env?: NodeJS.ProcessEnv;
+  ftpTimeoutMs?: number;
+  /** Overrides the config's grace time (tests). */
+  shutdownGraceMs?: number;
+}
+
+export function workflowsPath(): string {
+  return require.resolve('../workflows');
+}
+
+export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {}): Promise<ImportWorker> {
+  const log = opts.log ?? rootLogger;
+  const slots = cfg.worker.maxConcurrentActivities;
+  const db = await openDatabase(cfg, slots + 2);
+  const store = new FileStore(cfg.fileStoreDir);
+  const connection = opts.connection ?? (await NativeConnection.connect({ address: cfg.temporal.address }));
+  const worker = await Worker.create({
+    connection,
+    namespace: cfg.temporal.namespace,
+    taskQueue: cfg.temporal.taskQueue,
+    identity: opts.identity ?? `imv-import-worker@${os.hostname()}:${process.pid}`,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
+    activities: createActivities({ cfg, db, store, log, env: opts.env, ftpTimeoutMs: opts.ftpTimeoutMs }),
+    maxConcurrentActivityTaskExecutions: slots,
+    maxConcurrentWorkflowTaskExecutions: cfg.worker.maxConcurrentWorkflowTasks,
+    shutdownGraceTime: opts.shutdownGraceMs ?? cfg.worker.shutdownGraceSeconds * 1000,
+  });
+  return {
+    worker,
+    db,
+    async run() {
+      try {
+        await worker.run();
+      } finally {
+        await db.destroy();
+        if (!opts.connection) await connection.close();
+      }
+    },
+    shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+  };
+}

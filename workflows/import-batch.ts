@@ -1,0 +1,154 @@
+/**
+ * ImportBatch: everything waiting in one tenant's inbox. Lists finished uploads (oldest first) and
+ * runs one ImportFile child per file in a bounded sliding window. A child's id is derived from the
+ * file (tenant, name, mtime, size), so two overlapping batches never import the same file twice:
+ * the second start is rejected and recorded as "in progress elsewhere". One failed file never
+ * stops the others. The batch continues-as-new before its history grows large.
+ */
+import {
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  continueAsNew,
+  defineQuery,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import type { Activities } from '../activities';
+import type { BatchSummary, FileOutcome, ImportBatchInput, ImportFileResult, RemoteFile } from '../common/messages';
+import { emptyCounts } from '../common/messages';
+import { ImportFile, ImportObjects, ImportOutcome, ImportTenant } from '../common/search-attributes';
+import { importFile } from './import-file';
+
+const { listTransfers } = proxyActivities<Activities>({
+  startToCloseTimeout: '5m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 6 },
+});
+
+/** Files per run before continue-as-new (each file costs ~10 events in this history). */
+export const FILES_PER_RUN = 500;
+
+export const importBatchProgress = defineQuery<BatchSummary & { pending: number; running: number }>('progress');
+
+/** A readable, deterministic workflow id for a file: tenant, time and name (design.md §4). */
+export function fileWorkflowId(tenant: string, f: RemoteFile): string {
+  const t = f.mtime.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `import-file/${tenant}/${t}/${f.name}/${f.size}`;
+}
+
+export async function importBatch(input: ImportBatchInput): Promise<BatchSummary> {
+  const summary: BatchSummary = input.carried ?? {
+    tenant: input.tenant,
+    files: 0,
+    imported: 0,
+    partial: 0,
+    failed: 0,
+    duplicate: 0,
+    skipped: 0,
+    objects: emptyCounts(),
+    results: [],
+    runs: 0,
+  };
+  summary.runs++;
+  const attempted = new Set(input.attempted ?? []);
+  let pending = 0;
+  let running = 0;
+  setHandler(importBatchProgress, () => ({ ...summary, pending, running }));
+  const details = () =>
+    setCurrentDetails(
+      `tenant **${input.tenant}** — files done ${summary.files}, running ${running}, waiting ${pending}; imported ${summary.imported}, partial ${summary.partial}, failed ${summary.failed}, duplicate ${summary.duplicate}`,
+    );
+
+  const listed = await listTransfers({ tenant: input.tenant });
+  const files = listed.files.filter((f) => !attempted.has(fileWorkflowId(input.tenant, f)));
+  const thisRun = files.slice(0, FILES_PER_RUN);
+  pending = thisRun.length;
+  details();
+
+  const record = (f: RemoteFile, workflowId: string, outcome: FileOutcome, r: ImportFileResult | null) => {
+    summary.files++;
+    if (outcome === 'imported') summary.imported++;
+    else if (outcome === 'partial') summary.partial++;
+    else if (outcome === 'failed' || outcome === 'error') summary.failed++;
+    else if (outcome === 'duplicate') summary.duplicate++;
+    else summary.skipped++;
+    if (r) for (const k of Object.keys(summary.objects) as (keyof typeof summary.objects)[]) summary.objects[k] += r.counts[k];
+    // Keep the per-file list bounded: it travels through continue-as-new.
+    if (summary.results.length < 1000) summary.results.push({ name: f.name, outcome, importId: r?.importId ?? null, workflowId });
+    attempted.add(workflowId);
+  };
+
+  const runOne = async (f: RemoteFile): Promise<void> => {
+    const workflowId = fileWorkflowId(input.tenant, f);
+    let handle;
+    try {
+      handle = await startChild(importFile, {
+        workflowId,
+        args: [{ tenant: input.tenant, file: f }],
+        // A completed file is never imported again under the same id; a failed one may be retried.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        typedSearchAttributes: [
+          { key: ImportTenant, value: input.tenant },
+          { key: ImportFile, value: f.name },
+          { key: ImportOutcome, value: 'running' },
+          { key: ImportObjects, value: 0 },
+        ],
+        staticSummary: `Import ${f.name} (${f.size} bytes) for tenant ${input.tenant}`,
+        staticDetails: `tenant: ${input.tenant}\nfile: ${f.name}\nsize: ${f.size} bytes\nuploaded: ${f.mtime}\nbatch: ${workflowInfo().workflowId}`,
+      });
+    } catch (e) {
+      if (e instanceof WorkflowExecutionAlreadyStartedError) {
+        record(f, workflowId, 'in-progress-elsewhere', null);
+        return;
+      }
+      throw e;
+    }
+    running++;
+    details();
+    try {
+      const r = await handle.result();
+      record(f, workflowId, r.outcome, r);
+    } catch (e) {
+      if (e instanceof ChildWorkflowFailure) {
+        const type = e.cause instanceof ApplicationFailure ? e.cause.type : null;
+        record(f, workflowId, type ? 'failed' : 'error', null);
+      } else {
+        throw e;
+      }
+    } finally {
+      running--;
+      details();
+    }
+  };
+
+  // Sliding window: at most maxConcurrentFiles children at once, started oldest first.
+  const window = Math.max(1, listed.maxConcurrentFiles);
+  const inFlight = new Set<Promise<void>>();
+  for (const f of thisRun) {
+    pending--;
+    const p: Promise<void> = runOne(f).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    if (inFlight.size >= window) await Promise.race(inFlight);
+    if (workflowInfo().continueAsNewSuggested) break;
+  }
+  await Promise.all(inFlight);
+
+  const more = files.length > thisRun.length || workflowInfo().continueAsNewSuggested;
+  upsertSearchAttributes([
+    { key: ImportOutcome, value: summary.failed > 0 ? 'failed' : summary.partial > 0 ? 'partial' : 'imported' },
+    { key: ImportObjects, value: summary.objects.total },
+  ]);
+  if (more) {
+    // Only failed files are remembered (so they are not retried in a loop within this batch):
+    // successful ones have left the inbox.
+    const failedIds = summary.results.filter((r) => r.outcome === 'failed' || r.outcome === 'error' || r.outcome === 'in-progress-elsewhere').map((r) => r.workflowId);
+    await continueAsNew<typeof importBatch>({ tenant: input.tenant, carried: summary, attempted: failedIds });
+  }
+  details();
+  return summary;
+}

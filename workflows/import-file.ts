@@ -1,0 +1,111 @@
+/**
+ * ImportFile: one transfer file through fetch → parse → upsert estates / addresses / links →
+ * archive. Deterministic orchestration only; all I/O is in activities. Inputs and results carry
+ * ids and counts, never object content or personal data.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  defineQuery,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { FileOutcome, ImportFileInput, ImportFileResult, ObjectCounts } from '../common/messages';
+import { ImportObjects, ImportOutcome } from '../common/search-attributes';
+
+/** Errors that no retry can fix: the file goes to failed/ and the workflow fails with this type. */
+export const PERMANENT_ERROR_TYPES = ['MalformedXml', 'NotOpenImmo', 'EncodingError', 'ZipRejected', 'TooLarge', 'UnknownImport', 'BadInput'];
+
+const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: PERMANENT_ERROR_TYPES };
+
+const quick = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry });
+const transfer = proxyActivities<Activities>({ startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry });
+const apply = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry });
+
+export interface ImportFileProgress {
+  importId: number | null;
+  step: string;
+  objectsTotal: number;
+  objectsDone: number;
+  outcome: FileOutcome | null;
+}
+
+export const importFileProgress = defineQuery<ImportFileProgress>('progress');
+
+export async function importFile(input: ImportFileInput): Promise<ImportFileResult> {
+  const info = workflowInfo();
+  const progress: ImportFileProgress = { importId: null, step: 'starting', objectsTotal: 0, objectsDone: 0, outcome: null };
+  setHandler(importFileProgress, () => progress);
+  const step = (name: string) => {
+    progress.step = name;
+    setCurrentDetails(`**${name}** — objects ${progress.objectsDone}/${progress.objectsTotal}`);
+  };
+
+  step('begin');
+  const begun = await quick.beginImport({
+    tenant: input.tenant,
+    file: input.file,
+    replayOf: input.replayOf,
+    workflowId: info.workflowId,
+    runId: info.runId,
+  });
+  progress.importId = begun.importId;
+  const result = (outcome: FileOutcome, counts: ObjectCounts): ImportFileResult => {
+    progress.outcome = outcome;
+    upsertSearchAttributes([
+      { key: ImportOutcome, value: outcome },
+      { key: ImportObjects, value: counts.total },
+    ]);
+    step(`done: ${outcome}`);
+    return { importId: begun.importId, outcome, fileName: begun.fileName, counts };
+  };
+  if (begun.finished) {
+    return result(begun.finished, { total: 0, created: 0, updated: 0, unchanged: 0, archived: 0, stale: 0, rejected: 0 });
+  }
+
+  try {
+    step('fetch');
+    const fetched = await transfer.fetchTransfer({ importId: begun.importId });
+    if (fetched.duplicateOf !== null) {
+      step('archive');
+      const fin = await quick.finishImport({ importId: begun.importId, outcome: { kind: 'duplicate', duplicateOf: fetched.duplicateOf } });
+      return result(fin.outcome, fin.counts);
+    }
+
+    step('parse');
+    const parsed = await transfer.parseTransfer({ importId: begun.importId });
+    progress.objectsTotal = parsed.objects;
+
+    for (let from = 0; from < parsed.objects; from += begun.chunkSize) {
+      const chunk = { importId: begun.importId, from, to: Math.min(from + begun.chunkSize, parsed.objects) };
+      step('upsert estates');
+      await apply.upsertEstates(chunk);
+      step('upsert addresses');
+      await apply.upsertAddresses(chunk);
+      step('link contacts');
+      await apply.linkContacts(chunk);
+      progress.objectsDone = chunk.to;
+    }
+
+    step('archive');
+    const fin = await quick.finishImport({ importId: begun.importId, outcome: { kind: 'completed' } });
+    return result(fin.outcome, fin.counts);
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    if (cause instanceof ApplicationFailure && cause.type && PERMANENT_ERROR_TYPES.includes(cause.type)) {
+      step('archive (failed)');
+      await quick.finishImport({ importId: begun.importId, outcome: { kind: 'failed', errorType: cause.type, message: cause.message } });
+      result('failed', { total: 0, created: 0, updated: 0, unchanged: 0, archived: 0, stale: 0, rejected: 0 });
+      throw ApplicationFailure.nonRetryable(cause.message, cause.type);
+    }
+    // Transient and out of retries: the file stays in the inbox and the next batch tries again.
+    await quick.markImportError({ importId: begun.importId, message: cause instanceof Error ? cause.message : String(cause) });
+    progress.outcome = 'error';
+    upsertSearchAttributes([{ key: ImportOutcome, value: 'error' }]);
+    throw err;
+  }
+}
