@@ -1,4 +1,4 @@
 #!/usr/bin/env node
 'use strict';
 // The CLI is compiled TypeScript (npm run build); this shim keeps the bin path stable.
-require('../dist/cli/main.js');
+require('../dist/cli/main.js').main();

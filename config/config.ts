@@ -74,6 +74,8 @@ const ConfigSchema = z.object({
     })
     .default({}),
   databaseUrl: z.string().optional(),
+  /** Caps every process's connection pool (the embedded single-connection PostgreSQL needs 1). */
+  databasePoolMax: z.number().int().positive().optional(),
   /** Content-addressed store of fetched transfers and attachments (shared volume when scaled out). */
   fileStoreDir: z.string().optional(),
   metricsPort: z.number().int().min(0).optional(),

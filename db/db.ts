@@ -58,7 +58,7 @@ export async function syncTenants(db: Db, cfg: AppConfig): Promise<void> {
 
 export async function openDatabase(cfg: AppConfig, poolMax?: number): Promise<Db> {
   await ensureDatabase(cfg.databaseUrl);
-  const db = createDb(cfg.databaseUrl, poolMax);
+  const db = createDb(cfg.databaseUrl, cfg.databasePoolMax ? Math.min(cfg.databasePoolMax, poolMax ?? 10) : poolMax);
   await migrate(db);
   await syncTenants(db, cfg);
   return db;

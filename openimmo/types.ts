@@ -104,7 +104,12 @@ export interface AttachmentRef {
   source:
     | { kind: 'inline'; base64: string }
     | { kind: 'url'; url: string }
-    | { kind: 'path'; path: string }
+    | {
+        kind: 'path';
+        path: string;
+        /** The ZIP entry the path resolved to (set by the reader for ZIP transfers; absent when not found). */
+        entry?: string;
+      }
     | { kind: 'none' };
   /** daten/check (md5 or timestamp as sent), when present. */
   check: string | null;

@@ -1,0 +1,302 @@
+/**
+ * imv-import: the ops CLI. Operations scripts rely on these commands and their exit codes:
+ * 0 ok, 1 error or a failed file, 2 a file imported partially (some objects rejected).
+ */
+import { Command, Option } from 'commander';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { loadConfig, tenantOf, type AppConfig } from '../config/config';
+import { openDatabase, type Db } from '../db/db';
+import { logger } from '../common/logger';
+import { describeSchedule, ensureSchedule, scheduleIdOf } from '../ops/schedule';
+import { importLocalFiles, printBatchProgress } from '../ops/import-local';
+import { listImports, formatImports } from '../ops/ledger';
+import { listEstates, activateEstate, publishEstate, formatEstates, EstateRuleError } from '../ops/estates';
+import { replayImports } from '../ops/replay';
+import { parseFileForCli } from '../ops/parse';
+import { triggerBatch } from '../ops/batches';
+import { runWorkerProcess } from '../workers/main';
+import { runDevStack } from '../dev/main-job';
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+  }
+}
+
+function config(): AppConfig {
+  return loadConfig();
+}
+
+function pickTenant(cfg: AppConfig, tenant?: string): string {
+  if (tenant) return tenantOf(cfg, tenant).id;
+  if (cfg.tenants.length === 1) return cfg.tenants[0].id;
+  throw new CliError(`several tenants are configured (${cfg.tenants.map((t) => t.id).join(', ')}): pass --tenant`);
+}
+
+function tenantsFor(cfg: AppConfig, tenant?: string): string[] {
+  return tenant ? [tenantOf(cfg, tenant).id] : cfg.tenants.map((t) => t.id);
+}
+
+async function withClient<T>(cfg: AppConfig, fn: (c: Client) => Promise<T>): Promise<T> {
+  const connection = await Connection.connect({ address: cfg.temporal.address });
+  try {
+    return await fn(new Client({ connection, namespace: cfg.temporal.namespace }));
+  } finally {
+    await connection.close();
+  }
+}
+
+async function withDb<T>(cfg: AppConfig, fn: (db: Db) => Promise<T>): Promise<T> {
+  const db = await openDatabase(cfg, 2);
+  try {
+    return await fn(db);
+  } finally {
+    await db.destroy();
+  }
+}
+
+const tenantOption = () => new Option('-t, --tenant <tenant>', 'tenant id (default: the only configured tenant)');
+
+export function buildProgram(): Command {
+  const program = new Command('imv-import')
+    .description('Imports IMV online OpenImmo transfers from FTP into the CRM database, orchestrated by Temporal')
+    .showHelpAfterError();
+
+  program
+    .command('worker')
+    .description('run a worker (start several for scale-out; SIGTERM drains within the grace time)')
+    .option('--identity <name>', 'worker identity shown in the Temporal UI')
+    .action(async (o: { identity?: string }) => {
+      await runWorkerProcess(config(), { identity: o.identity });
+    });
+
+  const schedule = program.command('schedule').description("manage the tenants' 30-minute import schedules (R1)");
+  schedule
+    .command('ensure')
+    .description('create or update the schedule of each tenant (idempotent)')
+    .addOption(tenantOption())
+    .action(async (o: { tenant?: string }) => {
+      const cfg = config();
+      await withClient(cfg, async (c) => {
+        for (const id of tenantsFor(cfg, o.tenant)) console.log(`${scheduleIdOf(id)}: ${await ensureSchedule(c, cfg, tenantOf(cfg, id))}`);
+      });
+    });
+  schedule
+    .command('trigger')
+    .description('run a batch now, through the schedule (overlap SKIP: nothing happens while one runs)')
+    .addOption(tenantOption())
+    .option('--wait', 'wait for the batch and print its summary')
+    .action(async (o: { tenant?: string; wait?: boolean }) => {
+      const cfg = config();
+      await withClient(cfg, async (c) => {
+        for (const id of tenantsFor(cfg, o.tenant)) {
+          const run = await triggerBatch(c, id);
+          console.log(`${id}: ${run.alreadyRunning ? 'a batch is already running' : 'started'} ${run.workflowId} (run ${run.runId})`);
+          if (o.wait) {
+            const summary = await printBatchProgress(run);
+            console.log(JSON.stringify(summary, null, 2));
+          }
+        }
+      });
+    });
+  for (const [name, desc] of [
+    ['pause', 'pause the schedule'],
+    ['unpause', 'resume the schedule'],
+  ] as const) {
+    schedule
+      .command(name)
+      .description(desc)
+      .addOption(tenantOption())
+      .option('--note <text>', 'why (shown in the UI)')
+      .action(async (o: { tenant?: string; note?: string }) => {
+        const cfg = config();
+        await withClient(cfg, async (c) => {
+          for (const id of tenantsFor(cfg, o.tenant)) {
+            const h = c.schedule.getHandle(scheduleIdOf(id));
+            if (name === 'pause') await h.pause(o.note ?? 'paused with imv-import');
+            else await h.unpause(o.note ?? 'unpaused with imv-import');
+            console.log(`${scheduleIdOf(id)}: ${name}d`);
+          }
+        });
+      });
+  }
+  schedule
+    .command('describe')
+    .description('show schedule state, next runs and recent batches')
+    .addOption(tenantOption())
+    .option('--json', 'machine-readable output')
+    .action(async (o: { tenant?: string; json?: boolean }) => {
+      const cfg = config();
+      await withClient(cfg, async (c) => {
+        const out = [];
+        for (const id of tenantsFor(cfg, o.tenant)) {
+          const d = await describeSchedule(c, id);
+          const interval = d.spec.intervals?.[0]?.every;
+          out.push({
+            scheduleId: d.scheduleId,
+            tenant: id,
+            paused: d.state.paused,
+            note: d.state.note ?? null,
+            every: typeof interval === 'number' ? `${interval / 60000}m` : String(interval ?? ''),
+            overlap: d.policies.overlap,
+            catchupWindowMs: d.policies.catchupWindow,
+            nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+            running: d.info.runningActions.map((a) => a.workflow.workflowId),
+            recent: d.info.recentActions.slice(-5).map((a) => ({ at: a.takenAt.toISOString(), workflowId: a.action.type === 'startWorkflow' ? a.action.workflow.workflowId : null })),
+          });
+        }
+        if (o.json) console.log(JSON.stringify(out, null, 2));
+        else
+          for (const s of out)
+            console.log(
+              `${s.scheduleId}  ${s.paused ? 'PAUSED' : 'active'}  every ${s.every}  overlap ${s.overlap}  next ${s.nextRuns[0] ?? '-'}  running ${s.running.length}  recent ${s.recent.length}`,
+            );
+      });
+    });
+
+  program
+    .command('import')
+    .description("put local transfer files into the tenant's FTP inbox and run a batch now")
+    .argument('<files...>', 'OpenImmo .xml or .zip files')
+    .addOption(tenantOption())
+    .option('--wait', 'show progress, print the summary; exit 1 when a file failed, 2 when one was partial')
+    .action(async (files: string[], o: { tenant?: string; wait?: boolean }) => {
+      const cfg = config();
+      const tenant = pickTenant(cfg, o.tenant);
+      for (const f of files) if (!fs.existsSync(f)) throw new CliError(`no such file: ${f}`);
+      const code = await withClient(cfg, (c) => withDb(cfg, (db) => importLocalFiles(cfg, c, db, tenant, files, { wait: !!o.wait })));
+      process.exitCode = code;
+    });
+
+  program
+    .command('imports')
+    .description('the ledger: recent imports with status, counts, messages and workflow ids')
+    .addOption(tenantOption())
+    .option('--json', 'machine-readable output')
+    .option('--status <status>', 'only imports with this status (imported, partial, failed, duplicate, error, importing)')
+    .option('-n, --limit <n>', 'how many', (v) => Number(v), 20)
+    .option('--objects', 'include per-object outcomes')
+    .action(async (o: { tenant?: string; json?: boolean; status?: string; limit: number; objects?: boolean }) => {
+      const cfg = config();
+      const rows = await withDb(cfg, (db) => listImports(db, { tenant: o.tenant, status: o.status, limit: o.limit, objects: o.objects || o.json }));
+      console.log(o.json ? JSON.stringify(rows, null, 2) : formatImports(rows, !!o.objects));
+    });
+
+  program
+    .command('replay')
+    .description('run an earlier or failed import again through the whole pipeline (never overwrites newer data)')
+    .argument('[importIds...]', 'ledger ids (see `imports`)')
+    .addOption(tenantOption())
+    .option('--failed', 'replay all failed imports of the tenant (with --since/--until)')
+    .option('--since <time>', 'ISO time: imports started at or after')
+    .option('--until <time>', 'ISO time: imports started before')
+    .option('--no-wait', 'do not wait for the results')
+    .action(async (ids: string[], o: { tenant?: string; failed?: boolean; since?: string; until?: string; wait: boolean }) => {
+      const cfg = config();
+      if (!ids.length && !o.failed) throw new CliError('name import ids, or use --failed --tenant T [--since] [--until]');
+      const code = await withClient(cfg, (c) =>
+        withDb(cfg, (db) =>
+          replayImports(cfg, c, db, {
+            ids: ids.map((x) => {
+              const n = Number(x);
+              if (!Number.isInteger(n)) throw new CliError(`not an import id: ${x}`);
+              return n;
+            }),
+            failed: o.failed ? { tenant: pickTenant(cfg, o.tenant), since: o.since, until: o.until } : undefined,
+            wait: o.wait,
+          }),
+        ),
+      );
+      process.exitCode = code;
+    });
+
+  program
+    .command('parse')
+    .description('read a transfer without database or Temporal and print the normalized objects')
+    .argument('<file>', 'OpenImmo .xml or .zip')
+    .option('--json', 'print the whole normalized transfer as JSON')
+    .action(async (file: string, o: { json?: boolean }) => {
+      process.exitCode = await parseFileForCli(file, !!o.json);
+    });
+
+  program
+    .command('estates')
+    .description('list estates; like the CRM, inactive ones only with --status inaktiv|all (R12)')
+    .addOption(tenantOption())
+    .addOption(new Option('--status <status>', 'which estates').choices(['aktiv', 'inaktiv', 'all']).default('aktiv'))
+    .option('--json', 'machine-readable output')
+    .action(async (o: { tenant?: string; status: 'aktiv' | 'inaktiv' | 'all'; json?: boolean }) => {
+      const cfg = config();
+      const rows = await withDb(cfg, (db) => listEstates(db, { tenant: o.tenant, status: o.status }));
+      console.log(o.json ? JSON.stringify(rows, null, 2) : formatEstates(rows));
+    });
+
+  const estate = program.command('estate').description('act on one estate by its external number');
+  estate
+    .command('activate')
+    .argument('<externalNumber>')
+    .addOption(tenantOption())
+    .description('set the status to aktiv (needed before publishing)')
+    .action(async (ext: string, o: { tenant?: string }) => {
+      const cfg = config();
+      const tenant = pickTenant(cfg, o.tenant);
+      await withDb(cfg, (db) => activateEstate(db, tenant, ext));
+      console.log(`${ext}: aktiv`);
+    });
+  estate
+    .command('publish')
+    .argument('<externalNumber>')
+    .addOption(tenantOption())
+    .description('mark for portal marketing; refused for an inaktiv estate (R11)')
+    .action(async (ext: string, o: { tenant?: string }) => {
+      const cfg = config();
+      const tenant = pickTenant(cfg, o.tenant);
+      await withDb(cfg, (db) => publishEstate(db, tenant, ext));
+      console.log(`${ext}: published`);
+    });
+
+  program
+    .command('migrate')
+    .description('create the database if needed and run the schema migrations')
+    .action(async () => {
+      const cfg = config();
+      await withDb(cfg, async () => undefined);
+      console.log('database is up to date');
+    });
+
+  program
+    .command('dev')
+    .description('the main job on embedded defaults: Temporal dev server + UI, database, local FTP inbox with demo transfers, worker, schedule, a first import')
+    .option('--data-dir <dir>', 'where the dev stack keeps its state', path.resolve('.data/dev'))
+    .option('--exit-after-import', 'stop after the first import (smoke test)')
+    .action(async (o: { dataDir: string; exitAfterImport?: boolean }) => {
+      process.exitCode = await runDevStack({ dataDir: o.dataDir, exitAfterImport: !!o.exitAfterImport });
+    });
+
+  return program;
+}
+
+export async function main(argv = process.argv): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (e) {
+    const err = e as Error & { exitCode?: number };
+    if (err instanceof CliError || err instanceof EstateRuleError || err.name === 'ConfigError') {
+      console.error(`imv-import: ${err.message}`);
+      process.exitCode = err.exitCode ?? 1;
+    } else {
+      logger.error({ err: { message: err.message, stack: err.stack } }, 'command failed');
+      console.error(`imv-import: ${err.message}`);
+      process.exitCode = 1;
+    }
+  }
+}
+
+if (require.main === module) {
+  void main();
+}

@@ -1,0 +1,150 @@
+/**
+ * `imv-import dev`: the main job on embedded defaults, for a first look and for demos. Starts the
+ * Temporal dev server with its Web UI, a database (DATABASE_URL, else the local PostgreSQL on
+ * 127.0.0.1:5432, else an embedded one), an FTP inbox on loopback seeded with the demo transfers
+ * this project ships, a worker, the tenant's schedule, and runs a first import through it.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { parseConfig, type AppConfig } from '../config/config';
+import { logger } from '../common/logger';
+import { ensureSchedule } from '../ops/schedule';
+import { triggerBatch } from '../ops/batches';
+import { printBatchProgress } from '../ops/import-local';
+import { formatImports, listImports } from '../ops/ledger';
+import { installRuntime } from '../workers/main';
+import { createImportWorker } from '../workers/worker';
+import { startTemporalDevServer, freePort, type DevServer } from './temporal-server';
+import { startEmbeddedFtp } from './embedded-ftp';
+import { isPortListening, isPostgresReachable, startEmbeddedPostgres } from './embedded-postgres';
+
+export const DEV_TENANT = 'demo';
+export const DEV_FTP_USER = 'imv';
+/** A throwaway password for the loopback-only demo inbox (real tenants read theirs from the environment). */
+export const DEV_FTP_PASSWORD = 'imv-demo';
+
+const projectRoot = path.resolve(__dirname, '..', fs.existsSync(path.resolve(__dirname, '..', 'package.json')) ? '' : '..');
+export const demoTransfersDir = path.join(projectRoot, 'demo', 'transfers');
+
+async function portOr(preferred: number): Promise<number> {
+  return (await isPortListening('127.0.0.1', preferred)) ? freePort() : preferred;
+}
+
+export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean }): Promise<number> {
+  const dataDir = path.resolve(o.dataDir);
+  fs.mkdirSync(dataDir, { recursive: true });
+  const stops: (() => Promise<void>)[] = [];
+  const say = (s: string) => process.stdout.write(s + '\n');
+
+  // Temporal
+  let temporal: DevServer | null = null;
+  let address = process.env.TEMPORAL_ADDRESS;
+  if (!address) {
+    say('starting the Temporal dev server (Web UI included) …');
+    temporal = await startTemporalDevServer({
+      dbFile: path.join(dataDir, 'temporal.sqlite'),
+      port: await portOr(7233),
+      uiPort: await portOr(8233),
+      logFile: path.join(dataDir, 'temporal.log'),
+    });
+    address = temporal.address;
+    stops.push(() => temporal!.stop());
+  }
+
+  // Database
+  let databaseUrl = process.env.DATABASE_URL;
+  let poolMax: number | undefined;
+  if (!databaseUrl) {
+    if (await isPostgresReachable('postgres://postgres@127.0.0.1:5432/postgres')) {
+      databaseUrl = 'postgres://postgres@127.0.0.1:5432/imv_import_dev';
+    } else {
+      say('no PostgreSQL on 127.0.0.1:5432: starting the embedded one (PGlite) …');
+      const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pgdata'), port: await portOr(5433) });
+      databaseUrl = pg.url;
+      poolMax = 1;
+      stops.push(() => pg.stop());
+    }
+  }
+
+  // FTP inbox, seeded once with the demo transfers
+  const ftpRoot = path.join(dataDir, 'ftp');
+  const inbox = path.join(ftpRoot, DEV_TENANT);
+  fs.mkdirSync(inbox, { recursive: true });
+  const seededMark = path.join(dataDir, '.demo-seeded');
+  if (!fs.existsSync(seededMark)) {
+    const past = new Date(Date.now() - 10 * 60_000);
+    for (const f of fs.readdirSync(demoTransfersDir).sort()) {
+      fs.copyFileSync(path.join(demoTransfersDir, f), path.join(inbox, f));
+      fs.utimesSync(path.join(inbox, f), past, past);
+    }
+    fs.writeFileSync(seededMark, new Date().toISOString());
+  }
+  const ftp = await startEmbeddedFtp({ root: ftpRoot, port: await portOr(2121), user: DEV_FTP_USER, password: DEV_FTP_PASSWORD });
+  stops.push(() => ftp.stop());
+  process.env.IMV_FTP_PASSWORD_DEMO = DEV_FTP_PASSWORD;
+
+  const raw = {
+    tenants: [
+      {
+        id: DEV_TENANT,
+        name: 'Demo Immobilien GmbH',
+        ftp: { url: `ftp://${DEV_FTP_USER}@127.0.0.1:${ftp.port}/${DEV_TENANT}`, passwordEnv: 'IMV_FTP_PASSWORD_DEMO' },
+        users: ['mmustermann', 'skoch'],
+        options: { minFileAgeSeconds: 5, stableCheckMs: 1000 },
+      },
+    ],
+    temporal: { address },
+    databaseUrl,
+    databasePoolMax: poolMax,
+    fileStoreDir: path.join(dataDir, 'store'),
+  };
+  const configFile = path.join(dataDir, 'imv-import.json');
+  fs.writeFileSync(configFile, JSON.stringify(raw, null, 2) + '\n');
+  const cfg: AppConfig = parseConfig(raw, { ...process.env, TEMPORAL_ADDRESS: address, DATABASE_URL: databaseUrl });
+
+  installRuntime(cfg);
+  const worker = await createImportWorker(cfg);
+  const running = worker.run();
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  await ensureSchedule(client, cfg, cfg.tenants[0]);
+
+  say('');
+  say(`Temporal Web UI:  ${temporal?.uiUrl ?? '(external server: see your UI)'}/namespaces/default/workflows`);
+  say(`  batches:        ImportTenant="${DEV_TENANT}" AND WorkflowType="importBatch"`);
+  say(`  failed files:   ImportTenant="${DEV_TENANT}" AND ImportOutcome="failed"`);
+  say(`  schedule:       ${temporal?.uiUrl ?? ''}/namespaces/default/schedules/imv-import:${DEV_TENANT}`);
+  say(`database:         ${databaseUrl}`);
+  say(`FTP inbox:        ${ftp.url}${DEV_TENANT} (folder ${inbox})`);
+  say(`CLI in another shell: IMV_CONFIG=${configFile} IMV_FTP_PASSWORD_DEMO=${DEV_FTP_PASSWORD} TEMPORAL_ADDRESS=${address} npx imv-import imports`);
+  say('');
+
+  const run = await triggerBatch(client, DEV_TENANT);
+  say(`first import: batch ${run.workflowId}`);
+  const summary = await printBatchProgress(run, process.stdout);
+  const db = worker.db;
+  const rows = await listImports(db, { tenant: DEV_TENANT, limit: 20, objects: true });
+  say(formatImports(rows, true));
+  say(
+    `batch summary: ${summary.files} files — imported ${summary.imported}, partial ${summary.partial}, failed ${summary.failed}, duplicate ${summary.duplicate}; objects created ${summary.objects.created}, updated ${summary.objects.updated}, rejected ${summary.objects.rejected}`,
+  );
+
+  const shutdown = async () => {
+    worker.shutdown();
+    await running.catch(() => undefined);
+    await connection.close();
+    for (const s of stops.reverse()) await s().catch((e) => logger.warn({ err: String(e) }, 'stop failed'));
+  };
+  if (o.exitAfterImport) {
+    await shutdown();
+    return summary.files > 0 ? 0 : 1;
+  }
+  say('\nrunning: the schedule imports every 30 minutes; drop OpenImmo files into the inbox folder or use `imv-import import`. Ctrl-C stops.');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await shutdown();
+  return 0;
+}

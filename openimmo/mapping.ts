@@ -1,0 +1,444 @@
+/**
+ * XmlElement (one `immobilie`, one `anbieter`, the `uebertragung`) → the normalized transfer types.
+ *
+ * Pure and lenient (design §3): any element order, empty elements, odd values. An oddity becomes a
+ * warning naming the field; only a missing id makes an object unusable, and that is decided later
+ * (sourceId null). Warnings never carry personal data: values from addresses are not echoed.
+ */
+import type {
+  AttachmentRef,
+  ContactData,
+  EnergyCertificate,
+  EstateFields,
+  ObjectAction,
+  ProviderInfo,
+  TransferHeader,
+  TransferObject,
+  UserField,
+  XmlElement,
+} from './types';
+import { attr, child, childText, childrenNamed, deepText, elementChildren, hasElementChildren, innerXml, richText, text } from './tree';
+import {
+  booleanField,
+  countryField,
+  dateOrTimestampField,
+  decimalField,
+  integerField,
+  parseDate,
+  parseTimestamp,
+  quoteForWarning,
+  textValue,
+} from './values';
+
+/** The IMV channel's prefix for the CRM's external number (R4); stripped so it is never added twice. */
+const IMV_PREFIX = /^IMVO-ID-/i;
+export const USER_FIELD_NAME = 'onoffice_benutzer';
+
+export interface ObjectContext {
+  /** 0-based position of the immobilie in the file. */
+  position: number;
+  /** Index of the enclosing anbieter (-1 when the immobilie is not inside one). */
+  providerIndex: number;
+}
+
+/** Direct children by local name (first occurrence): the groups of an immobilie. */
+function groups(el: XmlElement): Map<string, XmlElement> {
+  const m = new Map<string, XmlElement>();
+  for (const k of el.children ?? []) if (typeof k !== 'string' && !m.has(k.name)) m.set(k.name, k);
+  return m;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Generic user fields
+
+/**
+ * user_defined_simplefield / _anyfield / _extend anywhere below `el`, with the parent's local name as
+ * section. Nothing inside a user field is searched again (an anyfield may hold anything).
+ */
+export function collectUserFields(el: XmlElement, out: UserField[] = []): UserField[] {
+  const kids = el.children;
+  if (!kids) return out;
+  for (let i = 0; i < kids.length; i++) {
+    const k = kids[i]!;
+    if (typeof k === 'string') continue;
+    const n = k.name;
+    if (n.length > 13 && n.startsWith('user_defined_')) userFieldsOf(k, el.name, out);
+    else if (k.children) collectUserFields(k, out);
+  }
+  return out;
+}
+
+function userFieldsOf(f: XmlElement, section: string, out: UserField[]): void {
+  switch (f.name) {
+    case 'user_defined_simplefield':
+      out.push({ section, kind: 'simplefield', name: (attr(f, 'feldname') ?? '').trim(), value: deepText(f).trim() });
+      break;
+    case 'user_defined_extend':
+      // <feld><name/><wert/><typ/><modus/></feld>: name and value; typ/modus stay in raw.
+      for (const feld of childrenNamed(f, 'feld')) {
+        out.push({ section, kind: 'extend', name: childText(feld, 'name') ?? '', value: childText(feld, 'wert') ?? '' });
+      }
+      break;
+    case 'user_defined_anyfield': {
+      // Free XML: one field per child element (name = its local name, value = its text or markup).
+      const els = elementChildren(f);
+      if (els.length === 0) {
+        const v = deepText(f).trim();
+        if (v !== '') out.push({ section, kind: 'anyfield', name: (attr(f, 'feldname') ?? '').trim(), value: v });
+      }
+      for (const e of els) {
+        const v = (hasElementChildren(e) ? innerXml(e) : deepText(e)).trim();
+        out.push({ section, kind: 'anyfield', name: e.name, value: v });
+      }
+      break;
+    }
+    default:
+      // An unknown user_defined_* element: keep it as anyfield rather than lose its meaning.
+      out.push({ section, kind: 'anyfield', name: f.name, value: (hasElementChildren(f) ? innerXml(f) : deepText(f)).trim() });
+  }
+}
+
+function simplefield(fields: UserField[], section: string, name: string): string | null {
+  for (const f of fields) {
+    if (f.kind === 'simplefield' && f.section === section && f.name.toLowerCase() === name && f.value !== '') {
+      return f.value;
+    }
+  }
+  return null;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Header and provider
+
+export function mapHeader(attrs: Record<string, string>): TransferHeader {
+  const get = (k: string): string | null => textValue(attrs[k]);
+  const ts = get('timestamp');
+  return {
+    version: get('version'),
+    umfang: get('umfang')?.toUpperCase() ?? null,
+    modus: get('modus'),
+    sendersoftware: get('sendersoftware'),
+    timestamp: ts === null ? null : (parseTimestamp(ts) ?? null),
+    attrs: { ...attrs },
+  };
+}
+
+/** `fields`: the anbieter's direct child elements except its immobilien (those are streamed away). */
+export function mapProvider(index: number, fields: readonly XmlElement[]): ProviderInfo {
+  const anbieter: XmlElement = { name: 'anbieter', children: [...fields] };
+  const userFields = collectUserFields(anbieter);
+  return {
+    index,
+    anbieternr: childText(anbieter, 'anbieternr'),
+    firma: childText(anbieter, 'firma'),
+    openimmoAnid: childText(anbieter, 'openimmo_anid'),
+    user: simplefield(userFields, 'anbieter', USER_FIELD_NAME),
+    userFields,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Estate
+
+const USAGE_FLAGS = ['WOHNEN', 'GEWERBE', 'ANLAGE', 'WAZ'] as const;
+const MARKETING_FLAGS = ['KAUF', 'MIETE_PACHT', 'ERBPACHT', 'LEASING'] as const;
+
+/** The attribute flags set true, joined with `,` in the schema's order; null when none is. */
+function flagsSet(el: XmlElement | null, names: readonly string[], field: string, warnings: string[]): string | null {
+  if (!el) return null;
+  const set: string[] = [];
+  for (const n of names) {
+    const v = attr(el, n);
+    if (v === null) continue;
+    if (booleanField(v, `${field}/@${n}`, warnings)) set.push(n);
+  }
+  return set.length ? set.join(',') : null;
+}
+
+/** iso_land attribute, tolerating the code written as text (`<land>DE</land>`). */
+function landCode(land: XmlElement | null): string | null {
+  if (!land) return null;
+  return textValue(attr(land, 'iso_land')) ?? text(land);
+}
+
+function coordinate(raw: string | null, field: string, limit: number, warnings: string[]): number | null {
+  const n = decimalField(raw, field, warnings);
+  if (n === null) return null;
+  if (Math.abs(n) > limit) {
+    warnings.push(`${field}: out of range ${quoteForWarning(String(raw))}`);
+    return null;
+  }
+  return n;
+}
+
+function energyCertificate(fields: Record<string, string>, field: string, warnings: string[]): EnergyCertificate {
+  const f = (k: string): string | null => textValue(fields[k]);
+  const dateOrText = (k: string): string | null => {
+    const v = f(k);
+    return v === null ? null : (parseDate(v) ?? v); // "text as written" when it is not a date
+  };
+  const demandKey = fields['endenergiebedarf'] !== undefined ? 'endenergiebedarf' : 'energiebedarf';
+  return {
+    art: f('epart') ?? f('art'),
+    validUntil: dateOrText('gueltig_bis'),
+    energyDemand: decimalField(fields[demandKey], `${field}/${demandKey}`, warnings),
+    energyConsumption: decimalField(fields['energieverbrauchkennwert'], `${field}/energieverbrauchkennwert`, warnings),
+    primaryEnergySource: f('primaerenergietraeger'),
+    efficiencyClass: f('wertklasse'),
+    yearBuilt: f('baujahr'),
+    issueDate: dateOrText('ausstelldatum'),
+    fields,
+  };
+}
+
+function energyCertificates(zustand: XmlElement | null, userFields: UserField[], warnings: string[]): EnergyCertificate[] {
+  const out: EnergyCertificate[] = [];
+  const passes = childrenNamed(zustand, 'energiepass');
+  passes.forEach((pass, i) => {
+    const fields: Record<string, string> = {};
+    for (const e of elementChildren(pass)) {
+      if (fields[e.name] === undefined) fields[e.name] = deepText(e).trim();
+    }
+    const label = passes.length > 1 ? `zustand_angaben/energiepass[${i + 1}]` : 'zustand_angaben/energiepass';
+    out.push(energyCertificate(fields, label, warnings));
+  });
+  // Before 1.2.7 exporters sent the certificate as user_defined_simplefield feldname="epass_*".
+  const legacy: Record<string, string> = {};
+  let any = false;
+  for (const u of userFields) {
+    if (u.kind !== 'simplefield') continue;
+    const n = u.name.toLowerCase();
+    if (!n.startsWith('epass_') || n.length <= 6) continue;
+    const key = n.slice(6);
+    if (legacy[key] === undefined) legacy[key] = u.value;
+    any = true;
+  }
+  if (any) out.push(energyCertificate(legacy, 'user_defined_simplefield epass_*', warnings));
+  return out;
+}
+
+function estateFields(g: Map<string, XmlElement>, userFields: UserField[], warnings: string[]): EstateFields {
+  const kat = g.get('objektkategorie') ?? null;
+  const geo = g.get('geo') ?? null;
+  const preise = g.get('preise') ?? null;
+  const flaechen = g.get('flaechen') ?? null;
+  const zustand = g.get('zustand_angaben') ?? null;
+  const freitexte = g.get('freitexte') ?? null;
+  const vo = g.get('verwaltung_objekt') ?? null;
+
+  let kind: string | null = null;
+  let kindType: string | null = null;
+  const objektart = child(kat, 'objektart');
+  if (objektart) {
+    const first = elementChildren(objektart).find((e) => e.name !== 'objektart_zusatz');
+    if (first) {
+      kind = first.name;
+      for (const k in first.attrs ?? {}) {
+        if (k.toLowerCase().endsWith('typ')) {
+          kindType = textValue(first.attrs![k]);
+          break;
+        }
+      }
+    }
+  }
+
+  const koord = child(geo, 'geokoordinaten');
+  const dec = (el: XmlElement | null, group: string, name: string): number | null =>
+    decimalField(childText(el, name), `${group}/${name}`, warnings);
+
+  const baujahrText = childText(zustand, 'baujahr');
+
+  return {
+    kind,
+    kindType,
+    marketingType: flagsSet(child(kat, 'vermarktungsart'), MARKETING_FLAGS, 'objektkategorie/vermarktungsart', warnings),
+    usageType: flagsSet(child(kat, 'nutzungsart'), USAGE_FLAGS, 'objektkategorie/nutzungsart', warnings),
+    street: childText(geo, 'strasse'),
+    houseNumber: childText(geo, 'hausnummer'),
+    zip: childText(geo, 'plz'),
+    city: childText(geo, 'ort'),
+    district: childText(geo, 'regionaler_zusatz'),
+    country: countryField(landCode(child(geo, 'land')), 'geo/land/@iso_land', warnings),
+    latitude: coordinate(attr(koord, 'breitengrad'), 'geo/geokoordinaten/@breitengrad', 90, warnings),
+    longitude: coordinate(attr(koord, 'laengengrad'), 'geo/geokoordinaten/@laengengrad', 180, warnings),
+    floor: childText(geo, 'etage'),
+    addressPublishable: booleanField(childText(vo, 'objektadresse_freigeben'), 'verwaltung_objekt/objektadresse_freigeben', warnings),
+    purchasePrice: dec(preise, 'preise', 'kaufpreis'),
+    coldRent: child(preise, 'kaltmiete') ? dec(preise, 'preise', 'kaltmiete') : dec(preise, 'preise', 'nettokaltmiete'),
+    warmRent: dec(preise, 'preise', 'warmmiete'),
+    additionalCosts: dec(preise, 'preise', 'nebenkosten'),
+    heatingCosts: dec(preise, 'preise', 'heizkosten'),
+    deposit: childText(preise, 'kaution') ?? childText(preise, 'kaution_text'),
+    houseMoney: dec(preise, 'preise', 'hausgeld'),
+    commission: childText(preise, 'aussen_courtage'),
+    currency: textValue(attr(child(preise, 'waehrung'), 'iso_waehrung'))?.toUpperCase() ?? null,
+    livingArea: dec(flaechen, 'flaechen', 'wohnflaeche'),
+    usableArea: dec(flaechen, 'flaechen', 'nutzflaeche'),
+    plotArea: dec(flaechen, 'flaechen', 'grundstuecksflaeche'),
+    officeArea: dec(flaechen, 'flaechen', 'bueroflaeche'),
+    totalArea: dec(flaechen, 'flaechen', 'gesamtflaeche'),
+    rooms: dec(flaechen, 'flaechen', 'anzahl_zimmer'),
+    bedrooms: dec(flaechen, 'flaechen', 'anzahl_schlafzimmer'),
+    bathrooms: dec(flaechen, 'flaechen', 'anzahl_badezimmer'),
+    yearBuilt: integerField(baujahrText, 'zustand_angaben/baujahr', warnings),
+    condition: textValue(attr(child(zustand, 'zustand'), 'zustand_art')),
+    availableFrom: childText(vo, 'verfuegbar_ab') ?? childText(vo, 'abdatum'),
+    title: text(child(freitexte, 'objekttitel')),
+    description: richText(child(freitexte, 'objektbeschreibung')) ?? richText(child(freitexte, 'objekt_text')),
+    locationText: richText(child(freitexte, 'lage')),
+    featuresText: richText(child(freitexte, 'ausstatt_beschr')),
+    otherText: richText(child(freitexte, 'sonstige_angaben')),
+    energyCertificates: energyCertificates(zustand, userFields, warnings),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Contacts
+
+/** Repeated elements (two `email_sonstige`) keep all values: the second is `email_sonstige#2`. */
+function addKeyed(into: Record<string, string>, key: string, value: string): void {
+  if (into[key] === undefined) {
+    into[key] = value;
+    return;
+  }
+  let n = 2;
+  while (into[`${key}#${n}`] !== undefined) n++;
+  into[`${key}#${n}`] = value;
+}
+
+export function mapContact(el: XmlElement | null, role: string | null, field: string, warnings: string[]): ContactData | null {
+  if (!el) return null;
+  const emails: Record<string, string> = {};
+  const phones: Record<string, string> = {};
+  for (const k of elementChildren(el)) {
+    if (k.name.startsWith('email_')) {
+      const v = text(k);
+      if (v !== null) addKeyed(emails, k.name, v);
+    } else if (k.name.startsWith('tel_')) {
+      const v = text(k);
+      if (v !== null) addKeyed(phones, k.name, v);
+    }
+  }
+  const c: ContactData = {
+    externalId: childText(el, 'personennummer') ?? childText(el, 'referenz_id'),
+    salutation: childText(el, 'anrede'),
+    title: childText(el, 'titel'),
+    firstName: childText(el, 'vorname'),
+    lastName: childText(el, 'name'),
+    company: childText(el, 'firma'),
+    street: childText(el, 'strasse'),
+    houseNumber: childText(el, 'hausnummer'),
+    zip: childText(el, 'plz'),
+    city: childText(el, 'ort'),
+    country: countryField(landCode(child(el, 'land')), `${field}/land/@iso_land`, warnings, true),
+    emails,
+    phones,
+    url: childText(el, 'url'),
+    role,
+  };
+  const empty =
+    c.externalId === null && c.salutation === null && c.title === null && c.firstName === null &&
+    c.lastName === null && c.company === null && c.street === null && c.houseNumber === null &&
+    c.zip === null && c.city === null && c.country === null && c.url === null &&
+    Object.keys(emails).length === 0 && Object.keys(phones).length === 0;
+  return empty ? null : c;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Attachments
+
+const URL_PATH = /^https?:\/\//i;
+
+function mapAttachments(imm: XmlElement, warnings: string[]): AttachmentRef[] {
+  const out: AttachmentRef[] = [];
+  for (const anhaenge of childrenNamed(imm, 'anhaenge')) {
+    for (const anhang of childrenNamed(anhaenge, 'anhang')) {
+      const position = out.length;
+      const daten = child(anhang, 'daten');
+      // Lenient: some exporters put pfad/anhanginhalt directly in anhang.
+      const inhalt = childText(daten, 'anhanginhalt') ?? childText(anhang, 'anhanginhalt');
+      const pfad = childText(daten, 'pfad') ?? childText(anhang, 'pfad');
+      let source: AttachmentRef['source'];
+      if (inhalt !== null) source = { kind: 'inline', base64: inhalt.replace(/\s+/g, '') };
+      else if (pfad !== null) source = URL_PATH.test(pfad) ? { kind: 'url', url: pfad } : { kind: 'path', path: pfad };
+      else {
+        source = { kind: 'none' };
+        warnings.push(`anhaenge/anhang[${position + 1}]: no content (neither daten/pfad nor daten/anhanginhalt)`);
+      }
+      out.push({
+        position,
+        group: textValue(attr(anhang, 'gruppe'))?.toUpperCase() ?? null,
+        title: childText(anhang, 'anhangtitel'),
+        format: childText(anhang, 'format'),
+        location: textValue(attr(anhang, 'location')),
+        source,
+        check: childText(daten, 'check') ?? childText(anhang, 'check'),
+      });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The object
+
+function objectId(raw: string | null): string | null {
+  if (raw === null) return null;
+  const s = raw.replace(IMV_PREFIX, '').trim();
+  return s === '' ? null : s;
+}
+
+function mapAction(aktion: XmlElement | null, warnings: string[]): ObjectAction {
+  const v = textValue(attr(aktion, 'aktionart'))?.toUpperCase() ?? null;
+  switch (v) {
+    case null:
+    case 'CHANGE':
+      return 'UPSERT';
+    case 'DELETE':
+      return 'DELETE';
+    case 'REFERENZ':
+      return 'REFERENZ';
+    default:
+      warnings.push(`verwaltung_techn/aktion/@aktionart: unknown value ${quoteForWarning(v)}, treated as CHANGE`);
+      return 'UPSERT';
+  }
+}
+
+export function mapImmobilie(imm: XmlElement, ctx: ObjectContext): TransferObject {
+  const warnings: string[] = [];
+  const g = groups(imm);
+  const techn = g.get('verwaltung_techn') ?? null;
+  const userFields = collectUserFields(imm);
+
+  const openimmoObid = childText(techn, 'openimmo_obid');
+  const sourceId = objectId(childText(techn, 'objektnr_extern')) ?? objectId(openimmoObid);
+  if (sourceId === null) {
+    warnings.push('verwaltung_techn: no object id (objektnr_extern and openimmo_obid are missing or empty)');
+  }
+
+  const further: ContactData[] = [];
+  const kontakt = g.get('kontaktperson') ?? null;
+  // 1.2.7 puts weitere_adresse beside kontaktperson; some exporters nest it inside.
+  const weitere = [...childrenNamed(imm, 'weitere_adresse'), ...childrenNamed(kontakt, 'weitere_adresse')];
+  weitere.forEach((w, i) => {
+    const c = mapContact(w, textValue(attr(w, 'adressart')), `weitere_adresse[${i + 1}]`, warnings);
+    if (c) further.push(c);
+  });
+
+  return {
+    position: ctx.position,
+    providerIndex: ctx.providerIndex,
+    sourceId,
+    openimmoObid,
+    action: mapAction(child(techn, 'aktion'), warnings),
+    user: simplefield(userFields, 'immobilie', USER_FIELD_NAME),
+    standVom: dateOrTimestampField(childText(techn, 'stand_vom'), 'verwaltung_techn/stand_vom', warnings),
+    estate: estateFields(g, userFields, warnings),
+    contact: mapContact(kontakt, null, 'kontaktperson', warnings),
+    furtherAddresses: further,
+    userFields,
+    attachments: mapAttachments(imm, warnings),
+    raw: imm,
+    warnings,
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * `imv-import import FILE… --wait`: upload local transfers into the tenant's inbox, run a batch
+ * now through the schedule, follow it, and report from the ledger.
+ */
+import fs from 'node:fs';
+import path from 'node:path/posix';
+import nodePath from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { AppConfig } from '../config/config';
+import { ftpAccessOf, tenantOf } from '../config/config';
+import type { Db } from '../db/db';
+import { withFtp } from '../ftp/ftp';
+import type { BatchSummary } from '../common/messages';
+import { triggerBatch, type BatchRun } from './batches';
+import { formatImports, listImports } from './ledger';
+
+const FINAL = new Set(['imported', 'partial', 'failed', 'duplicate']);
+
+function ftpTime(d: Date): string {
+  return d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+export async function uploadToInbox(cfg: AppConfig, tenant: string, files: string[]): Promise<string[]> {
+  const t = tenantOf(cfg, tenant);
+  const access = ftpAccessOf(t);
+  const names: string[] = [];
+  await withFtp(access, async (c) => {
+    await c.ensureDir(access.baseDir);
+    for (const f of files) {
+      const name = nodePath.basename(f);
+      // Upload under a dot-name the lister ignores, then rename: the inbox never shows half a file.
+      const part = path.join(access.baseDir, `.${name}.part`);
+      const final = path.join(access.baseDir, name);
+      await c.uploadFrom(fs.createReadStream(f), part);
+      await c.rename(part, final);
+      // The file is complete: date it back past the "still uploading" age so this batch takes it.
+      const past = ftpTime(new Date(Date.now() - (t.options.minFileAgeSeconds + 5) * 1000));
+      try {
+        await c.send(`MFMT ${past} ${final}`);
+      } catch {
+        try {
+          await c.send(`MDTM ${past} ${final}`);
+        } catch {
+          /* server cannot set times: the batch waits for the minimum age instead */
+        }
+      }
+      names.push(name);
+    }
+  });
+  return names;
+}
+
+export async function printBatchProgress(run: BatchRun, out: NodeJS.WritableStream = process.stderr): Promise<BatchSummary> {
+  let last = '';
+  const timer = setInterval(async () => {
+    try {
+      const p = (await run.handle.query('progress')) as BatchSummary & { pending: number; running: number };
+      const line = `batch ${run.workflowId}: files done ${p.files} (imported ${p.imported}, partial ${p.partial}, failed ${p.failed}, duplicate ${p.duplicate}), running ${p.running}, waiting ${p.pending}`;
+      if (line !== last) out.write(line + '\n');
+      last = line;
+    } catch {
+      /* between runs (continue-as-new) or finished */
+    }
+  }, 1000);
+  try {
+    return await run.result();
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export async function importLocalFiles(cfg: AppConfig, client: Client, db: Db, tenant: string, files: string[], o: { wait: boolean }): Promise<number> {
+  const since = new Date(Date.now() - 1000);
+  const names = await uploadToInbox(cfg, tenant, files);
+  console.log(`uploaded ${names.join(', ')} to the inbox of ${tenant}`);
+  if (!o.wait) {
+    const run = await triggerBatch(client, tenant);
+    console.log(`${run.alreadyRunning ? 'a batch is already running' : 'started batch'} ${run.workflowId}`);
+    return 0;
+  }
+  const deadline = Date.now() + (tenantOf(cfg, tenant).options.minFileAgeSeconds + 600) * 1000;
+  let rows = await ledgerFor(db, tenant, names, since);
+  while (!names.every((n) => rows.some((r) => r.file === n && FINAL.has(r.status)))) {
+    if (Date.now() > deadline) {
+      console.error('gave up waiting: the files were not imported in time (see `imv-import imports` and the Temporal UI)');
+      return 1;
+    }
+    const run = await triggerBatch(client, tenant);
+    console.error(`${run.alreadyRunning ? 'following the running batch' : 'started batch'} ${run.workflowId}`);
+    await printBatchProgress(run);
+    rows = await ledgerFor(db, tenant, names, since);
+    if (!names.every((n) => rows.some((r) => r.file === n && FINAL.has(r.status)))) await new Promise((r) => setTimeout(r, 1000));
+  }
+  const mine = names.map((n) => rows.filter((r) => r.file === n).sort((a, b) => b.id - a.id)[0]);
+  console.log(formatImports(mine, true));
+  if (mine.some((r) => r.status === 'failed')) return 1;
+  if (mine.some((r) => r.status === 'partial')) return 2;
+  return 0;
+}
+
+async function ledgerFor(db: Db, tenant: string, names: string[], since: Date) {
+  const rows = await listImports(db, { tenant, limit: 500, objects: true });
+  return rows.filter((r) => names.includes(r.file) && new Date(r.startedAt) >= since);
+}

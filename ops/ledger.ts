@@ -1,0 +1,86 @@
+/** The import ledger as ops see it (`imv-import imports`). */
+import type { Db } from '../db/db';
+
+export interface ImportView {
+  id: number;
+  tenant: string;
+  file: string;
+  status: string;
+  startedAt: string;
+  finishedAt: string | null;
+  sha256: string | null;
+  size: number;
+  counts: { total: number; created: number; updated: number; unchanged: number; archived: number; stale: number; rejected: number };
+  error: { type: string; message: string } | null;
+  workflowId: string;
+  runId: string | null;
+  replayOf: number | null;
+  duplicateOf: number | null;
+  archivedPath: string | null;
+  objects?: { position: number; sourceId: string | null; action: string | null; outcome: string; messages: string[] }[];
+}
+
+export async function listImports(db: Db, o: { tenant?: string; status?: string; limit?: number; objects?: boolean; ids?: number[] }): Promise<ImportView[]> {
+  const q = db('import_files').orderBy('id', 'desc').limit(o.limit ?? 20);
+  if (o.tenant) q.where({ tenant_id: o.tenant });
+  if (o.status) q.where({ status: o.status });
+  if (o.ids) q.whereIn('id', o.ids);
+  const rows = await q;
+  const views: ImportView[] = rows.map((r) => ({
+    id: r.id,
+    tenant: r.tenant_id,
+    file: r.file_name,
+    status: r.status,
+    startedAt: new Date(r.started_at).toISOString(),
+    finishedAt: r.finished_at ? new Date(r.finished_at).toISOString() : null,
+    sha256: r.sha256,
+    size: r.size,
+    counts: { total: r.objects_total, created: r.created, updated: r.updated, unchanged: r.unchanged, archived: r.archived, stale: r.stale, rejected: r.rejected },
+    error: r.error_type ? { type: r.error_type, message: r.error_message } : null,
+    workflowId: r.workflow_id,
+    runId: r.run_id,
+    replayOf: r.replay_of,
+    duplicateOf: r.duplicate_of,
+    archivedPath: r.archived_path,
+  }));
+  if (o.objects && views.length) {
+    const objs = await db('import_objects').whereIn('import_id', views.map((v) => v.id)).orderBy(['import_id', 'position']);
+    for (const v of views) {
+      v.objects = objs
+        .filter((x) => x.import_id === v.id)
+        .map((x) => ({ position: x.position, sourceId: x.source_id, action: x.action, outcome: x.outcome, messages: x.messages }));
+    }
+  }
+  return views;
+}
+
+export function formatImports(rows: ImportView[], withObjects: boolean): string {
+  if (!rows.length) return 'no imports yet';
+  const head = ['ID', 'STARTED', 'TENANT', 'FILE', 'STATUS', 'OBJ', 'NEW', 'UPD', 'SAME', 'ARCH', 'STALE', 'REJ', 'WORKFLOW / MESSAGE'];
+  const lines = rows.map((r) => [
+    String(r.id),
+    r.startedAt.replace('T', ' ').slice(0, 19),
+    r.tenant,
+    r.file,
+    r.status + (r.replayOf ? ` (replay of ${r.replayOf})` : '') + (r.duplicateOf ? ` (of ${r.duplicateOf})` : ''),
+    String(r.counts.total),
+    String(r.counts.created),
+    String(r.counts.updated),
+    String(r.counts.unchanged),
+    String(r.counts.archived),
+    String(r.counts.stale),
+    String(r.counts.rejected),
+    r.error ? `${r.error.type}: ${r.error.message}` : r.workflowId,
+  ]);
+  const widths = head.map((h, i) => Math.min(48, Math.max(h.length, ...lines.map((l) => l[i].length))));
+  const fmt = (cols: string[]) => cols.map((c, i) => (i === cols.length - 1 ? c : c.slice(0, widths[i]).padEnd(widths[i]))).join('  ');
+  const out = [fmt(head), ...lines.map(fmt)];
+  if (withObjects) {
+    for (const r of rows) {
+      for (const o of r.objects ?? []) {
+        out.push(`  #${r.id}/${o.position} ${o.sourceId ?? '(no id)'} ${o.action ?? ''} ${o.outcome}${o.messages.length ? ': ' + o.messages.join('; ') : ''}`);
+      }
+    }
+  }
+  return out.join('\n');
+}

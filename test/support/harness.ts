@@ -1,0 +1,145 @@
+/**
+ * Pipeline test harness: a fresh database per test file, a fresh FTP folder per tenant on the
+ * shared vsftpd, workers on a unique task queue against the shared Temporal dev server.
+ */
+import { inject } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Client as FtpClient } from 'basic-ftp';
+import { Readable } from 'node:stream';
+import pg from 'pg';
+import pino from 'pino';
+import { parseConfig, type AppConfig } from '../../config/config';
+import { createImportWorker, workflowsPath, type ImportWorker } from '../../workers/worker';
+import { FTP_PASSWORD, FTP_USER } from './vsftpd';
+
+export const samplesDir = path.resolve(__dirname, '../../../shared/samples');
+export const hasSamples = fs.existsSync(samplesDir);
+export const fixturesDir = path.resolve(__dirname, '../fixtures');
+export const quietLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+
+export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export async function createTestDatabase(prefix = 'imv_test'): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(PG_ADMIN_URL);
+  u.pathname = `/${name}`;
+  return {
+    url: u.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export function uniqueId(prefix: string): string {
+  return `${prefix}-${randomBytes(4).toString('hex')}`;
+}
+
+export interface TestTenant {
+  id: string;
+  users?: string[];
+  defaultUser?: string | null;
+  options?: Record<string, unknown>;
+}
+
+/** A config for tenants whose inboxes are fresh folders on the shared vsftpd. */
+export function testConfig(opts: { databaseUrl: string; tenants: TestTenant[]; taskQueue?: string; worker?: Record<string, unknown> }): AppConfig {
+  const port = inject('ftpPort');
+  const raw = {
+    tenants: opts.tenants.map((t) => ({
+      id: t.id,
+      ftp: { url: `ftp://${FTP_USER}@127.0.0.1:${port}/${t.id}`, passwordEnv: 'IMV_TEST_FTP_PASSWORD' },
+      users: t.users ?? ['mmustermann', 'skoch'],
+      defaultUser: t.defaultUser ?? null,
+      options: { minFileAgeSeconds: 0, stableCheckMs: 300, feedback: true, ...(t.options ?? {}) },
+    })),
+    temporal: { address: inject('temporalAddress'), taskQueue: opts.taskQueue ?? uniqueId('tq') },
+    databaseUrl: opts.databaseUrl,
+    fileStoreDir: fs.mkdtempSync(path.join(os.tmpdir(), 'imv-store-')),
+    worker: { maxConcurrentActivities: 8, shutdownGraceSeconds: 5, ...(opts.worker ?? {}) },
+  };
+  return parseConfig(raw, { IMV_TEST_FTP_PASSWORD: FTP_PASSWORD });
+}
+
+export const testEnv = { IMV_TEST_FTP_PASSWORD: FTP_PASSWORD } as NodeJS.ProcessEnv;
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } as never });
+  return bundle;
+}
+
+export interface RunningWorker {
+  handle: ImportWorker;
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startWorker(cfg: AppConfig, identity?: string): Promise<RunningWorker> {
+  const connection = await NativeConnection.connect({ address: cfg.temporal.address });
+  const handle = await createImportWorker(cfg, {
+    connection,
+    workflowBundle: await workflowBundle(),
+    identity,
+    log: quietLog,
+    env: testEnv,
+    ftpTimeoutMs: 10_000,
+  });
+  const done = handle.run().finally(() => connection.close());
+  return {
+    handle,
+    done,
+    async stop() {
+      handle.shutdown();
+      await done;
+    },
+  };
+}
+
+export async function temporalClient(): Promise<Client> {
+  const connection = await Connection.connect({ address: inject('temporalAddress') });
+  return new Client({ connection });
+}
+
+export async function ftpSession<T>(fn: (c: FtpClient) => Promise<T>): Promise<T> {
+  const c = new FtpClient(10_000);
+  await c.access({ host: '127.0.0.1', port: inject('ftpPort'), user: FTP_USER, password: FTP_PASSWORD });
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
+}
+
+export async function uploadTo(tenant: string, name: string, content: Buffer | string): Promise<void> {
+  await ftpSession(async (c) => {
+    await c.ensureDir(`/${tenant}`);
+    await c.uploadFrom(Readable.from([Buffer.from(content)]), `/${tenant}/${name}`);
+  });
+}
+
+export async function listRemote(dir: string): Promise<string[]> {
+  return ftpSession(async (c) => {
+    try {
+      return (await c.list(dir)).filter((f) => f.isFile).map((f) => f.name).sort();
+    } catch {
+      return [];
+    }
+  });
+}
+
+export function readRemote(tenant: string, relPath: string): string {
+  return fs.readFileSync(path.join(inject('ftpRoot'), tenant, relPath), 'utf8');
+}

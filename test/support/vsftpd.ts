@@ -1,0 +1,88 @@
+/**
+ * A real FTP daemon for the pipeline tests: Debian's vsftpd on loopback, in the foreground as a
+ * child process, serving a temp folder to the local user `imvftp` (scripts/install-test-deps.sh).
+ */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort, waitForPort } from '../../dev/temporal-server';
+
+export const FTP_USER = 'imvftp';
+export const FTP_PASSWORD = 'imvftp-test-secret';
+
+export interface Vsftpd {
+  port: number;
+  root: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export async function startVsftpd(opts: { root?: string; port?: number } = {}): Promise<Vsftpd> {
+  const root = opts.root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'imv-ftp-'));
+  fs.mkdirSync(root, { recursive: true });
+  execFileSync('chown', [`${FTP_USER}:${FTP_USER}`, root]);
+  fs.chmodSync(root, 0o755);
+  fs.mkdirSync('/var/run/vsftpd/empty', { recursive: true });
+  const port = opts.port ?? (await freePort());
+  const pasvMin = 40000 + Math.floor(Math.random() * 20000);
+  const conf = path.join(os.tmpdir(), `vsftpd-${port}.conf`);
+  fs.writeFileSync(
+    conf,
+    [
+      'listen=YES',
+      'listen_ipv6=NO',
+      'listen_address=127.0.0.1',
+      `listen_port=${port}`,
+      'background=NO',
+      'anonymous_enable=NO',
+      'local_enable=YES',
+      'write_enable=YES',
+      'local_umask=022',
+      'pasv_enable=YES',
+      `pasv_min_port=${pasvMin}`,
+      `pasv_max_port=${pasvMin + 50}`,
+      'pasv_address=127.0.0.1',
+      'seccomp_sandbox=NO',
+      'pam_service_name=vsftpd',
+      `local_root=${root}`,
+      'chroot_local_user=YES',
+      'allow_writeable_chroot=YES',
+      'secure_chroot_dir=/var/run/vsftpd/empty',
+      'use_localtime=NO',
+      'xferlog_enable=NO',
+      'max_clients=0',
+      'max_per_ip=0',
+      '',
+    ].join('\n'),
+  );
+  let child: ChildProcess | null = null;
+  const handle: Vsftpd = {
+    port,
+    root,
+    async start() {
+      if (child) return;
+      child = spawn('vsftpd', [conf], { stdio: 'ignore' });
+      child.once('exit', () => {
+        child = null;
+      });
+      await waitForPort(port, '127.0.0.1', 10_000);
+    },
+    async stop() {
+      const c = child;
+      if (!c) return;
+      await new Promise<void>((resolve) => {
+        c.once('exit', () => resolve());
+        c.kill('SIGTERM');
+      });
+      // vsftpd forks a process per session; make sure none survive the listener.
+      try {
+        execFileSync('pkill', ['-f', `vsftpd ${conf}`]);
+      } catch {
+        /* none left */
+      }
+    },
+  };
+  await handle.start();
+  return handle;
+}
