@@ -4,6 +4,8 @@
  */
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { AppConfig } from '../config/config';
 import { createActivities } from '../activities';
 import { openDatabase, type Db } from '../db/db';
@@ -29,8 +31,10 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
 }
 
+/** The workflow bundle's entry: compiled JS in dist/, TypeScript source under tests. */
 export function workflowsPath(): string {
-  return require.resolve('../workflows');
+  const base = path.join(__dirname, '..', 'workflows', 'index');
+  return fs.existsSync(`${base}.js`) ? `${base}.js` : `${base}.ts`;
 }
 
 export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {}): Promise<ImportWorker> {
