@@ -35,7 +35,7 @@ export interface EmbeddedFtpOptions {
   password: string;
   /** Passive data ports, inclusive. Default: any free port the OS gives. */
   pasvRange?: [number, number];
-  /** Where ftp-srv's own warnings and errors go (at warn). Default: nowhere. */
+  /** Where ftp-srv's own errors go: refused commands at debug, the rest at warn. Default: nowhere. */
   logger?: Logger;
 }
 

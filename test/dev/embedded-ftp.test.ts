@@ -218,6 +218,19 @@ describe('embedded FTP server lifecycle', () => {
     await rm(root, { recursive: true, force: true });
   });
 
+  it('rejects when the port is taken, and leaves nothing behind', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'imv-ftp-'));
+    const first = await startEmbeddedFtp({ root, port: 0, user: 'u', password: 'p' });
+    const sigterm = process.listenerCount('SIGTERM');
+    try {
+      await expect(startEmbeddedFtp({ root, port: first.port, user: 'u', password: 'p' })).rejects.toThrow(/EADDRINUSE/);
+      expect(process.listenerCount('SIGTERM')).toBe(sigterm);
+    } finally {
+      await first.stop();
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to bind anything but loopback', async () => {
     await expect(
       startEmbeddedFtp({ root: tmpdir(), host: '0.0.0.0' as '127.0.0.1', port: 0, user: 'u', password: 'p' }),
