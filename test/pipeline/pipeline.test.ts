@@ -14,6 +14,7 @@ import { triggerBatch } from '../../ops/batches';
 import { listEstates } from '../../ops/estates';
 import {
   createTestDatabase,
+  fixturesDir,
   hasSamples,
   listRemote,
   readRemote,
@@ -161,11 +162,57 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
     expect(after.links).toEqual(before.links);
   });
 
+  it('objects apply in document order: CREATE, CHANGE, then delete (any case) of one object in one file leaves it archived', async () => {
+    await uploadTo(tenant, 'change-then-delete-1301.xml', fs.readFileSync(path.join(fixturesDir, 'transfers', 'change-then-delete-1301.xml')));
+    const summary = await runBatch(client, tenant);
+    expect(summary.imported).toBe(1);
+    const e = await db('estates').where({ tenant_id: tenant, source_id: '1301' }).first();
+    expect(e.archived).toBe(true);
+    expect(e.purchase_price).toBe(110000);
+    expect(e.title).toBe('Dann geändert');
+    const outcomes = await db('import_objects as o').join('import_files as f', 'f.id', 'o.import_id').where('f.file_name', 'change-then-delete-1301.xml').orderBy('o.position').pluck('o.outcome');
+    expect(outcomes).toEqual(['created', 'updated', 'archived']);
+  });
+
+  it('a full transfer (umfang VOLL) archives nothing that is missing from it; REFERENZ flags the estate', async () => {
+    const activeBefore = await db('estates').where({ tenant_id: tenant, archived: false }).pluck('source_id');
+    await uploadTo(tenant, 'voll-only-1302-referenz.xml', fs.readFileSync(path.join(fixturesDir, 'transfers', 'voll-only-1302-referenz.xml')));
+    const summary = await runBatch(client, tenant);
+    expect(summary.imported).toBe(1);
+    const activeAfter = await db('estates').where({ tenant_id: tenant, archived: false }).pluck('source_id');
+    expect(activeAfter.sort()).toEqual([...activeBefore, '1302'].sort());
+    const e = await db('estates').where({ tenant_id: tenant, source_id: '1302' }).first();
+    expect(e.reference).toBe(true);
+    expect(e.status).toBe('inaktiv');
+  });
+
+  it('staleness: replaying the first 1001 transfer after its update changes nothing', async () => {
+    const first = await db('import_files').where({ tenant_id: tenant, file_name: 'imv-1001-wohnung.xml' }).first();
+    const before = await snapshot(db);
+    const { startReplay } = await import('../../ops/replay');
+    const { handle } = await startReplay(cfg, client, db, first.id);
+    const r = await handle.result();
+    expect(r.outcome).toBe('imported');
+    expect(r.counts.stale).toBe(1);
+    const e = await db('estates').where({ tenant_id: tenant, source_id: '1001' }).first();
+    expect(e.purchase_price).toBe(369000);
+    const msg = await db('import_objects').where({ import_id: r.importId }).first();
+    expect(msg.outcome).toBe('stale');
+    expect(msg.messages.join(' ')).toContain('stored data is newer');
+    const after = await snapshot(db);
+    expect(after.estates.map((x) => [x.id, x.content_hash, x.purchase_price])).toEqual(before.estates.map((x) => [x.id, x.content_hash, x.purchase_price]));
+  });
+
   it('R12 and R11 through the CLI helpers: inactive estates are hidden by default; publishing needs aktiv', async () => {
     const active = await listEstates(db, { tenant, status: 'aktiv' });
     expect(active.map((e) => e.externalNumber)).toEqual(['K-2026-17']);
     const all = await listEstates(db, { tenant, status: 'all' });
-    expect(all).toHaveLength(4);
+    expect(all).toHaveLength(6);
+    const { publishEstate, activateEstate } = await import('../../ops/estates');
+    await expect(publishEstate(db, tenant, 'IMVO-ID-1002')).rejects.toThrow(/inaktiv/);
+    await activateEstate(db, tenant, 'IMVO-ID-1002');
+    await publishEstate(db, tenant, 'IMVO-ID-1002');
+    expect((await db('estates').where({ tenant_id: tenant, source_id: '1002' }).first()).published_at).not.toBeNull();
     const e1002 = all.find((e) => e.sourceId === '1002')!;
     expect(e1002.contacts).toEqual([{ role: 'ansprechpartner', lastName: 'Größ', firstName: 'Jürgen', company: null, origin: 'IMV', status: 'Aktiv' }]);
   });

@@ -1,0 +1,249 @@
+import { describe, expect, it } from 'vitest';
+import { createAttachmentIndex, isXmlEntryName, looksLikeZip, openZip, unsafeEntryName } from '../../openimmo/zip';
+import { openTransfer, readTransferBuffer } from '../../openimmo/reader';
+import { buildZip, caught, immobilie, objectsOf, transfer, withTempDir, writeTemp } from './helpers';
+
+const MiB = 1024 * 1024;
+const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
+
+const xmlWithAttachments = transfer([
+  immobilie({
+    id: '1004',
+    body: `<anhaenge>
+      <anhang gruppe="titelbild"><anhangtitel>Außen</anhangtitel><format>png</format><daten><pfad>bilder/aussen.png</pfad></daten></anhang>
+      <anhang gruppe="GRUNDRISS"><daten><pfad>bilder\\Grundriss%204OG.PNG</pfad></daten></anhang>
+      <anhang gruppe="BILD"><daten><pfad>fehlt.png</pfad></daten></anhang>
+      <anhang gruppe="BILD"><daten><pfad>https://example.org/a.jpg</pfad></daten></anhang>
+    </anhaenge>`,
+  }),
+]);
+
+describe('a valid ZIP transfer', () => {
+  it('finds the one XML in a nested folder and resolves attachments relative to it', async () => {
+    const zip = buildZip([
+      { name: 'export/' },
+      { name: 'export/openimmo.xml', data: xmlWithAttachments },
+      { name: 'export/bilder/aussen.png', data: PNG },
+      { name: 'export/bilder/Grundriss 4OG.png', data: PNG, method: 0 },
+      { name: '__MACOSX/export/._openimmo.xml', data: 'resource fork' },
+      { name: 'export/.DS_Store', data: 'x' },
+    ]);
+    const z = await openZip(zip);
+    try {
+      expect(z.xmlEntryName).toBe('export/openimmo.xml');
+      expect(z.attachments.resolve('bilder/aussen.png')).toBe('export/bilder/aussen.png');
+      expect(z.attachments.resolve('BILDER/AUSSEN.PNG')).toBe('export/bilder/aussen.png');
+      expect(z.attachments.resolve('bilder\\Grundriss%204OG.PNG')).toBe('export/bilder/Grundriss 4OG.png');
+      expect(z.attachments.resolve('./bilder/aussen.png')).toBe('export/bilder/aussen.png');
+      expect(z.attachments.resolve('aussen.png')).toBe('export/bilder/aussen.png'); // anywhere in the ZIP
+      expect(z.attachments.resolve('export/bilder/aussen.png')).toBe('export/bilder/aussen.png'); // from the root
+      expect(z.attachments.resolve('fehlt.png')).toBeNull();
+      expect(z.attachments.resolve('../../etc/passwd')).toBeNull();
+      expect(await z.readEntry('export/bilder/aussen.png')).toEqual(PNG);
+      expect(await z.readEntry('export/bilder/Grundriss 4OG.png')).toEqual(PNG);
+    } finally {
+      z.close();
+    }
+  });
+
+  it('the reader sets the resolved entry on path attachments and warns about missing files', async () => {
+    const zip = buildZip([
+      { name: 'export/openimmo.xml', data: xmlWithAttachments },
+      { name: 'export/bilder/aussen.png', data: PNG },
+      { name: 'export/bilder/Grundriss 4OG.png', data: PNG },
+    ]);
+    const [o] = objectsOf(await readTransferBuffer(zip));
+    expect(o!.attachments.map((a) => a.source)).toEqual([
+      { kind: 'path', path: 'bilder/aussen.png', entry: 'export/bilder/aussen.png' },
+      { kind: 'path', path: 'bilder\\Grundriss%204OG.PNG', entry: 'export/bilder/Grundriss 4OG.png' },
+      { kind: 'path', path: 'fehlt.png' },
+      { kind: 'url', url: 'https://example.org/a.jpg' },
+    ]);
+    expect(o!.attachments[0]!.group).toBe('TITELBILD');
+    expect(o!.warnings).toEqual(['anhaenge/anhang[3]: file "fehlt.png" not found in the ZIP']);
+  });
+
+  it('openTransfer detects a ZIP by its magic bytes, whatever the name', async () => {
+    await withTempDir(async (dir) => {
+      const p = writeTemp(dir, 'transfer.xml', buildZip([{ name: 'a.xml', data: transfer([immobilie({ id: '1' })]) }, { name: 'b.png', data: PNG }]));
+      const t = await openTransfer(p);
+      try {
+        expect(t.kind).toBe('zip');
+        expect(t.xmlEntryName).toBe('a.xml');
+        const objects = [];
+        for await (const e of t.events()) if (e.type === 'object') objects.push(e.object);
+        expect(objects.map((o) => o.sourceId)).toEqual(['1']);
+        expect(t.attachments!.resolve('B.PNG')).toBe('b.png');
+        expect(await t.attachments!.read('b.png')).toEqual(PNG);
+      } finally {
+        await t.close();
+      }
+    });
+  });
+
+  it('looksLikeZip', () => {
+    expect(looksLikeZip(Buffer.from('PK\x03\x04'))).toBe(true);
+    expect(looksLikeZip(Buffer.from('PK\x05\x06'))).toBe(true);
+    expect(looksLikeZip(Buffer.from('<?xm'))).toBe(false);
+  });
+});
+
+describe('rejected ZIPs (ZipRejected, naming the entry)', () => {
+  async function rejection(entries: Parameters<typeof buildZip>[0], limits?: Parameters<typeof openZip>[1]) {
+    const err = await caught(openZip(buildZip(entries), limits));
+    expect(err.type).toBe('ZipRejected');
+    return err;
+  }
+
+  it('no XML', async () => {
+    const err = await rejection([{ name: 'bild.png', data: PNG }, { name: '__MACOSX/._x.xml', data: 'x' }]);
+    expect(err.message).toMatch(/no XML/);
+  });
+
+  it('two XMLs', async () => {
+    const err = await rejection([{ name: 'a/openimmo.xml', data: '<openimmo/>' }, { name: 'b/OTHER.XML', data: '<openimmo/>' }]);
+    expect(err.message).toContain('"a/openimmo.xml"');
+    expect(err.message).toContain('"b/OTHER.XML"');
+  });
+
+  it('a ../ entry', async () => {
+    const err = await rejection([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'bilder/../../evil.sh', data: 'x' }]);
+    expect(err.message).toContain('"bilder/../../evil.sh"');
+    expect(err.detail).toMatchObject({ entry: 'bilder/../../evil.sh' });
+  });
+
+  it('a ..\\ entry (Windows separators)', async () => {
+    const err = await rejection([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: '..\\evil.sh', data: 'x' }]);
+    expect(err.message).toContain('../evil.sh');
+  });
+
+  it('an absolute path', async () => {
+    const err = await rejection([{ name: '/etc/cron.d/evil', data: 'x' }, { name: 'openimmo.xml', data: '<openimmo/>' }]);
+    expect(err.message).toContain('"/etc/cron.d/evil"');
+    expect(err.message).toContain('absolute path');
+  });
+
+  it('a drive letter', async () => {
+    const err = await rejection([{ name: 'C:/Windows/evil.dll', data: 'x' }, { name: 'openimmo.xml', data: '<openimmo/>' }]);
+    expect(err.message).toContain('drive letter');
+  });
+
+  it('a symlink', async () => {
+    const err = await rejection([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'bilder/link.png', data: '/etc/passwd', unixMode: 0o120777 }]);
+    expect(err.message).toContain('"bilder/link.png"');
+    expect(err.message).toContain('symbolic link');
+  });
+
+  it('an encrypted entry', async () => {
+    const err = await rejection([{ name: 'openimmo.xml', data: '<openimmo/>', encrypted: true }]);
+    expect(err.message).toContain('encrypted');
+  });
+
+  it('a zip bomb by ratio (2 MiB of zeros → a few KiB)', async () => {
+    const err = await rejection([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'bomb.png', data: Buffer.alloc(2 * MiB) }]);
+    expect(err.message).toContain('"bomb.png"');
+    expect(err.message).toContain('compression ratio');
+  });
+
+  it('small, very compressible entries are fine (ratio applies above 1 MiB)', async () => {
+    const z = await openZip(buildZip([{ name: 'openimmo.xml', data: `<openimmo>${' '.repeat(500_000)}</openimmo>` }]));
+    z.close();
+  });
+
+  it('a bomb that lies in its headers is stopped while streaming', async () => {
+    // Declares 1,000 bytes, inflates to 2 MiB: the headers pass, the stream must not.
+    const zip = buildZip([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'liar.png', data: Buffer.alloc(2 * MiB), declaredSize: 1000 }]);
+    const z = await openZip(zip);
+    try {
+      const err = await caught(z.readEntry('liar.png'));
+      expect(err.type).toBe('ZipRejected');
+      expect(err.message).toContain('"liar.png"');
+    } finally {
+      z.close();
+    }
+  });
+
+  it('per-entry limit while streaming (headers within the limit, content beyond)', async () => {
+    const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251)); // incompressible-ish
+    const zip = buildZip([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'big.jpg', data, declaredSize: 1000 }]);
+    const z = await openZip(zip, { maxAttachmentBytes: 100_000 });
+    try {
+      const err = await caught(z.readEntry('big.jpg'));
+      expect(err.type).toBe('ZipRejected');
+      expect(err.message).toContain('"big.jpg"');
+    } finally {
+      z.close();
+    }
+  });
+
+  it('per-entry limit by header', async () => {
+    const err = await rejection([{ name: 'openimmo.xml', data: 'x'.repeat(5000) }], { maxXmlBytes: 1000 });
+    expect(err.message).toContain('"openimmo.xml"');
+    expect(err.detail).toMatchObject({ limit: 1000 });
+  });
+
+  it('total uncompressed size', async () => {
+    const err = await rejection(
+      [
+        { name: 'openimmo.xml', data: '<openimmo/>' },
+        { name: 'a.bin', data: Buffer.alloc(600) },
+        { name: 'b.bin', data: Buffer.alloc(600) },
+      ],
+      { maxTotalBytes: 1000 },
+    );
+    expect(err.message).toContain('"b.bin"');
+  });
+
+  it('too many entries (default limit 10,000)', async () => {
+    const entries = [{ name: 'openimmo.xml', data: '<openimmo/>' }];
+    for (let i = 0; i < 10_000; i++) entries.push({ name: `bilder/${i}.png`, data: '' });
+    const err = await rejection(entries);
+    expect(err.message).toMatch(/10001 entries, more than the limit of 10000/);
+  });
+
+  it('not a ZIP at all', async () => {
+    const err = await caught(openZip(Buffer.from('PK\x03\x04 garbage')));
+    expect(err.type).toBe('ZipRejected');
+  });
+
+  it('the reader reports ZIP rejections as they are', async () => {
+    const err = await caught(readTransferBuffer(buildZip([{ name: 'bild.png', data: PNG }])));
+    expect(err.type).toBe('ZipRejected');
+  });
+});
+
+describe('entry names (pure)', () => {
+  it('unsafe names', () => {
+    expect(unsafeEntryName('a/b.png')).toBeNull();
+    expect(unsafeEntryName('a/..b.png')).toBeNull();
+    expect(unsafeEntryName('../x')).not.toBeNull();
+    expect(unsafeEntryName('/x')).not.toBeNull();
+    expect(unsafeEntryName('c:x')).not.toBeNull();
+    expect(unsafeEntryName('a\0b')).not.toBeNull();
+  });
+
+  it('which entries count as the XML', () => {
+    expect(isXmlEntryName('export/OpenImmo.XML')).toBe(true);
+    expect(isXmlEntryName('__MACOSX/export/._openimmo.xml')).toBe(false);
+    expect(isXmlEntryName('export/.hidden.xml')).toBe(false);
+    expect(isXmlEntryName('.git/config.xml')).toBe(false);
+    expect(isXmlEntryName('export/xml/')).toBe(false);
+  });
+
+  it('attachment index: XML folder first, then root, then anywhere', () => {
+    const idx = createAttachmentIndex(['a/x.xml', 'bild.png', 'a/bild.png', 'z/deep/bild.png', 'b/only.png'], 'a/x.xml');
+    expect(idx.resolve('bild.png')).toBe('a/bild.png');
+    expect(idx.resolve('/bild.png')).toBe('a/bild.png');
+    expect(idx.resolve('deep/bild.png')).toBe('z/deep/bild.png');
+    expect(idx.resolve('only.png')).toBe('b/only.png');
+    expect(idx.resolve('file:///only.png')).toBe('b/only.png');
+    expect(idx.resolve('x.xml')).toBeNull(); // the XML itself is not an attachment
+    expect(idx.resolve('')).toBeNull();
+  });
+
+  it('a literal % in a file name still resolves', () => {
+    const idx = createAttachmentIndex(['t.xml', '100%.png'], 't.xml');
+    expect(idx.resolve('100%.png')).toBe('100%.png');
+    expect(idx.resolve('100%25.png')).toBe('100%.png');
+  });
+});
