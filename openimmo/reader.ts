@@ -351,15 +351,23 @@ export async function* parseTextChunks(
 ): AsyncGenerator<TransferEvent> {
   const queue: TransferEvent[] = [];
   const parser = new TransferParser(queue, options, hooks);
-  for await (const chunk of chunks) {
-    parser.write(chunk);
-    if (queue.length) {
-      for (let i = 0; i < queue.length; i++) yield queue[i]!;
-      queue.length = 0;
+  let failure: unknown = null;
+  try {
+    for await (const chunk of chunks) {
+      parser.write(chunk);
+      if (queue.length) {
+        for (let i = 0; i < queue.length; i++) yield queue[i]!;
+        queue.length = 0;
+      }
     }
+    parser.close();
+  } catch (e) {
+    failure = e;
   }
-  parser.close();
+  // Objects that closed before the error are yielded first, so what a caller sees does not depend on
+  // where the chunk boundaries fell.
   for (const e of queue) yield e;
+  if (failure !== null) throw failure;
 }
 
 // ---------------------------------------------------------------------------------------------------------

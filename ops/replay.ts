@@ -14,7 +14,8 @@ export async function startReplay(cfg: AppConfig, client: Client, db: Db, import
   const row = await db('import_files').where({ id: importId }).first();
   if (!row) throw Object.assign(new Error(`no import with id ${importId}`), { exitCode: 1 });
   if (row.status === 'importing') throw Object.assign(new Error(`import ${importId} is still running (${row.workflow_id})`), { exitCode: 1 });
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  // Millisecond time plus a short random part: two replays of one import never collide.
+  const stamp = new Date().toISOString().replace(/[-:]/g, '') + '-' + Math.random().toString(36).slice(2, 6);
   const workflowId = `import-replay/${row.tenant_id}/${stamp}/${row.file_name}/of-${importId}`;
   const handle = await client.workflow.start('importFile', {
     taskQueue: cfg.temporal.taskQueue,

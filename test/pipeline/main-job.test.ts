@@ -1,0 +1,44 @@
+/**
+ * The README's main job (`imv-import dev`) on embedded defaults: it starts its own Temporal dev
+ * server with the UI, the embedded FTP inbox seeded with the shipped demo transfers, a worker and
+ * the schedule, and runs a first import. Here it uses a fresh database and exits after the import.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createTestDatabase } from '../support/harness';
+
+const bin = path.resolve(__dirname, '../../bin/imv-import.js');
+
+describe('main job: imv-import dev', () => {
+  let dbHandle: { url: string; drop(): Promise<void> };
+  beforeAll(async () => {
+    dbHandle = await createTestDatabase('imv_dev');
+  });
+  afterAll(async () => {
+    await dbHandle?.drop();
+  });
+
+  it('imports the demo transfers through the schedule and prints the UI link and the summary', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-dev-'));
+    const env = { ...process.env, DATABASE_URL: dbHandle.url, LOG_LEVEL: 'warn' };
+    delete env.TEMPORAL_ADDRESS;
+    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const p = spawn(process.execPath, [bin, 'dev', '--data-dir', dataDir, '--exit-after-import'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (out += d));
+      p.on('close', (code) => resolve({ code, out }));
+    });
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toMatch(/Temporal Web UI: +http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows/);
+    expect(r.out).toContain('batch summary: 4 files — imported 2, partial 1, failed 1');
+    expect(r.out).toContain('unknown onOffice user "jdoe"');
+    // The failed demo file is in failed/ with its report; the others in processed/.
+    const ftp = path.join(dataDir, 'ftp', 'demo');
+    expect(fs.readdirSync(path.join(ftp, 'failed')).some((f) => f.endsWith('demo-broken-truncated.xml.report.txt'))).toBe(true);
+    expect(fs.readdirSync(path.join(ftp, 'processed')).filter((f) => f.endsWith('.xml'))).toHaveLength(3);
+  });
+});
