@@ -99,6 +99,7 @@ export function applyActivities(deps: ActivityDeps) {
             importId: imp.id,
             transferTimestamp: meta.header?.timestamp ?? null,
             fileTime: new Date(imp.mtime).toISOString(),
+            provider: provider?.openimmoAnid || provider?.anbieternr || null,
           };
           const current = stored.get(o.sourceId) ?? null;
           const plan = planEstate(o, current, ctx);

@@ -211,7 +211,34 @@ const initial: Migration = {
   },
 };
 
-export const migrations: Migration[] = [initial];
+const providerAndNotes: Migration = {
+  name: '002_provider_and_notes',
+  async up(knex) {
+    await knex.schema.alterTable('estates', (t) => {
+      // The sending provider (openimmo_anid, else anbieternr): the scope of a mirror (VOLL) transfer.
+      t.text('provider_id');
+      t.index(['tenant_id', 'provider_id']);
+    });
+    await knex.schema.alterTable('import_files', (t) => {
+      // File-level notes that are not errors (mirror refused, attachments missing …).
+      t.jsonb('notes').notNullable().defaultTo('[]');
+    });
+    await knex.schema.alterTable('estate_attachments', (t) => {
+      t.text('file_name');
+      t.text('warning');
+    });
+  },
+  async down(knex) {
+    await knex.schema.alterTable('estates', (t) => t.dropColumn('provider_id'));
+    await knex.schema.alterTable('import_files', (t) => t.dropColumn('notes'));
+    await knex.schema.alterTable('estate_attachments', (t) => {
+      t.dropColumn('file_name');
+      t.dropColumn('warning');
+    });
+  },
+};
+
+export const migrations: Migration[] = [initial, providerAndNotes];
 
 export const migrationSource: Knex.MigrationSource<Migration> = {
   getMigrations: async () => migrations,

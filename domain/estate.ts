@@ -36,6 +36,8 @@ export interface ApplyContext {
   importId: number;
   transferTimestamp: string | null;
   fileTime: string;
+  /** openimmo_anid, else anbieternr of the object's provider. */
+  provider: string | null;
 }
 
 /** Columns written on create and on update (never status, external_number: R3, R4). */
@@ -43,6 +45,7 @@ export function estateColumns(o: TransferObject, ctx: ApplyContext) {
   const e = o.estate;
   return {
     user_name: ctx.user,
+    provider_id: ctx.provider,
     warning_note: WARNING_NOTE,
     kind: e.kind,
     kind_type: e.kindType,

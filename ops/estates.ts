@@ -28,6 +28,9 @@ export interface EstateView {
   published: boolean;
   warning: string;
   updatedAt: string;
+  /** All mapped estate fields (typed), as the reader produced them. */
+  fields: Record<string, unknown>;
+  attachments: { position: number; group: string | null; title: string | null; format: string | null; sha256: string | null; url: string | null; size: number | null }[];
   contacts: { role: string; lastName: string | null; firstName: string | null; company: string | null; origin: string; status: string }[];
 }
 
@@ -40,6 +43,7 @@ export async function listEstates(db: Db, o: { tenant?: string; status: 'aktiv' 
   const contacts = ids.length
     ? await db('estate_contacts as l').join('addresses as a', 'a.id', 'l.address_id').whereIn('l.estate_id', ids).orderBy(['l.estate_id', 'l.id']).select('l.estate_id', 'l.role', 'a.last_name', 'a.first_name', 'a.company', 'a.contact_origin', 'a.status')
     : [];
+  const attachments = ids.length ? await db('estate_attachments').whereIn('estate_id', ids).orderBy(['estate_id', 'position']) : [];
   return rows.map((r) => ({
     id: r.id,
     tenant: r.tenant_id,
@@ -62,6 +66,10 @@ export async function listEstates(db: Db, o: { tenant?: string; status: 'aktiv' 
     published: r.published_at != null,
     warning: r.warning_note,
     updatedAt: new Date(r.updated_at).toISOString(),
+    fields: r.fields,
+    attachments: attachments
+      .filter((a) => a.estate_id === r.id)
+      .map((a) => ({ position: a.position, group: a.group, title: a.title, format: a.format, sha256: a.sha256, url: a.url, size: a.size })),
     contacts: contacts
       .filter((c) => c.estate_id === r.id)
       .map((c) => ({ role: c.role, lastName: c.last_name, firstName: c.first_name, company: c.company, origin: c.contact_origin, status: c.status })),

@@ -5,6 +5,7 @@
  */
 import {
   ActivityFailure,
+  type ActivityOptions,
   ApplicationFailure,
   defineQuery,
   proxyActivities,
@@ -22,9 +23,14 @@ export const PERMANENT_ERROR_TYPES = ['MalformedXml', 'NotOpenImmo', 'EncodingEr
 
 const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: PERMANENT_ERROR_TYPES };
 
-const quick = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry });
-const transfer = proxyActivities<Activities>({ startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry });
-const apply = proxyActivities<Activities>({ startToCloseTimeout: '10m', retry });
+const QUICK: ActivityOptions = { startToCloseTimeout: '2m', retry };
+const TRANSFER: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry };
+/** One chunk is one transaction of a few hundred rows: seconds, not minutes. */
+const APPLY: ActivityOptions = { startToCloseTimeout: '1m', retry };
+const ATTACH: ActivityOptions = { startToCloseTimeout: '10m', retry };
+
+/** Activities with a one-line summary for the UI's event history (ids and counts only). */
+const acts = (options: ActivityOptions, summary: string) => proxyActivities<Activities>({ ...options, summary });
 
 export interface ImportFileProgress {
   importId: number | null;
@@ -46,7 +52,7 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
   };
 
   step('begin');
-  const begun = await quick.beginImport({
+  const begun = await acts(QUICK, input.replayOf != null ? `replay of import ${input.replayOf}` : `open ledger row for ${input.file?.name}`).beginImport({
     tenant: input.tenant,
     file: input.file,
     replayOf: input.replayOf,
@@ -69,41 +75,52 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
 
   try {
     step('fetch');
-    const fetched = await transfer.fetchTransfer({ importId: begun.importId });
+    const fetched = await acts(TRANSFER, `download ${begun.fileName} into the file store`).fetchTransfer({ importId: begun.importId });
     if (fetched.duplicateOf !== null) {
       step('archive');
-      const fin = await quick.finishImport({ importId: begun.importId, outcome: { kind: 'duplicate', duplicateOf: fetched.duplicateOf } });
+      const fin = await acts(QUICK, `duplicate of import ${fetched.duplicateOf}: move to processed/`).finishImport({
+        importId: begun.importId,
+        outcome: { kind: 'duplicate', duplicateOf: fetched.duplicateOf },
+      });
       return result(fin.outcome, fin.counts);
     }
 
     step('parse');
-    const parsed = await transfer.parseTransfer({ importId: begun.importId });
+    const parsed = await acts(TRANSFER, `parse ${begun.fileName} (${fetched.size} bytes) into staging`).parseTransfer({ importId: begun.importId });
     progress.objectsTotal = parsed.objects;
 
     for (let from = 0; from < parsed.objects; from += begun.chunkSize) {
       const chunk = { importId: begun.importId, from, to: Math.min(from + begun.chunkSize, parsed.objects) };
+      const range = `objects ${chunk.from + 1}–${chunk.to} of ${parsed.objects}`;
       step('upsert estates');
-      await apply.upsertEstates(chunk);
+      await acts(APPLY, `estates, ${range}`).upsertEstates(chunk);
       step('upsert addresses');
-      await apply.upsertAddresses(chunk);
+      await acts(APPLY, `addresses, ${range}`).upsertAddresses(chunk);
       step('link contacts');
-      await apply.linkContacts(chunk);
+      await acts(APPLY, `contact links, ${range}`).linkContacts(chunk);
+      step('store attachments');
+      await acts(ATTACH, `attachments, ${range}`).storeAttachments(chunk);
       progress.objectsDone = chunk.to;
     }
+    step('mirror');
+    await acts(QUICK, 'full-transfer mirror (only when enabled and umfang=VOLL)').mirrorFullTransfer({ importId: begun.importId });
 
     step('archive');
-    const fin = await quick.finishImport({ importId: begun.importId, outcome: { kind: 'completed' } });
+    const fin = await acts(QUICK, `move ${begun.fileName} to processed/, ledger, feedback`).finishImport({ importId: begun.importId, outcome: { kind: 'completed' } });
     return result(fin.outcome, fin.counts);
   } catch (err) {
     const cause = err instanceof ActivityFailure ? err.cause : err;
     if (cause instanceof ApplicationFailure && cause.type && PERMANENT_ERROR_TYPES.includes(cause.type)) {
       step('archive (failed)');
-      await quick.finishImport({ importId: begun.importId, outcome: { kind: 'failed', errorType: cause.type, message: cause.message } });
+      await acts(QUICK, `move ${begun.fileName} to failed/ with its report`).finishImport({
+        importId: begun.importId,
+        outcome: { kind: 'failed', errorType: cause.type, message: cause.message },
+      });
       result('failed', { total: 0, created: 0, updated: 0, unchanged: 0, archived: 0, stale: 0, rejected: 0 });
       throw ApplicationFailure.nonRetryable(cause.message, cause.type);
     }
     // Transient and out of retries: the file stays in the inbox and the next batch tries again.
-    await quick.markImportError({ importId: begun.importId, message: cause instanceof Error ? cause.message : String(cause) });
+    await acts(QUICK, 'record the transient error; the file stays in the inbox').markImportError({ importId: begun.importId, message: cause instanceof Error ? cause.message : String(cause) });
     progress.outcome = 'error';
     upsertSearchAttributes([{ key: ImportOutcome, value: 'error' }]);
     throw err;

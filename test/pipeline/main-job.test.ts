@@ -23,7 +23,7 @@ describe('main job: imv-import dev', () => {
 
   it('imports the demo transfers through the schedule and prints the UI link and the summary', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-dev-'));
-    const env = { ...process.env, DATABASE_URL: dbHandle.url, LOG_LEVEL: 'warn' };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: dbHandle.url, LOG_LEVEL: 'warn' };
     delete env.TEMPORAL_ADDRESS;
     const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
       const p = spawn(process.execPath, [bin, 'dev', '--data-dir', dataDir, '--exit-after-import'], { env, stdio: ['ignore', 'pipe', 'pipe'] });

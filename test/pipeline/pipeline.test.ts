@@ -11,7 +11,8 @@ import { openDatabase, type Db } from '../../db/db';
 import type { AppConfig } from '../../config/config';
 import { ensureSchedule, describeSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
-import { listEstates } from '../../ops/estates';
+import { activateEstate, listEstates, publishEstate } from '../../ops/estates';
+import { startReplay } from '../../ops/replay';
 import {
   createTestDatabase,
   fixturesDir,
@@ -101,6 +102,15 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
     expect(e1002.city).toBe('Lüdenscheid'); // Latin-1 decoded
     expect(e1002.title).toContain('–');
 
+    // Attachments of the ZIP (pictures in a folder, a name with a space): title picture first
+    const e1004 = estates.find((e) => e.source_id === '1004');
+    const att = await db('estate_attachments').where({ estate_id: e1004.id }).orderBy('position');
+    expect(att.map((a) => [a.position, a.group, a.title])).toEqual([
+      [0, 'TITELBILD', 'Außenansicht'],
+      [1, 'GRUNDRISS', 'Grundriss 4. OG'],
+    ]);
+    expect(att.every((a) => /^[0-9a-f]{64}$/.test(a.sha256) && a.size > 0)).toBe(true);
+
     // R2, R7: the owner is imported with origin IMV and status Aktiv
     const addresses = await db('addresses').where({ tenant_id: tenant }).orderBy('id');
     expect(addresses).toHaveLength(4);
@@ -189,7 +199,6 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
   it('staleness: replaying the first 1001 transfer after its update changes nothing', async () => {
     const first = await db('import_files').where({ tenant_id: tenant, file_name: 'imv-1001-wohnung.xml' }).first();
     const before = await snapshot(db);
-    const { startReplay } = await import('../../ops/replay');
     const { handle } = await startReplay(cfg, client, db, first.id);
     const r = await handle.result();
     expect(r.outcome).toBe('imported');
@@ -208,7 +217,6 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
     expect(active.map((e) => e.externalNumber)).toEqual(['K-2026-17']);
     const all = await listEstates(db, { tenant, status: 'all' });
     expect(all).toHaveLength(6);
-    const { publishEstate, activateEstate } = await import('../../ops/estates');
     await expect(publishEstate(db, tenant, 'IMVO-ID-1002')).rejects.toThrow(/inaktiv/);
     await activateEstate(db, tenant, 'IMVO-ID-1002');
     await publishEstate(db, tenant, 'IMVO-ID-1002');
@@ -278,7 +286,6 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
     cfg.tenants[0].users.push('neu.kollege');
     await worker.stop();
     worker = await startWorker(cfg, 'worker-a2');
-    const { startReplay } = await import('../../ops/replay');
     const { handle } = await startReplay(cfg, client, db, row.id);
     const r = await handle.result();
     expect(r.outcome).toBe('imported');

@@ -1,0 +1,59 @@
+/**
+ * Mirror mode (per tenant, off by default): a full transfer (umfang VOLL) lists every estate of
+ * its provider, so the provider's estates missing from it are archived. It refuses to act on an
+ * empty transfer or when it would archive more than the configured share, and says so in the
+ * ledger's notes. Without mirror mode a full transfer deletes nothing (onOffice's default).
+ */
+import type { ActivityDeps } from './deps';
+import { tenantOf } from '../config/config';
+import { SOURCE_IMV } from '../domain/estate';
+import type { ImportMeta } from './transfers';
+
+export interface MirrorResult {
+  archived: number;
+  refused: string | null;
+}
+
+export function mirrorActivities(deps: ActivityDeps) {
+  const { db, cfg } = deps;
+  return {
+    async mirrorFullTransfer({ importId }: { importId: number }): Promise<MirrorResult> {
+      const imp = await db('import_files').where({ id: importId }).first();
+      const t = tenantOf(cfg, imp.tenant_id);
+      const meta: ImportMeta = imp.meta ?? {};
+      if (!t.options.mirror.enabled || meta.header?.umfang !== 'VOLL') return { archived: 0, refused: null };
+      const note = async (text: string) => {
+        const notes: string[] = imp.notes ?? [];
+        if (!notes.includes(text)) await db('import_files').where({ id: importId }).update({ notes: JSON.stringify([...notes, text]) });
+      };
+      const providers = (meta.providers ?? []).map((p) => p.openimmoAnid || p.anbieternr).filter((p): p is string => !!p);
+      if (!providers.length) {
+        const msg = 'mirror refused: the full transfer names no provider (openimmo_anid/anbieternr), so its scope is unknown';
+        await note(msg);
+        return { archived: 0, refused: msg };
+      }
+      const present = (await db('staged_objects').where({ import_id: importId }).whereNotNull('source_id').pluck('source_id')) as string[];
+      if (!present.length) {
+        const msg = 'mirror refused: the full transfer holds no objects (an empty VOLL transfer never archives anything)';
+        await note(msg);
+        return { archived: 0, refused: msg };
+      }
+      return db.transaction(async (trx) => {
+        await trx.raw("SELECT pg_advisory_xact_lock(hashtext('imv-import:' || ?))", [imp.tenant_id]);
+        const scope = trx('estates').where({ tenant_id: imp.tenant_id, source: SOURCE_IMV, archived: false }).whereIn('provider_id', providers);
+        const total = Number((await scope.clone().count<{ n: number }[]>('* as n'))[0].n);
+        const missing = (await scope.clone().whereNotIn('source_id', present).pluck('id')) as number[];
+        if (!missing.length) return { archived: 0, refused: null };
+        const share = missing.length / Math.max(total, 1);
+        if (share > t.options.mirror.maxArchiveShare) {
+          const msg = `mirror refused: the full transfer would archive ${missing.length} of ${total} estates (${Math.round(share * 100)}%), more than the allowed ${Math.round(t.options.mirror.maxArchiveShare * 100)}%`;
+          await note(msg);
+          return { archived: 0, refused: msg };
+        }
+        await trx('estates').whereIn('id', missing).update({ archived: true, archived_at: trx.fn.now(), last_import_id: importId, updated_at: trx.fn.now() });
+        await note(`mirror: archived ${missing.length} estates missing from the full transfer`);
+        return { archived: missing.length, refused: null };
+      });
+    },
+  };
+}
