@@ -117,7 +117,7 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
   say(`  schedule:       ${temporal?.uiUrl ?? ''}/namespaces/default/schedules/imv-import:${DEV_TENANT}`);
   say(`database:         ${databaseUrl}`);
   say(`FTP inbox:        ${ftp.url}${DEV_TENANT} (folder ${inbox})`);
-  say(`CLI in another shell: IMV_CONFIG=${configFile} IMV_FTP_PASSWORD_DEMO=${DEV_FTP_PASSWORD} TEMPORAL_ADDRESS=${address} npx imv-import imports`);
+  say(`CLI in another shell: IMV_CONFIG=${configFile} IMV_FTP_PASSWORD_DEMO=${DEV_FTP_PASSWORD} TEMPORAL_ADDRESS=${address} node bin/imv-import.js imports`);
   say('');
 
   const run = await triggerBatch(client, DEV_TENANT);

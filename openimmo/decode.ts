@@ -395,7 +395,7 @@ export async function* decodeXml(open: ByteSource, options: DecodeOptions = {}):
           declared,
           reason: 'default',
           bomLength: 0,
-          note: `no encoding declared and not valid UTF-8 (byte offset ${scan.invalidAt}): read as windows-1252`,
+          note: `${declared ? `declared ${declared}, which these bytes cannot be,` : 'no encoding declared'} and not valid UTF-8 (byte offset ${scan.invalidAt}): read as windows-1252`,
         };
       }
       options.onDetected?.(detected);

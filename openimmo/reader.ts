@@ -30,7 +30,7 @@ export interface ReaderOptions {
   maxFieldLength?: number;
   /** Element nesting. Default 256 (OpenImmo needs about 8). */
   maxDepth?: number;
-  /** Size of a plain XML file (a ZIP's XML entry is bounded by zip.maxXmlBytes). Default 256 MiB. */
+  /** Size of the XML, plain or inside a ZIP (zip.maxXmlBytes wins for the latter). Default 256 MiB. */
   maxXmlBytes?: number;
   zip?: Partial<ZipLimits>;
   /** Bytes per read from disk. Default 256 KiB. */
@@ -43,6 +43,11 @@ interface Limits {
   maxDepth: number;
   maxXmlBytes: number;
   chunkSize: number;
+}
+
+/** `maxXmlBytes` bounds the XML inside a ZIP too, unless `zip.maxXmlBytes` says otherwise. */
+function zipLimitsOf(o: ReaderOptions): Partial<ZipLimits> {
+  return o.maxXmlBytes !== undefined ? { maxXmlBytes: o.maxXmlBytes, ...o.zip } : { ...o.zip };
 }
 
 function limitsOf(o: ReaderOptions): Limits {
@@ -79,6 +84,8 @@ function isWhitespace(s: string): boolean {
   return true;
 }
 
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
 /** Attributes by local name; namespace declarations keep their full name (`xmlns`, `xmlns:oi`). */
 function convertAttrs(a: Record<string, string>): Record<string, string> | undefined {
   let out: Record<string, string> | undefined;
@@ -86,8 +93,13 @@ function convertAttrs(a: Record<string, string>): Record<string, string> | undef
     out ??= {};
     const c = k.indexOf(':');
     let key = c < 0 || k.startsWith('xmlns:') ? k : k.slice(c + 1);
-    if (key in out) key = k; // two prefixes, same local name: keep both
-    out[key] = a[k]!;
+    if (hasOwn(out, key)) key = k; // two prefixes, same local name: keep both
+    if (key === '__proto__') {
+      // A legal XML name; a plain assignment would be dropped (or touch the prototype).
+      Object.defineProperty(out, key, { value: a[k]!, enumerable: true, writable: true, configurable: true });
+    } else {
+      out[key] = a[k]!;
+    }
   }
   return out;
 }
@@ -451,7 +463,7 @@ export async function openTransfer(filePath: string, options: ReaderOptions = {}
     await fh.close();
   }
   if (looksLikeZip(head.subarray(0, headLength))) {
-    const zip = await openZip(filePath, options.zip);
+    const zip = await openZip(filePath, zipLimitsOf(options));
     return makeOpened('zip', zip, () => zip.openXmlStream(), options, Number.POSITIVE_INFINITY);
   }
   const size = (await stat(filePath)).size;
@@ -475,7 +487,7 @@ export async function readTransferBuffer(buf: Buffer, options: ReaderOptions = {
   let zip: ZipTransfer | null = null;
   let opened: OpenedTransfer;
   if (looksLikeZip(buf)) {
-    zip = await openZip(buf, options.zip);
+    zip = await openZip(buf, zipLimitsOf(options));
     const z = zip;
     opened = makeOpened('zip', z, () => z.openXmlStream(), options, Number.POSITIVE_INFINITY);
   } else {

@@ -167,7 +167,7 @@ export interface EstateFields {
 export interface TransferObject {
   /** 0-based position of the immobilie in the file (document order). */
   position: number;
-  /** Index of the anbieter it belongs to. */
+  /** Index of the anbieter it belongs to (-1 for an immobilie outside any anbieter). */
   providerIndex: number;
   /** The IMV object id (verwaltung_techn/objektnr_extern, else openimmo_obid); null → the object is rejected. */
   sourceId: string | null;

@@ -383,7 +383,9 @@ export class ZipTransfer {
 
 /** Opens and checks a ZIP (a path or a buffer). Throws ZipRejected when any rule is broken. */
 export async function openZip(source: string | Buffer, limits: Partial<ZipLimits> = {}): Promise<ZipTransfer> {
-  const l: ZipLimits = { ...DEFAULT_ZIP_LIMITS, ...limits };
+  const l: ZipLimits = { ...DEFAULT_ZIP_LIMITS };
+  // An explicit `undefined` (an option passed through unset) keeps the default.
+  for (const [k, v] of Object.entries(limits)) if (v !== undefined) l[k as keyof ZipLimits] = v;
   const zf = await openYauzl(source);
   try {
     if (zf.entryCount > l.maxEntries) {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openTransfer, parseTextChunks, readTransferBuffer } from '../../openimmo/reader';
 import type { XmlElement } from '../../openimmo/types';
-import { caught, immobilie, objectsOf, read, readObjects, transfer, withTempDir, writeTemp } from './helpers';
+import { buildZip, caught, immobilie, objectsOf, read, readObjects, transfer, withTempDir, writeTemp } from './helpers';
 
 const FIXTURES = resolve(__dirname, '../fixtures/openimmo');
 const fixture = (name: string): Buffer => readFileSync(resolve(FIXTURES, name));
@@ -284,6 +284,15 @@ describe('structure and events', () => {
     expect(JSON.parse(JSON.stringify(o!.raw))).toEqual(o!.raw);
   });
 
+  it('odd attribute names stay data, never touch prototypes', async () => {
+    const [o] = await readObjects(transfer(['<immobilie><x __proto__="p" constructor="c" toString="t"/><verwaltung_techn><objektnr_extern>1</objektnr_extern></verwaltung_techn></immobilie>']));
+    const x = o!.raw.children![0] as XmlElement;
+    expect(Object.keys(x.attrs!)).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(x.attrs!['constructor']).toBe('c');
+    expect(Object.getPrototypeOf(x.attrs)).toBe(Object.prototype);
+    expect(JSON.parse(JSON.stringify(x.attrs))).toEqual({ ['__proto__']: 'p', constructor: 'c', toString: 't' });
+  });
+
   it('the events do not depend on how the input is chunked', async () => {
     const bytes = fixture('full-object.xml');
     const reference = JSON.stringify(await readTransferBuffer(bytes));
@@ -374,6 +383,13 @@ describe('limits (TooLarge)', () => {
     const err = await caught(read(transfer([immobilie({ id: '1', body: deep })])));
     expect(err.type).toBe('TooLarge');
     expect(err.message).toMatch(/nested deeper than 256/);
+  });
+
+  it('maxXmlBytes also bounds the XML inside a ZIP', async () => {
+    const zip = buildZip([{ name: 'x.xml', data: transfer([immobilie({ id: '1' })]) }]);
+    const err = await caught(read(zip, { maxXmlBytes: 100 }));
+    expect(err.type).toBe('ZipRejected');
+    expect(err.message).toContain('"x.xml"');
   });
 
   it('a plain XML file over maxXmlBytes', async () => {
