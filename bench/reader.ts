@@ -5,12 +5,11 @@
  *
  *   npx tsc -p tsconfig.build.json && node dist/bench/reader.js [objects] [--latin1] [--keep]
  */
-import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { once } from 'node:events';
-import { createReadStream } from 'node:fs';
 import { SaxesParser } from 'saxes';
 import iconv from 'iconv-lite';
 import { openTransfer } from '../openimmo/reader';

@@ -19,6 +19,8 @@ export interface ImportBatchInput {
   carried?: BatchSummary;
   /** Files this batch already tried and that failed (not retried within the same batch). */
   attempted?: string[];
+  /** Files per run before continue-as-new (default FILES_PER_RUN; smaller in tests). */
+  filesPerRun?: number;
 }
 
 export interface ImportFileInput {

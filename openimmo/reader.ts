@@ -111,6 +111,8 @@ function malformed(message: string, line: number, column: number): TransferError
   });
 }
 
+const LEADING_JUNK = /^[\uFEFF\s]+/;
+
 const DTD_MESSAGE =
   'a DOCTYPE declaration is present; DTDs and custom entities are not accepted in transfers (they can expand to huge sizes or read files)';
 
@@ -123,6 +125,7 @@ export class TransferParser {
   private readonly sax: SaxesParser<{ xmlns: false }>;
   private readonly limits: Limits;
   private rootSeen = false;
+  private atStart = true;
   /** Local names of open elements outside captured trees: openimmo, anbieter, … */
   private readonly skeleton: string[] = [];
   private readonly stack: Frame[] = [];
@@ -160,6 +163,13 @@ export class TransferParser {
   }
 
   write(text: string): void {
+    if (this.atStart) {
+      // Exporters leave blank lines (or a second BOM) before `<?xml`, which XML forbids; they carry
+      // nothing, so they are dropped instead of failing the file.
+      text = text.replace(LEADING_JUNK, '');
+      if (text.length === 0) return;
+      this.atStart = false;
+    }
     if (text.length === 0) return;
     if (!this.rootSeen) {
       this.writeProlog(text);

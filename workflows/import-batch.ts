@@ -66,7 +66,7 @@ export async function importBatch(input: ImportBatchInput): Promise<BatchSummary
 
   const listed = await listTransfers({ tenant: input.tenant });
   const files = listed.files.filter((f) => !attempted.has(fileWorkflowId(input.tenant, f)));
-  const thisRun = files.slice(0, FILES_PER_RUN);
+  const thisRun = files.slice(0, input.filesPerRun ?? FILES_PER_RUN);
   pending = thisRun.length;
   details();
 
@@ -147,7 +147,7 @@ export async function importBatch(input: ImportBatchInput): Promise<BatchSummary
     // Only failed files are remembered (so they are not retried in a loop within this batch):
     // successful ones have left the inbox.
     const failedIds = summary.results.filter((r) => r.outcome === 'failed' || r.outcome === 'error' || r.outcome === 'in-progress-elsewhere').map((r) => r.workflowId);
-    await continueAsNew<typeof importBatch>({ tenant: input.tenant, carried: summary, attempted: failedIds });
+    await continueAsNew<typeof importBatch>({ tenant: input.tenant, carried: summary, attempted: failedIds, filesPerRun: input.filesPerRun });
   }
   details();
   return summary;

@@ -72,6 +72,14 @@ describe('text: CDATA, HTML, mixed content', () => {
     expect(o!.estate.city).toBe('Köln');
   });
 
+  it('blank lines and a second BOM before the XML declaration are tolerated', async () => {
+    const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(`\uFEFF\n\n  ${transfer([immobilie({ id: '1' })])}`, 'utf8')]);
+    for (const chunkSize of [1, 4096]) {
+      const [o] = await readObjects(bytes, { chunkSize });
+      expect(o!.sourceId).toBe('1');
+    }
+  });
+
   it('predefined and numeric entities decode', async () => {
     const [o] = await readObjects(transfer([immobilie({ id: '1', body: '<geo><ort>A &amp; B &#8211; C &#x20AC; &lt;&gt;&quot;&apos;</ort></geo>' })]));
     expect(o!.estate.city).toBe('A & B – C € <>"\'');

@@ -81,6 +81,12 @@ describe('a valid ZIP transfer', () => {
     });
   });
 
+  it('a Latin-1-declared XML that is really UTF-8 is read as UTF-8 inside a ZIP too (the entry is read twice)', async () => {
+    const xml = transfer([immobilie({ id: '1', body: '<geo><ort>Lüdenscheid – Köln</ort></geo>' })]).replace('encoding="UTF-8"', 'encoding="ISO-8859-1"');
+    const [o] = objectsOf(await readTransferBuffer(buildZip([{ name: 'x.xml', data: Buffer.from(xml, 'utf8') }])));
+    expect(o!.estate.city).toBe('Lüdenscheid – Köln');
+  });
+
   it('looksLikeZip', () => {
     expect(looksLikeZip(Buffer.from('PK\x03\x04'))).toBe(true);
     expect(looksLikeZip(Buffer.from('PK\x05\x06'))).toBe(true);
