@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Client as FtpClient } from 'basic-ftp';
 import { Readable } from 'node:stream';
 import pg from 'pg';
@@ -92,7 +92,8 @@ function quietRuntime(): void {
   if (runtimeReady) return;
   runtimeReady = true;
   // Expected failures (malformed files) are logged by the SDK as warnings: keep test output readable.
-  Runtime.install({ logger: new DefaultLogger((process.env.TEST_SDK_LOG_LEVEL as 'ERROR') ?? 'ERROR') });
+  const level = (process.env.TEST_SDK_LOG_LEVEL as 'ERROR') ?? 'ERROR';
+  Runtime.install({ logger: new DefaultLogger(level), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level }), forward: {} } } });
 }
 
 export async function startWorker(cfg: AppConfig, identity?: string): Promise<RunningWorker> {

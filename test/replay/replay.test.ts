@@ -1,0 +1,107 @@
+/**
+ * Replay safety of workflow code. Golden histories of real batch, file and replay runs are checked
+ * in (test/replay/histories) and replayed against the current workflow code; a deliberately
+ * incompatible change is shown to be caught. Fresh histories of this run are replayed as well.
+ * UPDATE_GOLDEN_HISTORIES=1 rewrites the checked-in files from this run (after a reviewed,
+ * compatible change, or when adding a new scenario — never to paper over a determinism error).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { temporal } from '@temporalio/proto';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import type { BatchSummary, ImportFileResult } from '../../common/messages';
+import { startReplay } from '../../ops/replay';
+import { openDatabase, type Db } from '../../db/db';
+import { createTestDatabase, fixturesDir, startWorker, temporalClient, testConfig, uniqueId, uploadTo, workflowBundle, type RunningWorker } from '../support/harness';
+import type { AppConfig } from '../../config/config';
+
+type History = temporal.api.history.v1.IHistory;
+const goldenDir = path.join(__dirname, 'histories');
+const silent = { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } as never;
+
+async function replayAll(histories: { workflowId: string; history: History }[], bundle?: Awaited<ReturnType<typeof workflowBundle>>) {
+  const results = [];
+  for await (const r of Worker.runReplayHistories({ workflowBundle: bundle ?? (await workflowBundle()), replayName: 'golden' }, histories)) results.push(r);
+  return results;
+}
+
+function loadGolden(): { name: string; workflowId: string; history: History }[] {
+  return fs
+    .readdirSync(goldenDir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => ({ name: f.replace(/\.json$/, ''), workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(goldenDir, f), 'utf8'))) }));
+}
+
+describe('replay safety of workflow code', () => {
+  const tenant = uniqueId('golden');
+  let dbHandle: { url: string; drop(): Promise<void> };
+  let cfg: AppConfig;
+  let db: Db;
+  let worker: RunningWorker;
+  let client: Client;
+  const fresh: { name: string; workflowId: string; history: History }[] = [];
+
+  beforeAll(async () => {
+    dbHandle = await createTestDatabase();
+    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant }] });
+    db = await openDatabase(cfg, 2);
+    worker = await startWorker(cfg, 'golden-worker');
+    client = await temporalClient();
+    const transfers = path.join(fixturesDir, 'transfers');
+    await uploadTo(tenant, 'change-then-delete-1301.xml', fs.readFileSync(path.join(transfers, 'change-then-delete-1301.xml')));
+    await uploadTo(tenant, 'voll-only-1302-referenz.xml', fs.readFileSync(path.join(transfers, 'voll-only-1302-referenz.xml')));
+    await uploadTo(tenant, 'truncated.xml', '<?xml version="1.0"?><openimmo><anbieter><immobilie>');
+    const batchId = `import-batch/${tenant}`;
+    const summary: BatchSummary = await client.workflow.execute('importBatch', { taskQueue: cfg.temporal.taskQueue, workflowId: batchId, args: [{ tenant }] });
+    expect(summary.files).toBe(3);
+    const replayed = summary.results.find((r) => r.name === 'change-then-delete-1301.xml')!;
+    const { handle } = await startReplay(cfg, client, db, replayed.importId!);
+    const r = (await handle.result()) as ImportFileResult;
+    expect(r.outcome).toBe('imported');
+    const named: [string, string][] = [
+      ['batch', batchId],
+      ...summary.results.map((x): [string, string] => [`file-${x.outcome}-${x.name.replace(/\.xml$/, '')}`, x.workflowId]),
+      ['replay', handle.workflowId],
+    ];
+    for (const [name, id] of named) fresh.push({ name, workflowId: id, history: await client.workflow.getHandle(id).fetchHistory() });
+    if (process.env.UPDATE_GOLDEN_HISTORIES) {
+      for (const f of fs.readdirSync(goldenDir)) fs.rmSync(path.join(goldenDir, f));
+      for (const h of fresh) fs.writeFileSync(path.join(goldenDir, `${h.name}.json`), historyToJSON(h.history as never));
+    }
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await client?.connection.close();
+    await db?.destroy();
+    await dbHandle?.drop();
+  });
+
+  it('the checked-in golden histories (batch, imported, failed, replay) replay against the current code', async () => {
+    const golden = loadGolden();
+    expect(golden.map((g) => g.name.replace(/-.*$/, '')).sort()).toEqual(['batch', 'file', 'file', 'file', 'replay']);
+    expect(golden.some((g) => g.name.startsWith('file-failed'))).toBe(true);
+    const results = await replayAll(golden);
+    expect(results.map((r) => [r.workflowId, r.error?.message ?? null])).toEqual(golden.map((g) => [g.workflowId, null]));
+  });
+
+  it("this run's histories replay too", async () => {
+    const results = await replayAll(fresh);
+    expect(results.filter((r) => r.error).map((r) => `${r.workflowId}: ${r.error?.message}`)).toEqual([]);
+  });
+
+  it('a deliberately incompatible workflow change is caught as a determinism violation', async () => {
+    const bundle = await bundleWorkflowCode({ workflowsPath: path.join(__dirname, 'incompatible', 'index.ts'), logger: silent });
+    const files = loadGolden().filter((g) => g.name.startsWith('file-'));
+    const results = await replayAll(files, bundle);
+    expect(results).toHaveLength(files.length);
+    for (const r of results) {
+      expect(r.error?.name).toBe('DeterminismViolationError');
+      expect(r.error?.message).toContain('Nondeterminism');
+    }
+  });
+});
