@@ -13,7 +13,7 @@ import { ensureSchedule } from '../ops/schedule';
 import { triggerBatch } from '../ops/batches';
 import { printBatchProgress } from '../ops/import-local';
 import { formatImports, listImports } from '../ops/ledger';
-import { installRuntime } from '../workers/main';
+import { startTelemetry } from '../workers/main';
 import { createImportWorker } from '../workers/worker';
 import { startTemporalDevServer, freePort, type DevServer } from './temporal-server';
 import { startEmbeddedFtp } from './embedded-ftp';
@@ -103,7 +103,9 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
   fs.writeFileSync(configFile, JSON.stringify(raw, null, 2) + '\n');
   const cfg: AppConfig = parseConfig(raw, { ...process.env, TEMPORAL_ADDRESS: address, DATABASE_URL: databaseUrl });
 
-  installRuntime(cfg);
+  // METRICS_PORT serves /metrics here too (the app's and the SDK's metrics on one port).
+  const telemetry = await startTelemetry(cfg);
+  stops.push(() => telemetry.close());
   const worker = await createImportWorker(cfg);
   const running = worker.run();
   const connection = await Connection.connect({ address });
@@ -115,6 +117,7 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
   say(`  batches:        ImportTenant="${DEV_TENANT}" AND WorkflowType="importBatch"`);
   say(`  failed files:   ImportTenant="${DEV_TENANT}" AND ImportOutcome="failed"`);
   say(`  schedule:       ${temporal?.uiUrl ?? ''}/namespaces/default/schedules/imv-import:${DEV_TENANT}`);
+  if (telemetry.metrics) say(`metrics:          ${telemetry.metrics.url}`);
   say(`database:         ${databaseUrl}`);
   say(`FTP inbox:        ${ftp.url}${DEV_TENANT} (folder ${inbox})`);
   say(`CLI in another shell: IMV_CONFIG=${configFile} IMV_FTP_PASSWORD_DEMO=${DEV_FTP_PASSWORD} TEMPORAL_ADDRESS=${address} node bin/imv-import.js imports`);

@@ -1,41 +1,79 @@
 /**
  * The `imv-import worker` process: SDK runtime with JSON logs and Prometheus metrics, the worker,
  * and a drain on SIGTERM/SIGINT (the SDK's default shutdown signals) within the grace time.
+ *
+ * Metrics: one endpoint on `metricsPort` serves the app's prom-client registry plus the SDK's own
+ * metrics, whose exporter is bound to an internal loopback port and appended to every scrape.
  */
 import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
 import type { AppConfig } from '../config/config';
-import { logger } from '../common/logger';
+import { logger, type Logger } from '../common/logger';
 import { createImportWorker } from './worker';
+import { freeLoopbackPort, startMetricsServer, type MetricsServer } from './metrics';
 
-let runtimeInstalled = false;
+export interface RuntimeTelemetry {
+  /** The SDK's internal Prometheus exporter, when metrics are on (loopback only). */
+  sdkMetricsUrl: string | null;
+}
 
-export function installRuntime(cfg: AppConfig): void {
-  if (runtimeInstalled) return;
-  runtimeInstalled = true;
-  const sdkLog = logger.child({ component: 'temporal-sdk' });
-  const level = (process.env.TEMPORAL_LOG_LEVEL ?? 'WARN') as LogLevel;
-  Runtime.install({
-    logger: new DefaultLogger(level, (entry) => {
-      const { message, meta } = entry;
-      const m = (meta ?? {}) as Record<string, unknown>;
-      const fields = { workflowId: m.workflowId, runId: m.runId, activityType: m.activityType, workflowType: m.workflowType, taskQueue: m.taskQueue };
-      const fn = entry.level === 'ERROR' ? sdkLog.error : entry.level === 'WARN' ? sdkLog.warn : entry.level === 'INFO' ? sdkLog.info : sdkLog.debug;
-      fn.call(sdkLog, fields, message);
-    }),
-    telemetryOptions: {
-      logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
-      ...(cfg.metricsPort ? { metrics: { prometheus: { bindAddress: `0.0.0.0:${cfg.metricsPort}` } } } : {}),
-    },
-  });
+let installed: Promise<RuntimeTelemetry> | null = null;
+
+/**
+ * Installs the SDK runtime once per process (before any worker or connection is created). With a
+ * metrics port configured, the SDK's Prometheus exporter listens on a free loopback port.
+ */
+export function installRuntime(cfg: AppConfig, o: { log?: Logger; sdkLogLevel?: LogLevel; sdkMetrics?: boolean } = {}): Promise<RuntimeTelemetry> {
+  installed ??= (async () => {
+    const sdkLog = (o.log ?? logger).child({ component: 'temporal-sdk' });
+    const level = o.sdkLogLevel ?? ((process.env.TEMPORAL_LOG_LEVEL ?? 'WARN') as LogLevel);
+    const sdkPort = (o.sdkMetrics ?? Boolean(cfg.metricsPort)) ? await freeLoopbackPort() : null;
+    Runtime.install({
+      logger: new DefaultLogger(level, (entry) => {
+        const { message, meta } = entry;
+        const m = (meta ?? {}) as Record<string, unknown>;
+        const fields = { workflowId: m.workflowId, runId: m.runId, activityType: m.activityType, workflowType: m.workflowType, taskQueue: m.taskQueue };
+        const fn = entry.level === 'ERROR' ? sdkLog.error : entry.level === 'WARN' ? sdkLog.warn : entry.level === 'INFO' ? sdkLog.info : sdkLog.debug;
+        fn.call(sdkLog, fields, message);
+      }),
+      telemetryOptions: {
+        logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} },
+        ...(sdkPort ? { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkPort}` } } } : {}),
+      },
+    });
+    return { sdkMetricsUrl: sdkPort ? `http://127.0.0.1:${sdkPort}/metrics` : null };
+  })();
+  return installed;
+}
+
+/**
+ * The runtime plus, when `metricsPort` is set, the one `/metrics` endpoint. `port` overrides the
+ * config's (0 = any free port, for tests).
+ */
+export async function startTelemetry(cfg: AppConfig, o: { log?: Logger; port?: number; host?: string; sdkLogLevel?: LogLevel } = {}): Promise<{ metrics: MetricsServer | null; close(): Promise<void> }> {
+  const enabled = o.port !== undefined || Boolean(cfg.metricsPort);
+  const { sdkMetricsUrl } = await installRuntime(cfg, { ...o, sdkMetrics: enabled });
+  if (!enabled) return { metrics: null, close: async () => {} };
+  const port = o.port ?? cfg.metricsPort ?? 0;
+  const metrics = await startMetricsServer({ port, host: o.host, sdkMetricsUrl, log: o.log ?? logger });
+  return { metrics, close: () => metrics.close() };
 }
 
 export async function runWorkerProcess(cfg: AppConfig, o: { identity?: string } = {}): Promise<void> {
-  installRuntime(cfg);
+  const telemetry = await startTelemetry(cfg);
   const w = await createImportWorker(cfg, { identity: o.identity });
   logger.info(
-    { taskQueue: cfg.temporal.taskQueue, address: cfg.temporal.address, tenants: cfg.tenants.map((t) => t.id), metricsPort: cfg.metricsPort ?? null },
+    {
+      taskQueue: cfg.temporal.taskQueue,
+      address: cfg.temporal.address,
+      tenants: cfg.tenants.map((t) => t.id),
+      metricsPort: telemetry.metrics?.port ?? null,
+    },
     'worker started',
   );
-  await w.run();
+  try {
+    await w.run();
+  } finally {
+    await telemetry.close();
+  }
   logger.info('worker stopped');
 }

@@ -11,6 +11,8 @@ import { createActivities } from '../activities';
 import { openDatabase, type Db } from '../db/db';
 import { FileStore } from '../store/file-store';
 import { logger as rootLogger, type Logger } from '../common/logger';
+import { activityObservability } from './interceptors';
+import { appMetrics, type AppMetrics } from './metrics';
 
 export interface ImportWorker {
   worker: Worker;
@@ -29,6 +31,8 @@ export interface WorkerOptions {
   ftpTimeoutMs?: number;
   /** Overrides the config's grace time (tests). */
   shutdownGraceMs?: number;
+  /** Where the activity interceptor counts; default: the process's registry (served on metricsPort). */
+  metrics?: AppMetrics;
 }
 
 /** The workflow bundle's entry: compiled JS in dist/, TypeScript source under tests. */
@@ -50,6 +54,7 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
     identity: opts.identity ?? `imv-import-worker@${os.hostname()}:${process.pid}`,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
     activities: createActivities({ cfg, db, store, log, env: opts.env, ftpTimeoutMs: opts.ftpTimeoutMs }),
+    interceptors: { activity: [activityObservability({ metrics: opts.metrics ?? appMetrics(), log: log.child({ component: 'activity' }), db })] },
     maxConcurrentActivityTaskExecutions: slots,
     maxConcurrentWorkflowTaskExecutions: cfg.worker.maxConcurrentWorkflowTasks,
     shutdownGraceTime: opts.shutdownGraceMs ?? cfg.worker.shutdownGraceSeconds * 1000,

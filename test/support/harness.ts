@@ -89,21 +89,23 @@ export interface RunningWorker {
 
 let runtimeReady = false;
 function quietRuntime(): void {
-  if (runtimeReady) return;
+  // A test file may install its own runtime first (metrics, captured SDK logs): keep that one.
+  if (runtimeReady || Runtime._instance !== undefined) return;
   runtimeReady = true;
   // Expected failures (malformed files) are logged by the SDK as warnings: keep test output readable.
   const level = (process.env.TEST_SDK_LOG_LEVEL as 'ERROR') ?? 'ERROR';
   Runtime.install({ logger: new DefaultLogger(level), telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level }), forward: {} } } });
 }
 
-export async function startWorker(cfg: AppConfig, identity?: string): Promise<RunningWorker> {
+/** `log`: where the worker's pino logs go (default: silent), e.g. a buffer a test inspects. */
+export async function startWorker(cfg: AppConfig, identity?: string, opts: { log?: pino.Logger } = {}): Promise<RunningWorker> {
   quietRuntime();
   const connection = await NativeConnection.connect({ address: cfg.temporal.address });
   const handle = await createImportWorker(cfg, {
     connection,
     workflowBundle: await workflowBundle(),
     identity,
-    log: quietLog,
+    log: opts.log ?? quietLog,
     env: testEnv,
     ftpTimeoutMs: 10_000,
   });

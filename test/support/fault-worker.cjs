@@ -1,0 +1,44 @@
+/*
+ * A worker process for the fault tests (test/support/faults.ts spawnWorker): createImportWorker
+ * from the TypeScript sources (compiled on load with the SWC that @temporalio/worker ships), a
+ * prebuilt workflow bundle, configuration from IMV_FAULT_WORKER. Prints "ready" once polling.
+ * Killed with SIGKILL by the tests; nothing here cleans up on purpose.
+ */
+'use strict';
+const fs = require('node:fs');
+const swc = require('@swc/core');
+
+require.extensions['.ts'] = function compileTs(module, filename) {
+  const { code } = swc.transformSync(fs.readFileSync(filename, 'utf8'), {
+    filename,
+    sourceMaps: 'inline',
+    module: { type: 'commonjs' },
+    jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+  });
+  module._compile(code, filename);
+};
+
+const { Runtime, DefaultLogger, Worker } = require('@temporalio/worker');
+
+// A killed worker's workflow tasks wait for its sticky queue to time out before another worker
+// gets them (10 s by default): keep that short so a test does not mostly wait.
+const create = Worker.create.bind(Worker);
+Worker.create = (options) => create({ ...options, stickyQueueScheduleToStartTimeout: '1s' });
+
+async function main() {
+  const { cfg, identity, bundle, ftpTimeoutMs } = JSON.parse(process.env.IMV_FAULT_WORKER);
+  Runtime.install({ logger: new DefaultLogger(process.env.TEST_SDK_LOG_LEVEL || 'ERROR') });
+  const pino = require('pino');
+  const log = pino({ level: process.env.TEST_LOG_LEVEL || 'silent' }, pino.destination(2));
+  const { createImportWorker } = require('../../workers/worker.ts');
+  const w = await createImportWorker(cfg, { identity, log, ftpTimeoutMs, workflowBundle: { codePath: bundle }, shutdownGraceMs: 1000 });
+  const running = w.run();
+  process.stdout.write('ready\n');
+  process.on('SIGTERM', () => w.shutdown());
+  await running;
+}
+
+main().catch((e) => {
+  process.stderr.write(`fault worker failed: ${e && e.stack ? e.stack : e}\n`);
+  process.exit(1);
+});

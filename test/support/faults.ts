@@ -1,0 +1,632 @@
+/**
+ * Fault-injection helpers (test/faults): generated IMV-shaped transfers big enough to interrupt,
+ * worker processes that can be SIGKILLed, a pausable and throttling FTP proxy, a private PostgreSQL
+ * instance to restart, slow uploads, and a normalized snapshot of everything an import writes so
+ * that a disturbed run can be compared with an undisturbed one.
+ */
+import { inject, expect } from 'vitest';
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { Client as FtpClient } from 'basic-ftp';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { AppConfig } from '../../config/config';
+import type { Db } from '../../db/db';
+import type { BatchSummary } from '../../common/messages';
+import { freePort, waitForPort } from '../../dev/temporal-server';
+import { testConfig, testEnv, uniqueId, workflowBundle, type TestTenant } from './harness';
+import { FTP_PASSWORD, FTP_USER } from './vsftpd';
+
+// ---------------------------------------------------------------------------------------------
+// Generated transfers
+// ---------------------------------------------------------------------------------------------
+
+export interface GenOptions {
+  /** IMV object id of position 0; positions get firstId + position. */
+  firstId: number;
+  count: number;
+  /** uebertragung/@timestamp */
+  timestamp?: string;
+  /** verwaltung_techn/stand_vom */
+  stand?: string;
+  /** Every n-th object names an onOffice user the tenant does not have (rejected: the file is partial). */
+  unknownUserEvery?: number;
+  /** Every n-th object is a DELETE of the object 10 positions earlier (often in an earlier chunk). */
+  deleteEvery?: number;
+  /** Every n-th object is a CHANGE of the object 7 positions earlier, with another price. */
+  changeEvery?: number;
+  /** Objects share this many contacts (onOffice's de-duplication merges them into one address). */
+  contacts?: number;
+  /** Filler text per object (bytes), to make the file slower to transfer. */
+  padding?: number;
+}
+
+const CITIES = ['Köln', 'München', 'Lüdenscheid', 'Düsseldorf', 'Hamburg', 'Würzburg', 'Görlitz', 'Essen'];
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+}
+
+/** One `immobilie` shaped like IMV's (../shared/samples/imv/imv-1001-wohnung.xml). */
+function immobilie(o: GenOptions, p: number): string {
+  const every = (n: number | undefined) => !!n && p >= 10 && p % n === n - 1;
+  let id = o.firstId + p;
+  let action = '';
+  let price = 200_000 + p * 17;
+  if (every(o.deleteEvery)) {
+    id = o.firstId + p - 10;
+    action = ' aktionart="DELETE"';
+  } else if (every(o.changeEvery)) {
+    id = o.firstId + p - 7;
+    action = ' aktionart="CHANGE"';
+    price += 1000;
+  }
+  const city = CITIES[id % CITIES.length]!;
+  const user = every(o.unknownUserEvery) ? 'nicht.angelegt' : id % 2 ? 'skoch' : 'mmustermann';
+  const c = o.firstId + (p % (o.contacts ?? Math.max(1, Math.ceil(o.count / 3))));
+  const kauf = id % 3 !== 0;
+  const pad = o.padding ? `\n        <sonstige_angaben>${'Lorem ipsum dolor sit amet. '.repeat(Math.ceil(o.padding / 28)).slice(0, o.padding)}</sonstige_angaben>` : '';
+  return `    <immobilie>
+      <objektkategorie>
+        <nutzungsart WOHNEN="1" GEWERBE="0"/>
+        <vermarktungsart KAUF="${kauf ? 1 : 0}" MIETE_PACHT="${kauf ? 0 : 1}"/>
+        <objektart>
+          <wohnung wohnungtyp="ETAGE"/>
+        </objektart>
+      </objektkategorie>
+      <geo>
+        <plz>${50000 + (id % 9999)}</plz>
+        <ort>${city}</ort>
+        <geokoordinaten breitengrad="50.${1000 + (id % 8999)}" laengengrad="6.${1000 + (id % 8999)}"/>
+        <strasse>Hohe Straße</strasse>
+        <hausnummer>${(id % 120) + 1}a</hausnummer>
+        <land iso_land="DEU"/>
+        <etage>${id % 7}</etage>
+      </geo>
+      <kontaktperson>
+        <email_privat>k${c}@example.org</email_privat>
+        <tel_privat>+49 221 555${String(c).padStart(6, '0')}</tel_privat>${p % 5 === 0 ? `\n        <tel_handy>+49 170 555${String(p).padStart(6, '0')}</tel_handy>` : ''}
+        <name>Schäfer-${c}</name>
+        <vorname>Renate</vorname>
+        <anrede>Frau</anrede>
+        <strasse>Lindenallee</strasse>
+        <hausnummer>${(c % 40) + 1}</hausnummer>
+        <plz>50968</plz>
+        <ort>${CITIES[c % CITIES.length]}</ort>
+        <land iso_land="DEU"/>${p % 7 === 3 ? '' : `\n        <personennummer>IMV-K-${c}</personennummer>`}
+      </kontaktperson>
+      <preise>
+        ${kauf ? `<kaufpreis>${price}.00</kaufpreis>` : `<kaltmiete>${800 + (id % 900) + (action ? 10 : 0)}.00</kaltmiete>\n        <nebenkosten>210.00</nebenkosten>`}
+        <waehrung iso_waehrung="EUR"/>
+      </preise>
+      <flaechen>
+        <wohnflaeche>${40 + (id % 120)}.50</wohnflaeche>
+        <anzahl_zimmer>${1 + (id % 6)}</anzahl_zimmer>
+      </flaechen>
+      <zustand_angaben>
+        <baujahr>${1900 + (id % 125)}</baujahr>
+      </zustand_angaben>
+      <freitexte>
+        <objekttitel>${esc(`Helle ${1 + (id % 6)}-Zimmer-Wohnung in ${city} – Nr. ${id}${action ? ' (geändert)' : ''}`)}</objekttitel>
+        <lage>Zentrale Lage, Einkaufsmöglichkeiten, Schulen und Ärzte in der Nähe.</lage>${pad}
+      </freitexte>
+      <verwaltung_objekt>
+        <objektadresse_freigeben>false</objektadresse_freigeben>
+      </verwaltung_objekt>
+      <verwaltung_techn>
+        <objektnr_extern>${id}</objektnr_extern>
+        <aktion${action}/>
+        <openimmo_obid>IMVONLINE-${id}</openimmo_obid>
+        <kennung_ursprung>IMV online</kennung_ursprung>
+        <stand_vom>${o.stand ?? '2026-11-20'}</stand_vom>
+      </verwaltung_techn>
+      <user_defined_simplefield feldname="onoffice_benutzer">${user}</user_defined_simplefield>
+      <user_defined_simplefield feldname="imv_quelle">Portal-Inserat</user_defined_simplefield>
+    </immobilie>
+`;
+}
+
+/** An IMV-shaped OpenImmo transfer with `count` objects (deterministic for the same options). */
+export function generateTransfer(o: GenOptions): Buffer {
+  const parts = [
+    `<?xml version="1.0" encoding="UTF-8"?>
+<openimmo>
+  <uebertragung art="OFFLINE" umfang="TEIL" modus="CHANGE" version="1.2.7" sendersoftware="IMV online" senderversion="4.2" techn_email="technik@imv-online.example" timestamp="${o.timestamp ?? '2026-11-20T09:15:00+01:00'}"/>
+  <anbieter>
+    <anbieternr>IMV</anbieternr>
+    <firma>IMV online</firma>
+    <openimmo_anid>IMVONLINE</openimmo_anid>
+`,
+  ];
+  for (let p = 0; p < o.count; p++) parts.push(immobilie(o, p));
+  parts.push('  </anbieter>\n</openimmo>\n');
+  return Buffer.from(parts.join(''), 'utf8');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting
+// ---------------------------------------------------------------------------------------------
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `probe` until it returns a truthy value; errors count as "not yet" (a database restarting). */
+export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 60_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown = null;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v as T;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    await sleep(everyMs);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+// ---------------------------------------------------------------------------------------------
+
+/** Test timings: a dead worker's activity is retried after `heartbeatTimeoutSeconds`. */
+export const FAULT_HEARTBEAT_SECONDS = 4;
+
+/**
+ * A test config (harness.testConfig) whose tenants may use another FTP server (a private vsftpd or
+ * a proxy), with short heartbeat timeouts so that a killed worker's activity is retried quickly.
+ */
+export function faultConfig(opts: { databaseUrl: string; tenants: TestTenant[]; ftpPort?: number; worker?: Record<string, unknown> }): AppConfig {
+  const cfg = testConfig({
+    databaseUrl: opts.databaseUrl,
+    tenants: opts.tenants,
+    worker: { heartbeatTimeoutSeconds: FAULT_HEARTBEAT_SECONDS, ...(opts.worker ?? {}) },
+  });
+  if (opts.ftpPort) for (const t of cfg.tenants) t.ftp.url = `ftp://${FTP_USER}@127.0.0.1:${opts.ftpPort}/${t.id}`;
+  return cfg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// FTP
+// ---------------------------------------------------------------------------------------------
+
+export async function ftpAt<T>(port: number, fn: (c: FtpClient) => Promise<T>): Promise<T> {
+  const c = new FtpClient(15_000);
+  await c.access({ host: '127.0.0.1', port, user: FTP_USER, password: FTP_PASSWORD });
+  try {
+    return await fn(c);
+  } finally {
+    c.close();
+  }
+}
+
+export const sharedFtpPort = (): number => inject('ftpPort');
+
+export async function upload(port: number, tenant: string, name: string, content: Buffer): Promise<void> {
+  await ftpAt(port, async (c) => {
+    await c.ensureDir(`/${tenant}`);
+    await c.uploadFrom(Readable.from([content]), `/${tenant}/${name}`);
+  });
+}
+
+/**
+ * Uploads `content` in `parts` pieces, `delayMs` apart, so the file grows on the server for
+ * parts × delayMs: what a sender on a slow line looks like to the lister.
+ */
+export async function uploadSlowly(port: number, tenant: string, name: string, content: Buffer, o: { parts: number; delayMs: number }): Promise<void> {
+  const size = Math.ceil(content.length / o.parts);
+  async function* pieces() {
+    for (let i = 0; i < content.length; i += size) {
+      if (i > 0) await sleep(o.delayMs);
+      yield content.subarray(i, i + size);
+    }
+  }
+  await ftpAt(port, async (c) => {
+    await c.ensureDir(`/${tenant}`);
+    await c.uploadFrom(Readable.from(pieces()), `/${tenant}/${name}`);
+  });
+}
+
+export async function listDir(port: number, dir: string): Promise<string[]> {
+  return ftpAt(port, async (c) => {
+    try {
+      return (await c.list(dir)).filter((f) => f.isFile).map((f) => f.name).sort();
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** Bytes in the file store's temp folder: > 0 while a download is under way. */
+export function downloadingBytes(storeDir: string): number {
+  const dir = path.join(storeDir, 'tmp');
+  let n = 0;
+  try {
+    for (const f of fs.readdirSync(dir)) {
+      try {
+        n += fs.statSync(path.join(dir, f)).size;
+      } catch {
+        /* renamed into place meanwhile */
+      }
+    }
+  } catch {
+    /* no download yet */
+  }
+  return n;
+}
+
+/**
+ * A TCP proxy in front of an FTP server (control connection, and passive data connections by
+ * rewriting EPSV/PASV answers), which can throttle downloads and freeze every connection it has
+ * open: a server or network that stalls without closing anything. New connections are not frozen.
+ */
+export class FtpProxy {
+  port = 0;
+  /** Bytes per second from the server to the client on data connections (0 = unlimited). */
+  bytesPerSecond = 0;
+  private server: net.Server | null = null;
+  private readonly conns = new Set<{ client: net.Socket; upstream: net.Socket; frozen: boolean }>();
+  private readonly listeners = new Set<net.Server>();
+
+  constructor(private readonly upstreamPort: number) {}
+
+  async start(): Promise<this> {
+    this.server = net.createServer((client) => this.control(client));
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    this.port = (this.server.address() as net.AddressInfo).port;
+    return this;
+  }
+
+  /** Freezes all open connections (no byte moves either way, nothing is closed). */
+  freeze(): number {
+    let n = 0;
+    for (const c of this.conns) {
+      if (c.frozen) continue;
+      c.frozen = true;
+      c.client.pause();
+      c.upstream.pause();
+      n++;
+    }
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.conns) {
+      c.client.destroy();
+      c.upstream.destroy();
+    }
+    for (const l of this.listeners) l.close();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  private pair(client: net.Socket, upstream: net.Socket) {
+    const c = { client, upstream, frozen: false };
+    this.conns.add(c);
+    const end = () => {
+      this.conns.delete(c);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    return c;
+  }
+
+  private control(client: net.Socket) {
+    const upstream = net.connect(this.upstreamPort, '127.0.0.1');
+    const c = this.pair(client, upstream);
+    client.on('data', (d) => upstream.write(d));
+    let buf = '';
+    upstream.on('data', (d) => {
+      buf += d.toString('latin1');
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i + 1);
+        buf = buf.slice(i + 1);
+        void this.rewrite(line).then((out) => {
+          if (!c.frozen) client.write(Buffer.from(out, 'latin1'));
+        });
+      }
+    });
+  }
+
+  /** Answers naming a data port are sent only once our own listener for that port is up. */
+  private pending: Promise<unknown> = Promise.resolve();
+  private rewrite(line: string): Promise<string> {
+    const next = this.pending.then(async () => {
+      const epsv = /^229 (.*)\(\|\|\|(\d+)\|\)/.exec(line);
+      if (epsv) return `229 ${epsv[1]}(|||${await this.dataListener(Number(epsv[2]))}|)\r\n`;
+      const pasv = /^227 (.*)\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)/.exec(line);
+      if (pasv) {
+        const port = await this.dataListener(Number(pasv[6]) * 256 + Number(pasv[7]));
+        return `227 ${pasv[1]}(127,0,0,1,${port >> 8},${port & 255})\r\n`;
+      }
+      return line;
+    });
+    this.pending = next;
+    return next;
+  }
+
+  private async dataListener(upstreamPort: number): Promise<number> {
+    const l = net.createServer((client) => {
+      l.close();
+      this.listeners.delete(l);
+      const upstream = net.connect(upstreamPort, '127.0.0.1');
+      const c = this.pair(client, upstream);
+      client.on('data', (d) => upstream.write(d));
+      client.on('end', () => upstream.end());
+      upstream.on('end', () => client.end());
+      upstream.on('data', (d) => {
+        if (c.frozen) return;
+        client.write(d);
+        if (this.bytesPerSecond > 0) {
+          upstream.pause();
+          setTimeout(() => {
+            if (!c.frozen) upstream.resume();
+          }, (d.length / this.bytesPerSecond) * 1000);
+        }
+      });
+    });
+    this.listeners.add(l);
+    await new Promise<void>((r) => l.listen(0, '127.0.0.1', r));
+    return (l.address() as net.AddressInfo).port;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker processes
+// ---------------------------------------------------------------------------------------------
+
+const workerEntry = path.resolve(__dirname, 'fault-worker.cjs');
+let bundlePath: Promise<string> | null = null;
+
+/** The workflow bundle, built once per test file and written where worker processes can load it. */
+function bundleFile(): Promise<string> {
+  bundlePath ??= workflowBundle().then((b) => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'imv-bundle-')), 'workflows.js');
+    fs.writeFileSync(file, b.code);
+    return file;
+  });
+  return bundlePath;
+}
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  identity: string;
+  /** Resolves when the worker polls its task queue. */
+  ready: Promise<void>;
+  exited: Promise<number | null>;
+  /** The process's stderr so far (worker logs are silenced; errors end up here). */
+  stderr(): string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * `createImportWorker` in a separate process (test/support/fault-worker.cjs runs the TypeScript
+ * sources), so that it can be killed with SIGKILL like a crashed or OOM-killed pod.
+ */
+export async function spawnWorker(cfg: AppConfig, identity = uniqueId('worker')): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [workerEntry], {
+    env: {
+      ...process.env,
+      ...testEnv,
+      IMV_FAULT_WORKER: JSON.stringify({ cfg, identity, bundle: await bundleFile(), ftpTimeoutMs: 30_000 }),
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const ready = new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      if (out.includes('ready')) resolve();
+    });
+    void exited.then((code) => reject(new Error(`worker ${identity} exited with ${code} before it was ready: ${err}`)));
+  });
+  ready.catch(() => undefined);
+  return {
+    child,
+    identity,
+    ready,
+    exited,
+    stderr: () => err,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// A private PostgreSQL instance
+// ---------------------------------------------------------------------------------------------
+
+const PG_BIN = process.env.TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+export interface PrivatePostgres {
+  port: number;
+  url(database: string): string;
+  /** Kills the server the hard way (`pg_ctl stop -m immediate`: crash recovery on the next start). */
+  stop(): void;
+  start(): void;
+  destroy(): void;
+}
+
+/**
+ * A PostgreSQL server of its own (initdb into a temp folder, a free port), so that a test can
+ * restart it without disturbing the test files that share the machine's server.
+ */
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-pg-'));
+  const data = path.join(dir, 'data');
+  const asPg = process.getuid?.() === 0;
+  if (asPg) execFileSync('chown', ['postgres:postgres', dir]);
+  const run = (bin: string, args: string[]) => {
+    const cmd = path.join(PG_BIN, bin);
+    execFileSync(asPg ? 'runuser' : cmd, asPg ? ['-u', 'postgres', '--', cmd, ...args] : args, { stdio: 'pipe', cwd: dir });
+  };
+  run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-N', '-E', 'UTF8', '--locale=C']);
+  const port = await freePort();
+  const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=60`;
+  const pg: PrivatePostgres = {
+    port,
+    url: (db) => `postgres://postgres@127.0.0.1:${port}/${db}`,
+    stop: () => run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']),
+    start: () => run('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', '-t', '30', 'start']),
+    destroy: () => {
+      try {
+        pg.stop();
+      } catch {
+        /* not running */
+      }
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  pg.start();
+  await waitForPort(port, '127.0.0.1', 10_000);
+  return pg;
+}
+
+// ---------------------------------------------------------------------------------------------
+// What an import leaves behind, comparable across databases and tenants
+// ---------------------------------------------------------------------------------------------
+
+/** Columns that differ between two correct runs: ids, times, and the file's upload time. */
+const VOLATILE = new Set(['id', 'tenant_id', 'created_at', 'updated_at', 'archived_at', 'source_file_time', 'last_import_id', 'estate_id', 'address_id', 'import_id']);
+
+function strip(row: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(row).sort()) if (!VOLATILE.has(k)) out[k] = row[k];
+  return out;
+}
+
+const sorted = <T>(rows: T[]) => rows.map((r) => JSON.stringify(r)).sort();
+
+export interface DbState {
+  estates: string[];
+  addresses: string[];
+  links: string[];
+  objects: string[];
+  ledger: string[];
+}
+
+/**
+ * Everything the imports of `tenant` wrote, without ids and times: estates (by IMV id), addresses,
+ * estate–address links (by IMV id and address content), per-object outcomes (by file name and
+ * position) and the final ledger rows (by file name).
+ */
+export async function dbState(db: Db, tenant: string): Promise<DbState> {
+  const estates = (await db('estates').where({ tenant_id: tenant }).select('*')) as Record<string, unknown>[];
+  const addresses = (await db('addresses').where({ tenant_id: tenant }).select('*')) as Record<string, unknown>[];
+  const addressKey = new Map(addresses.map((a) => [a.id as number, JSON.stringify(strip(a))]));
+  const sourceOf = new Map(estates.map((e) => [e.id as number, e.source_id as string]));
+  const links = (await db('estate_contacts as l').join('estates as e', 'e.id', 'l.estate_id').where('e.tenant_id', tenant).select('l.*')) as Record<string, unknown>[];
+  const files = (await db('import_files').where({ tenant_id: tenant }).select('*')) as Record<string, unknown>[];
+  const fileName = new Map(files.map((f) => [f.id as number, f.file_name as string]));
+  const objects = (await db('import_objects as o').join('import_files as f', 'f.id', 'o.import_id').where('f.tenant_id', tenant).select('o.*')) as Record<string, unknown>[];
+  const ids = (s: unknown) => JSON.stringify(s).replace(/import \d+/g, 'import #');
+  return {
+    estates: sorted(estates.map((e) => strip(e))),
+    addresses: sorted(addresses.map((a) => strip(a))),
+    links: sorted(links.map((l) => ({ estate: sourceOf.get(l.estate_id as number), address: addressKey.get(l.address_id as number), role: l.role }))),
+    objects: sorted(
+      objects.map((o) => ({ ...strip(o), file: fileName.get(o.import_id as number), estate: o.estate_id == null ? null : sourceOf.get(o.estate_id as number) ?? '?', messages: ids(o.messages) })),
+    ),
+    ledger: sorted(
+      files.map((f) => ({
+        file: f.file_name,
+        status: f.status,
+        sha256: f.sha256,
+        size: f.size,
+        objects_total: f.objects_total,
+        counts: [f.created, f.updated, f.unchanged, f.archived, f.stale, f.rejected, f.warnings],
+        error_type: f.error_type,
+        duplicate_of: f.duplicate_of == null ? null : fileName.get(f.duplicate_of as number),
+        archived: f.archived_path == null ? null : String(f.archived_path).replace(/^.*\/(processed|failed)\/\d+-/, '$1/'),
+      })),
+    ),
+  };
+}
+
+/** The final database of a disturbed run equals the undisturbed one, table by table. */
+export function expectSameState(actual: DbState, expected: DbState): void {
+  // Counts first: a failure message with the numbers is readable; the full diff follows.
+  expect({ estates: actual.estates.length, addresses: actual.addresses.length, links: actual.links.length, objects: actual.objects.length }).toEqual({
+    estates: expected.estates.length,
+    addresses: expected.addresses.length,
+    links: expected.links.length,
+    objects: expected.objects.length,
+  });
+  expect(actual.ledger).toEqual(expected.ledger);
+  expect(actual.estates).toEqual(expected.estates);
+  expect(actual.addresses).toEqual(expected.addresses);
+  expect(actual.links).toEqual(expected.links);
+  expect(actual.objects).toEqual(expected.objects);
+}
+
+/**
+ * The ledger is complete: every file has exactly one row, in a final state, no staged objects are
+ * left, and no estate or link exists twice.
+ */
+export async function expectLedgerComplete(db: Db, tenant: string, files: string[]): Promise<void> {
+  const rows = (await db('import_files').where({ tenant_id: tenant }).whereNull('replay_of').select('file_name', 'status')) as { file_name: string; status: string }[];
+  expect(rows.map((r) => r.file_name).sort()).toEqual([...files].sort());
+  for (const r of rows) expect(['imported', 'partial', 'duplicate', 'failed'], `${r.file_name}: ${r.status}`).toContain(r.status);
+  const staged = await db('staged_objects as s').join('import_files as f', 'f.id', 's.import_id').where('f.tenant_id', tenant).count<{ n: number }[]>('* as n');
+  expect(Number(staged[0].n)).toBe(0);
+  const dupEstates = await db('estates').where({ tenant_id: tenant }).groupBy('source_id').havingRaw('count(*) > 1').select('source_id');
+  expect(dupEstates).toEqual([]);
+  const dupLinks = await db('estate_contacts as l')
+    .join('estates as e', 'e.id', 'l.estate_id')
+    .where('e.tenant_id', tenant)
+    .groupBy('l.estate_id', 'l.address_id', 'l.role')
+    .havingRaw('count(*) > 1')
+    .select('l.estate_id');
+  expect(dupLinks).toEqual([]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batches and workflows
+// ---------------------------------------------------------------------------------------------
+
+/** Starts an import batch for `tenant` directly (not through a schedule), with its own id. */
+export async function startBatch(client: Client, cfg: AppConfig, tenant: string, id = uniqueId(`import-batch/${tenant}`)): Promise<WorkflowHandle> {
+  return client.workflow.start('importBatch', { taskQueue: cfg.temporal.taskQueue, workflowId: id, args: [{ tenant }] });
+}
+
+export async function batchResult(h: WorkflowHandle): Promise<BatchSummary> {
+  return (await h.result()) as BatchSummary;
+}
+
+/** The file workflow that imports `name` (the batch's child), once it has started. */
+export async function fileWorkflow(client: Client, db: Db, tenant: string, name: string, timeoutMs = 60_000): Promise<{ handle: WorkflowHandle; importId: number }> {
+  const row = await waitFor(`ledger row of ${name}`, () => db('import_files').where({ tenant_id: tenant, file_name: name }).first('id', 'workflow_id'), timeoutMs);
+  return { handle: client.workflow.getHandle(row.workflow_id), importId: row.id };
+}
+
+/** Name of the activity the workflow is running now (first pending one), or null. */
+export async function runningActivity(h: WorkflowHandle): Promise<{ type: string; attempt: number } | null> {
+  const d = await h.describe();
+  const p = d.raw.pendingActivities?.[0];
+  if (!p) return null;
+  return { type: p.activityType?.name ?? '?', attempt: p.attempt ?? 1 };
+}
+
+/** Attempts of every activity that completed in a workflow's history, by type: [attempt, last failure]. */
+export async function activityAttempts(h: WorkflowHandle): Promise<{ type: string; attempt: number; lastFailure: string | null }[]> {
+  const history = await h.fetchHistory();
+  const scheduled = new Map<string, string>();
+  const out: { type: string; attempt: number; lastFailure: string | null }[] = [];
+  for (const e of history.events ?? []) {
+    const s = e.activityTaskScheduledEventAttributes;
+    if (s) scheduled.set(String(e.eventId), s.activityType?.name ?? '?');
+    const st = e.activityTaskStartedEventAttributes;
+    if (st) out.push({ type: scheduled.get(String(st.scheduledEventId)) ?? '?', attempt: st.attempt ?? 1, lastFailure: st.lastFailure?.message ?? null });
+  }
+  return out;
+}

@@ -1,0 +1,169 @@
+/**
+ * Prometheus metrics of a worker process, served on ONE port (`metricsPort` / METRICS_PORT):
+ * the application's counters and histograms (prom-client, fed by the activity interceptor) and,
+ * appended to the same scrape, the Temporal SDK's runtime metrics, whose exporter listens on an
+ * internal loopback port only. Labels are tenant ids, outcomes and activity types: never file
+ * contents, names of people or anything else a transfer carries.
+ */
+import http from 'node:http';
+import net from 'node:net';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Logger } from '../common/logger';
+
+export const OBJECT_OUTCOMES = ['created', 'updated', 'unchanged', 'archived', 'stale', 'rejected'] as const;
+
+export interface AppMetrics {
+  registry: Registry;
+  /** Files finished, by tenant and outcome (imported, partial, failed, duplicate, error). */
+  files: Counter<'tenant' | 'outcome'>;
+  /** Objects applied, by tenant and outcome (created, updated, unchanged, archived, stale, rejected). */
+  objects: Counter<'tenant' | 'outcome'>;
+  /** From the ledger row's start (beginImport) to the end of finishImport, by tenant and outcome. */
+  fileDuration: Histogram<'tenant' | 'outcome'>;
+  /** Every activity attempt, by type and outcome (completed, failed, cancelled). */
+  activityDuration: Histogram<'activity_type' | 'outcome'>;
+  /** Failed activity attempts, by type and error type (the ApplicationFailure type or error class). */
+  activityFailures: Counter<'activity_type' | 'error_type'>;
+}
+
+export function createAppMetrics(registry = new Registry(), o: { defaultMetrics?: boolean } = {}): AppMetrics {
+  if (o.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  return {
+    registry,
+    files: new Counter({
+      name: 'imv_import_files_total',
+      help: 'Transfer files finished, by tenant and outcome (imported, partial, failed, duplicate, error)',
+      labelNames: ['tenant', 'outcome'],
+      registers,
+    }),
+    objects: new Counter({
+      name: 'imv_import_objects_total',
+      help: 'Objects of imported files, by tenant and outcome (created, updated, unchanged, archived, stale, rejected)',
+      labelNames: ['tenant', 'outcome'],
+      registers,
+    }),
+    fileDuration: new Histogram({
+      name: 'imv_import_file_duration_seconds',
+      help: 'Duration of a file import, from opening its ledger row to its archive on FTP, by tenant and outcome',
+      labelNames: ['tenant', 'outcome'],
+      buckets: [0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600],
+      registers,
+    }),
+    activityDuration: new Histogram({
+      name: 'imv_import_activity_duration_seconds',
+      help: 'Duration of one activity attempt, by activity type and outcome (completed, failed, cancelled)',
+      labelNames: ['activity_type', 'outcome'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800],
+      registers,
+    }),
+    activityFailures: new Counter({
+      name: 'imv_import_activity_failures_total',
+      help: 'Failed activity attempts, by activity type and error type',
+      labelNames: ['activity_type', 'error_type'],
+      registers,
+    }),
+  };
+}
+
+let shared: AppMetrics | null = null;
+/** The process's metrics: one registry per process, shared by all workers in it. */
+export function appMetrics(): AppMetrics {
+  shared ??= createAppMetrics();
+  return shared;
+}
+
+/** A free TCP port on loopback (for the SDK's internal exporter). */
+export function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface MetricsServer {
+  port: number;
+  url: string;
+  close(): Promise<void>;
+}
+
+export interface MetricsServerOptions {
+  /** 0 picks a free port (tests). */
+  port: number;
+  host?: string;
+  registry?: Registry;
+  /** The SDK's internal Prometheus exporter (`http://127.0.0.1:<port>/metrics`), appended to each scrape. */
+  sdkMetricsUrl?: string | null;
+  log?: Logger;
+}
+
+async function scrapeSdk(url: string): Promise<string> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  if (!res.ok) throw new Error(`SDK metrics exporter answered ${res.status}`);
+  return res.text();
+}
+
+/** The one `/metrics` endpoint: the app's registry, then the SDK's exposition. */
+export async function renderMetrics(registry: Registry, sdkMetricsUrl?: string | null, log?: Logger): Promise<string> {
+  const app = await registry.metrics();
+  if (!sdkMetricsUrl) return app;
+  let sdk: string;
+  try {
+    sdk = await scrapeSdk(sdkMetricsUrl);
+  } catch (e) {
+    // The app's metrics are still worth a scrape; the gap shows up as missing temporal_* series.
+    log?.warn({ err: (e as Error).message }, 'SDK metrics exporter not reachable');
+    return app;
+  }
+  return `${app.replace(/\n*$/, '\n')}${sdk}`;
+}
+
+export async function startMetricsServer(o: MetricsServerOptions): Promise<MetricsServer> {
+  const registry = o.registry ?? appMetrics().registry;
+  const host = o.host ?? '0.0.0.0';
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405).end();
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (path !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('see /metrics\n');
+      return;
+    }
+    renderMetrics(registry, o.sdkMetricsUrl, o.log).then(
+      (body) => res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : body),
+      (e) => {
+        o.log?.error({ err: (e as Error).message }, 'metrics scrape failed');
+        res.writeHead(500, { 'content-type': 'text/plain' }).end('metrics unavailable\n');
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as net.AddressInfo).port;
+  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return {
+    port,
+    url: `http://${shownHost}:${port}/metrics`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
