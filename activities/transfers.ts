@@ -131,12 +131,12 @@ export function transferActivities(deps: ActivityDeps) {
       const existing = (await db('import_files').where({ workflow_id: input.workflowId }).first()) as ImportRow | undefined;
       if (existing) {
         if (FINAL.has(existing.status)) {
-          return { importId: existing.id, fileName: existing.file_name, finished: existing.status as FileOutcome, chunkSize: t.options.chunkSize };
+          return { importId: existing.id, fileName: existing.file_name, finished: existing.status as FileOutcome, chunkSize: t.options.chunkSize, heartbeatTimeoutSeconds: cfg.worker.heartbeatTimeoutSeconds };
         }
         await db('import_files')
           .where({ id: existing.id })
           .update({ status: 'importing', run_id: input.runId, attempts: db.raw('attempts + 1'), error_type: null, error_message: null });
-        return { importId: existing.id, fileName: existing.file_name, finished: null, chunkSize: t.options.chunkSize };
+        return { importId: existing.id, fileName: existing.file_name, finished: null, chunkSize: t.options.chunkSize, heartbeatTimeoutSeconds: cfg.worker.heartbeatTimeoutSeconds };
       }
       const [row] = await db('import_files')
         .insert({ ...values, workflow_id: input.workflowId, run_id: input.runId, status: 'importing' })
@@ -144,7 +144,7 @@ export function transferActivities(deps: ActivityDeps) {
         .merge(['run_id'])
         .returning(['id', 'file_name']);
       deps.log.info({ tenant: input.tenant, importId: row.id, workflowId: input.workflowId, file: row.file_name }, 'import started');
-      return { importId: row.id, fileName: row.file_name, finished: null, chunkSize: t.options.chunkSize };
+      return { importId: row.id, fileName: row.file_name, finished: null, chunkSize: t.options.chunkSize, heartbeatTimeoutSeconds: cfg.worker.heartbeatTimeoutSeconds };
     },
 
     async fetchTransfer({ importId }: { importId: number }): Promise<FetchResult> {

@@ -83,6 +83,8 @@ export interface BeginImportResult {
   /** Set when this workflow already finished this import (a re-run of a completed workflow task). */
   finished: FileOutcome | null;
   chunkSize: number;
+  /** Heartbeat timeout for the long activities (config worker.heartbeatTimeoutSeconds); absent in old histories. */
+  heartbeatTimeoutSeconds?: number;
 }
 
 export interface FetchResult {

@@ -85,6 +85,11 @@ const ConfigSchema = z.object({
       maxConcurrentWorkflowTasks: z.number().int().positive().default(40),
       /** SIGTERM: in-flight activities get this long to finish before they are handed back. */
       shutdownGraceSeconds: z.number().int().min(0).default(30),
+      /**
+       * Heartbeat timeout of the long activities (fetch, parse, upsert chunks, attachments): a crashed
+       * worker's activity is retried on another worker after this long, not after its start-to-close.
+       */
+      heartbeatTimeoutSeconds: z.number().int().positive().default(30),
     })
     .default({}),
 });

@@ -32,6 +32,15 @@ const ATTACH: ActivityOptions = { startToCloseTimeout: '10m', retry };
 /** Activities with a one-line summary for the UI's event history (ids and counts only). */
 const acts = (options: ActivityOptions, summary: string) => proxyActivities<Activities>({ ...options, summary });
 
+/**
+ * The long activities with the deployment's heartbeat timeout (beginImport reports it), so that the
+ * activity of a crashed worker is retried after seconds, not after its start-to-close timeout.
+ * Histories from before the setting have no value: their options stay as they were (options are
+ * not part of replay's determinism check anyway).
+ */
+const withHeartbeat = (options: ActivityOptions, seconds: number | undefined): ActivityOptions =>
+  seconds ? { ...options, heartbeatTimeout: `${seconds}s` } : options;
+
 export interface ImportFileProgress {
   importId: number | null;
   step: string;
@@ -60,6 +69,7 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
     runId: info.runId,
   });
   progress.importId = begun.importId;
+  const hb = (options: ActivityOptions) => withHeartbeat(options, begun.heartbeatTimeoutSeconds);
   const result = (outcome: FileOutcome, counts: ObjectCounts): ImportFileResult => {
     progress.outcome = outcome;
     upsertSearchAttributes([
@@ -75,7 +85,7 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
 
   try {
     step('fetch');
-    const fetched = await acts(TRANSFER, `download ${begun.fileName} into the file store`).fetchTransfer({ importId: begun.importId });
+    const fetched = await acts(hb(TRANSFER), `download ${begun.fileName} into the file store`).fetchTransfer({ importId: begun.importId });
     if (fetched.duplicateOf !== null) {
       step('archive');
       const fin = await acts(QUICK, `duplicate of import ${fetched.duplicateOf}: move to processed/`).finishImport({
@@ -86,20 +96,20 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
     }
 
     step('parse');
-    const parsed = await acts(TRANSFER, `parse ${begun.fileName} (${fetched.size} bytes) into staging`).parseTransfer({ importId: begun.importId });
+    const parsed = await acts(hb(TRANSFER), `parse ${begun.fileName} (${fetched.size} bytes) into staging`).parseTransfer({ importId: begun.importId });
     progress.objectsTotal = parsed.objects;
 
     for (let from = 0; from < parsed.objects; from += begun.chunkSize) {
       const chunk = { importId: begun.importId, from, to: Math.min(from + begun.chunkSize, parsed.objects) };
       const range = `objects ${chunk.from + 1}–${chunk.to} of ${parsed.objects}`;
       step('upsert estates');
-      await acts(APPLY, `estates, ${range}`).upsertEstates(chunk);
+      await acts(hb(APPLY), `estates, ${range}`).upsertEstates(chunk);
       step('upsert addresses');
-      await acts(APPLY, `addresses, ${range}`).upsertAddresses(chunk);
+      await acts(hb(APPLY), `addresses, ${range}`).upsertAddresses(chunk);
       step('link contacts');
-      await acts(APPLY, `contact links, ${range}`).linkContacts(chunk);
+      await acts(hb(APPLY), `contact links, ${range}`).linkContacts(chunk);
       step('store attachments');
-      await acts(ATTACH, `attachments, ${range}`).storeAttachments(chunk);
+      await acts(hb(ATTACH), `attachments, ${range}`).storeAttachments(chunk);
       progress.objectsDone = chunk.to;
     }
     step('mirror');

@@ -153,13 +153,13 @@ export function generateTransfer(o: GenOptions): Buffer {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `probe` until it returns a truthy value; errors count as "not yet" (a database restarting). */
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false> | T | null | undefined | false, timeoutMs = 60_000, everyMs = 50): Promise<T> {
+export async function waitFor<T>(what: string, probe: () => Promise<T> | T, timeoutMs = 60_000, everyMs = 50): Promise<Exclude<T, null | undefined | false | 0 | ''>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown = null;
   for (;;) {
     try {
       const v = await probe();
-      if (v) return v as T;
+      if (v) return v as Exclude<T, null | undefined | false | 0 | ''>;
     } catch (e) {
       lastError = e;
     }

@@ -1,0 +1,108 @@
+/**
+ * Prometheus metrics on one port: a worker with a metrics endpoint imports a good IMV sample and a
+ * malformed file; one scrape of /metrics shows the SDK's runtime metrics (temporal_*) and the
+ * app's counters (files, objects, durations, activity failures) with the values of that import.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { AppConfig } from '../../config/config';
+import { ensureSchedule } from '../../ops/schedule';
+import { triggerBatch } from '../../ops/batches';
+import { startTelemetry } from '../../workers/main';
+import { createTestDatabase, hasSamples, quietLog, samplesDir, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
+import { parsePrometheus, valueOf, type Sample } from './support';
+
+describe.runIf(hasSamples)('worker metrics endpoint', () => {
+  const tenant = uniqueId('metrics');
+  let dbHandle: { url: string; drop(): Promise<void> };
+  let cfg: AppConfig;
+  let telemetry: Awaited<ReturnType<typeof startTelemetry>>;
+  let worker: RunningWorker;
+  let client: Client;
+
+  beforeAll(async () => {
+    dbHandle = await createTestDatabase();
+    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant }] });
+    // Before any worker: the runtime (with the SDK's exporter on loopback) is installed once per process.
+    telemetry = await startTelemetry(cfg, { port: 0, host: '127.0.0.1', log: quietLog, sdkLogLevel: 'ERROR' });
+    worker = await startWorker(cfg, 'worker-metrics');
+    client = await temporalClient();
+    await ensureSchedule(client, cfg, cfg.tenants[0]);
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await telemetry?.close();
+    await client?.connection.close();
+    await dbHandle?.drop();
+  });
+
+  async function scrape(): Promise<{ text: string; samples: Sample[] }> {
+    const res = await fetch(telemetry.metrics!.url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/plain');
+    const text = await res.text();
+    return { text, samples: parsePrometheus(text) };
+  }
+
+  it('serves the SDK runtime metrics and the import counters on one port', async () => {
+    expect(telemetry.metrics).not.toBeNull();
+    await uploadTo(tenant, 'imv-1001-wohnung.xml', fs.readFileSync(path.join(samplesDir, 'imv', 'imv-1001-wohnung.xml')));
+    await uploadTo(tenant, 'broken.xml', '<?xml version="1.0"?><openimmo><anbieter><immobilie><geo>');
+    const run = await triggerBatch(client, tenant);
+    const summary = await run.result();
+    expect(summary).toMatchObject({ files: 2, imported: 1, failed: 1 });
+
+    const { text, samples } = await scrape();
+    fs.writeFileSync('/tmp/metrics-dump.txt', text);
+
+    // The SDK's own metrics, appended from its internal exporter.
+    const sdkNames = new Set(samples.filter((s) => s.name.startsWith('temporal_')).map((s) => s.name));
+    expect(sdkNames.size).toBeGreaterThan(5);
+    expect([...sdkNames].some((n) => n.startsWith('temporal_activity_execution_latency'))).toBe(true);
+    expect([...sdkNames].some((n) => n.startsWith('temporal_workflow_completed'))).toBe(true);
+    expect(samples.some((s) => s.name.startsWith('temporal_') && s.labels.task_queue === cfg.temporal.taskQueue)).toBe(true);
+    // … and prom-client's process metrics, once each (no duplicate families from the two sources).
+    expect(valueOf(samples, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    const families = [...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]);
+    expect(families.length).toBe(new Set(families).size);
+
+    // Files by tenant and outcome.
+    expect(valueOf(samples, 'imv_import_files_total', { tenant, outcome: 'imported' })).toBe(1);
+    expect(valueOf(samples, 'imv_import_files_total', { tenant, outcome: 'failed' })).toBe(1);
+    expect(valueOf(samples, 'imv_import_files_total', { tenant, outcome: 'partial' })).toBeUndefined();
+
+    // Objects by tenant and outcome: the sample carries one new estate.
+    expect(valueOf(samples, 'imv_import_objects_total', { tenant, outcome: 'created' })).toBe(1);
+    for (const outcome of ['updated', 'unchanged', 'archived', 'stale', 'rejected']) {
+      expect(valueOf(samples, 'imv_import_objects_total', { tenant, outcome })).toBe(0);
+    }
+
+    // File import duration, one observation per file.
+    expect(valueOf(samples, 'imv_import_file_duration_seconds_count', { tenant, outcome: 'imported' })).toBe(1);
+    expect(valueOf(samples, 'imv_import_file_duration_seconds_count', { tenant, outcome: 'failed' })).toBe(1);
+    expect(valueOf(samples, 'imv_import_file_duration_seconds_sum', { tenant, outcome: 'imported' })).toBeGreaterThan(0);
+
+    // Activity durations and failures by type.
+    const act = (activity_type: string, outcome: string) => valueOf(samples, 'imv_import_activity_duration_seconds_count', { activity_type, outcome });
+    expect(act('listTransfers', 'completed')).toBe(1);
+    expect(act('beginImport', 'completed')).toBe(2);
+    expect(act('fetchTransfer', 'completed')).toBe(2);
+    expect(act('parseTransfer', 'completed')).toBe(1);
+    expect(act('parseTransfer', 'failed')).toBe(1);
+    expect(act('upsertEstates', 'completed')).toBe(1);
+    expect(act('finishImport', 'completed')).toBe(2);
+    expect(valueOf(samples, 'imv_import_activity_failures_total', { activity_type: 'parseTransfer', error_type: 'MalformedXml' })).toBe(1);
+    expect(samples.filter((s) => s.name === 'imv_import_activity_failures_total').reduce((n, s) => n + s.value, 0)).toBe(1);
+
+    // Labels are ids and outcomes only: no file names, no paths.
+    const appLabels = samples.filter((s) => s.name.startsWith('imv_import_')).flatMap((s) => Object.values(s.labels));
+    expect(appLabels.some((v) => v.includes('.xml') || v.includes('/'))).toBe(false);
+
+    // Other paths are not the metrics.
+    const other = await fetch(telemetry.metrics!.url.replace('/metrics', '/'));
+    expect(other.status).toBe(404);
+  });
+});
