@@ -8,9 +8,9 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { ChunkInput, ChunkResult } from '../common/messages';
 import { tenantOf } from '../config/config';
-import { contactKeys, isImportableContact, matchSteps, type MatchStep } from '../domain/contact';
 import { externalNumberOf, planEstate, SOURCE_IMV, type ApplyContext, type EstateColumns, type StoredEstate } from '../domain/estate';
-import type { ContactData, TransferObject } from '../openimmo/types';
+import type { TransferObject } from '../openimmo/types';
+import { upsertChunkAddresses } from './addresses';
 import type { ActivityDeps } from './deps';
 import type { ImportMeta, ImportRow } from './transfers';
 
@@ -175,29 +175,24 @@ export function applyActivities(deps: ActivityDeps) {
       return db.transaction(async (trx) => {
         const imp = await loadImport(trx, input.importId);
         await tenantLock(trx, imp.tenant_id);
-        const rows = await loadChunk(trx, input);
-        let done = 0;
-        for (const r of rows) {
-          if (!r.outcome || !APPLIED.has(r.outcome) || r.payload.action === 'DELETE') continue;
-          if (r.address_ids.length) continue; // applied by an earlier attempt of this chunk
-          const o = r.payload;
-          const user = (await trx('estates').where({ id: r.estate_id }).first('user_name'))?.user_name ?? null;
-          const linked: { id: number; role: string }[] = [];
-          const contacts: { c: ContactData; role: string }[] = [];
-          if (isImportableContact(o.contact)) contacts.push({ c: o.contact, role: 'ansprechpartner' });
-          for (const w of o.furtherAddresses ?? []) {
-            if (isImportableContact(w)) contacts.push({ c: w, role: (w.role ?? 'weitere_adresse').toLowerCase() });
-          }
-          for (const { c, role } of contacts) {
-            const id = await upsertAddress(trx, imp.tenant_id, c, user);
-            if (!linked.some((l) => l.id === id && l.role === role)) linked.push({ id, role });
-          }
-          if (linked.length) {
-            await trx('staged_objects').where({ import_id: input.importId, position: r.position }).update({ address_ids: JSON.stringify(linked) });
-            done++;
-          }
+        const rows = (await loadChunk(trx, input)).filter(
+          // address_ids set: applied by an earlier attempt of this chunk (same transaction as the links' source)
+          (r) => r.outcome && APPLIED.has(r.outcome) && r.payload.action !== 'DELETE' && r.address_ids.length === 0,
+        );
+        if (!rows.length) return { done: 0 };
+        const estateIds = [...new Set(rows.map((r) => r.estate_id).filter((x): x is number => x != null))];
+        const users = new Map<number, string>(
+          (await trx('estates').whereIn('id', estateIds).select('id', 'user_name')).map((e: { id: number; user_name: string }) => [e.id, e.user_name]),
+        );
+        const links = await upsertChunkAddresses(trx, imp.tenant_id, rows, users);
+        if (links.size) {
+          const values = [...links.keys()].map(() => '(?::int, ?::jsonb)').join(', ');
+          await trx.raw(
+            `UPDATE staged_objects AS s SET address_ids = v.ids FROM (VALUES ${values}) AS v(position, ids) WHERE s.import_id = ? AND s.position = v.position`,
+            [...[...links].flatMap(([pos, l]) => [pos, JSON.stringify(l)]), input.importId],
+          );
         }
-        return { done };
+        return { done: links.size };
       });
     },
 
@@ -231,80 +226,3 @@ async function writeOutcomes(
     [...bindings, importId],
   );
 }
-
-/** onOffice's de-duplication, first match wins; a match is filled from the transfer, never re-owned. */
-async function upsertAddress(trx: Knex.Transaction, tenant: string, c: ContactData, user: string | null): Promise<number> {
-  const keys = contactKeys(c);
-  let found: { id: number; emails: Record<string, string>; phones: Record<string, string>; norm_emails: string[] } | undefined;
-  for (const step of matchSteps(keys)) {
-    found = await findByStep(trx, tenant, step);
-    if (found) break;
-  }
-  const fields = {
-    external_person_id: c.externalId,
-    salutation: c.salutation,
-    title: c.title,
-    first_name: c.firstName,
-    last_name: c.lastName,
-    company: c.company,
-    street: c.street,
-    house_number: c.houseNumber,
-    zip: c.zip,
-    city: c.city,
-    country: c.country,
-    url: c.url,
-  };
-  const normCols = {
-    norm_last: keys.last,
-    norm_first: keys.first,
-    norm_city: keys.city,
-    norm_street: keys.street,
-    norm_company: keys.company,
-  };
-  if (!found) {
-    const [row] = await trx('addresses')
-      .insert({
-        tenant_id: tenant,
-        ...fields,
-        ...normCols,
-        emails: JSON.stringify(c.emails),
-        phones: JSON.stringify(c.phones),
-        norm_emails: keys.emails,
-        contact_origin: 'IMV',
-        status: 'Aktiv',
-        user_name: user,
-      })
-      .returning('id');
-    return row.id;
-  }
-  // Fill what the transfer carries; keep what it leaves empty.
-  const update: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) if (v != null && v !== '') update[k] = v;
-  const nonNullNorm = Object.fromEntries(Object.entries(normCols).filter(([, v]) => v != null));
-  await trx('addresses')
-    .where({ id: found.id })
-    .update({
-      ...update,
-      ...nonNullNorm,
-      emails: JSON.stringify({ ...found.emails, ...c.emails }),
-      phones: JSON.stringify({ ...found.phones, ...c.phones }),
-      norm_emails: [...new Set([...(found.norm_emails ?? []), ...keys.emails])],
-      updated_at: trx.fn.now(),
-    });
-  return found.id;
-}
-
-async function findByStep(trx: Knex.Transaction, tenant: string, s: MatchStep) {
-  const q = trx('addresses').where({ tenant_id: tenant }).orderBy('id').first('id', 'emails', 'phones', 'norm_emails');
-  switch (s.step) {
-    case 0:
-      return q.andWhere({ external_person_id: s.externalId });
-    case 1:
-      return q.andWhere({ norm_last: s.last, norm_first: s.first, norm_city: s.city, norm_street: s.street });
-    case 2:
-      return q.andWhere({ norm_last: s.last }).andWhereRaw('norm_emails && ?::text[]', [s.emails]);
-    case 3:
-      return q.andWhere({ norm_company: s.company }).andWhereRaw('norm_emails && ?::text[]', [s.emails]);
-  }
-}
-

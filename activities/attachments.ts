@@ -43,10 +43,10 @@ export function attachmentActivities(deps: ActivityDeps) {
         }
       }
       try {
-        let done = 0;
+        const records: Record<string, unknown>[] = [];
+        const warningsAt = new Map<number, string[]>();
         for (const [estateId, r] of last) {
           const warnings: string[] = [];
-          const records: Record<string, unknown>[] = [];
           let pos = 0;
           for (const a of orderAttachments(r.payload.attachments)) {
             const label = `object ${r.payload.sourceId}: anhang ${a.position + 1}${a.title ? ` "${a.title}"` : ''}`;
@@ -77,23 +77,21 @@ export function attachmentActivities(deps: ActivityDeps) {
             }
             pos++;
           }
-          await db.transaction(async (trx: Knex.Transaction) => {
-            await trx('estate_attachments').where({ estate_id: estateId }).delete();
-            if (records.length) await trx('estate_attachments').insert(records);
-            if (warnings.length) {
-              // Idempotent: the same warnings are not appended twice on a retry.
-              const obj = await trx('import_objects').where({ import_id: input.importId, position: r.position }).first('messages');
-              const have: string[] = obj?.messages ?? [];
-              const add = warnings.filter((w) => !have.includes(w));
-              if (add.length) {
-                await trx('import_objects')
-                  .where({ import_id: input.importId, position: r.position })
-                  .update({ messages: JSON.stringify([...have, ...add]) });
-              }
-            }
-          });
-          done++;
+          if (warnings.length) warningsAt.set(r.position, warnings);
         }
+        // One transaction per chunk: the estates' attachment sets are replaced together.
+        await db.transaction(async (trx: Knex.Transaction) => {
+          await trx('estate_attachments').whereIn('estate_id', [...last.keys()]).delete();
+          for (let i = 0; i < records.length; i += 500) await trx('estate_attachments').insert(records.slice(i, i + 500));
+          for (const [position, warnings] of warningsAt) {
+            // Idempotent: the same warnings are not appended twice on a retry.
+            const obj = await trx('import_objects').where({ import_id: input.importId, position }).first('messages');
+            const have: string[] = obj?.messages ?? [];
+            const add = warnings.filter((w) => !have.includes(w));
+            if (add.length) await trx('import_objects').where({ import_id: input.importId, position }).update({ messages: JSON.stringify([...have, ...add]) });
+          }
+        });
+        const done = last.size;
         return { done };
       } finally {
         await opened?.close();

@@ -64,3 +64,38 @@ export function matchSteps(k: ContactKeys): MatchStep[] {
   if (k.emails.length && k.company) steps.push({ step: 3, emails: k.emails, company: k.company });
   return steps;
 }
+
+/** The normalized keys an address is matched on, as stored in its norm_* columns. */
+export interface AddressKeys {
+  externalId: string | null;
+  last: string | null;
+  first: string | null;
+  city: string | null;
+  street: string | null;
+  company: string | null;
+  emails: string[];
+}
+
+/**
+ * The first candidate a step matches, steps in onOffice's order and, within a step, the oldest
+ * address (lowest position in `candidates`) first. Pure: the activity preloads the candidates.
+ */
+export function findMatch<T extends { keys: AddressKeys }>(candidates: T[], k: ContactKeys): T | null {
+  for (const s of matchSteps(k)) {
+    const hit = candidates.find((c) => {
+      const a = c.keys;
+      switch (s.step) {
+        case 0:
+          return a.externalId === s.externalId;
+        case 1:
+          return a.last === s.last && a.first === s.first && a.city === s.city && a.street === s.street;
+        case 2:
+          return a.last === s.last && a.emails.some((e) => s.emails.includes(e));
+        case 3:
+          return a.company === s.company && a.emails.some((e) => s.emails.includes(e));
+      }
+    });
+    if (hit) return hit;
+  }
+  return null;
+}
