@@ -16,7 +16,7 @@ import { openTransfer } from '../openimmo/reader';
 
 const CITIES = ['Köln', 'München', 'Lüdenscheid', 'Düsseldorf', 'Hamburg', 'Würzburg', 'Görlitz', 'Essen'];
 
-function immobilie(i: number): string {
+export function immobilie(i: number): string {
   const city = CITIES[i % CITIES.length]!;
   const kauf = i % 3 !== 0;
   return `    <immobilie>
@@ -91,7 +91,7 @@ function immobilie(i: number): string {
 `;
 }
 
-async function generate(path: string, objects: number, encoding: 'utf-8' | 'latin1'): Promise<void> {
+export async function generate(path: string, objects: number, encoding: 'utf-8' | 'latin1'): Promise<void> {
   const out = createWriteStream(path);
   const write = async (s: string): Promise<void> => {
     const buf = encoding === 'utf-8' ? Buffer.from(s, 'utf8') : iconv.encode(s, 'windows-1252');
@@ -175,7 +175,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}

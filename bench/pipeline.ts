@@ -1,0 +1,108 @@
+/**
+ * End-to-end benchmark: one IMV-shaped transfer of N objects (default 10,000, ~26 MB) through the
+ * real pipeline — Temporal dev server, FTP, a worker, PostgreSQL — and the time of each step, from
+ * the file workflow's history. Prints figures; asserts nothing (targets live here, not in tests).
+ *
+ *   npm run build && node dist/bench/pipeline.js [objects] [--files K]
+ *
+ * Uses DATABASE_URL's server (default the local one on 127.0.0.1:5432) with a fresh database.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import pg from 'pg';
+import { parseConfig } from '../config/config';
+import { createImportWorker } from '../workers/worker';
+import { installRuntime } from '../workers/main';
+import { startTemporalDevServer, freePort } from '../dev/temporal-server';
+import { startEmbeddedFtp } from '../dev/embedded-ftp';
+import type { BatchSummary } from '../common/messages';
+import { generate } from './reader';
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const objects = Number(args.find((a) => /^\d+$/.test(a)) ?? 10_000);
+  const filesIdx = args.indexOf('--files');
+  const files = filesIdx >= 0 ? Number(args[filesIdx + 1]) : 1;
+  const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const dbName = `imv_bench_${Date.now()}`;
+  const admin = new pg.Client({ connectionString: base });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const dbUrl = Object.assign(new URL(base), { pathname: `/${dbName}` }).toString();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-bench-pipeline-'));
+  const inbox = path.join(dir, 'ftp', 'bench');
+  fs.mkdirSync(inbox, { recursive: true });
+  const perFile = Math.ceil(objects / files);
+  for (let f = 0; f < files; f++) {
+    const file = path.join(inbox, `bench-${String(f).padStart(4, '0')}.xml`);
+    await generate(file, perFile, 'utf-8');
+    if (f > 0) {
+      // Distinct ids per file: rewrite the generated ids with a file prefix.
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/<objektnr_extern>(\d+)<\/objektnr_extern>/g, `<objektnr_extern>F${f}-$1</objektnr_extern>`));
+    }
+    const past = new Date(Date.now() - 3600_000);
+    fs.utimesSync(file, past, past);
+  }
+  const bytes = fs.readdirSync(inbox).reduce((n, f) => n + fs.statSync(path.join(inbox, f)).size, 0);
+
+  const temporal = await startTemporalDevServer({ headless: true, logFile: path.join(dir, 'temporal.log') });
+  const ftp = await startEmbeddedFtp({ root: path.join(dir, 'ftp'), port: await freePort(), user: 'bench', password: 'bench' });
+  const cfg = parseConfig(
+    {
+      tenants: [{ id: 'bench', ftp: { url: `${ftp.url}bench`, passwordEnv: 'BENCH_FTP' }, users: ['mmustermann', 'skoch'], options: { minFileAgeSeconds: 0, stableCheckMs: 0 } }],
+      temporal: { address: temporal.address, taskQueue: 'bench' },
+      databaseUrl: dbUrl,
+      fileStoreDir: path.join(dir, 'store'),
+    },
+    { BENCH_FTP: 'bench' },
+  );
+  process.env.BENCH_FTP = 'bench';
+  process.env.LOG_LEVEL = 'warn';
+  installRuntime(cfg);
+  const worker = await createImportWorker(cfg, { env: { BENCH_FTP: 'bench' } });
+  const running = worker.run();
+  const connection = await Connection.connect({ address: temporal.address });
+  const client = new Client({ connection });
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+
+  const t0 = Date.now();
+  const summary: BatchSummary = await client.workflow.execute('importBatch', { taskQueue: 'bench', workflowId: `bench-${Date.now()}`, args: [{ tenant: 'bench' }] });
+  const secs = (Date.now() - t0) / 1000;
+  clearInterval(sampler);
+
+  const steps = new Map<string, number>();
+  for (const r of summary.results) {
+    const events = (await client.workflow.getHandle(r.workflowId).fetchHistory()).events ?? [];
+    const scheduled = new Map<string, { type: string; at: number }>();
+    for (const e of events) {
+      const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+      if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
+      const done = e.activityTaskCompletedEventAttributes;
+      if (done) {
+        const s = scheduled.get(String(done.scheduledEventId));
+        if (s) steps.set(s.type, (steps.get(s.type) ?? 0) + (at - s.at));
+      }
+    }
+  }
+  console.log(`pipeline: ${files} file(s), ${summary.objects.total} objects, ${(bytes / 1024 / 1024).toFixed(1)} MB in ${secs.toFixed(1)} s`);
+  console.log(`  ${Math.round(summary.objects.total / secs)} objects/s end to end; created ${summary.objects.created}, rejected ${summary.objects.rejected}`);
+  console.log(`  activity time by step (summed over files): ${[...steps].map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}`);
+  console.log(`  worker process peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB (worker, FTP server and client share the process)`);
+
+  worker.shutdown();
+  await running;
+  await connection.close();
+  await ftp.stop();
+  await temporal.stop();
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.end();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exitCode = 1;
+});
