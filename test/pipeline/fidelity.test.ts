@@ -212,6 +212,41 @@ describe('OpenImmo fidelity through the pipeline', () => {
     expect(emptyNotes.join(' ')).toContain('holds no objects');
   });
 
+  it("quirks are stored, not only parsed: the project's fixtures land in typed columns, mapped fields and the lossless JSON", async () => {
+    const quirks = path.join(fixturesDir, 'openimmo');
+    for (const f of ['full-object.xml', 'old-namespace.xml']) await uploadTo(tenant, `quirk-${f}`, fs.readFileSync(path.join(quirks, f)));
+    const summary = await batch(tenant);
+    expect(summary.failed).toBe(0);
+    const full = await db('estates').where({ tenant_id: tenant, source_id: '4711' }).first();
+    // IMVO-ID- is never prefixed twice; REFERENZ in lower case; user name trimmed and matched case-insensitively by field name
+    expect([full.external_number, full.reference, full.user_name]).toEqual(['IMVO-ID-4711', true, 'mmustermann']);
+    // German decimals, 2-letter country, coordinates with a comma, booleans spelled JA/NEIN
+    expect([full.cold_rent, full.living_area, full.plot_area, full.rooms, full.country, full.latitude, full.address_publishable]).toEqual([1250.5, 120.5, 1200.5, 4.5, 'DEU', 50.9384, false]);
+    expect(full.kind).toBe('haus');
+    expect(full.title).toBe('Reihenendhaus <mit> Garten & Garage');
+    // Energy certificates: both 1.2.7 energiepass elements and the pre-1.2.7 epass_* fields
+    const certs = full.fields.energyCertificates as { art: string; energyDemand: number | null; energyConsumption: number | null }[];
+    expect(certs.map((c) => [c.art, c.energyDemand ?? c.energyConsumption])).toEqual([
+      ['BEDARF', 123.4],
+      ['VERBRAUCH', 98.7],
+      ['VERBRAUCH', 110],
+    ]);
+    // Mixed content (HTML in free text) is kept; anyfield/extend kept generically
+    expect(full.fields.description).toContain('<b>großem</b>');
+    expect(full.data.userFields).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ kind: 'extend', name: 'imv_kategorie', value: 'A' }),
+        expect.objectContaining({ kind: 'anyfield', name: 'imv_score', value: '87' }),
+      ]),
+    );
+    // weitere_adresse entries are further linked addresses
+    const roles = await db('estate_contacts').where({ estate_id: full.id }).orderBy('id').pluck('role');
+    expect(roles).toEqual(['ansprechpartner', 'eigentuemer', 'verwalter']);
+    // The old default namespace and xmlns="" on a child
+    const old = await db('estates').where({ tenant_id: tenant, source_id: 'OLD-1' }).first();
+    expect([old.city, old.zip, old.user_name]).toEqual(['Berlin', '10115', 'standard']);
+  });
+
   it('OpenImmo-Feedback: per object its status, per error object id, number and text', async () => {
     await uploadTo(tenant, 'feedback-mixed.xml', fs.readFileSync(path.join(fixturesDir, 'transfers', 'change-then-delete-1301.xml')).toString('utf8').replace('<objektnr_extern>1301</objektnr_extern>\n        <aktion/>', '<objektnr_extern></objektnr_extern>\n        <aktion/>'));
     await batch(tenant);
