@@ -18,7 +18,19 @@ export interface Vsftpd {
   start(): Promise<void>;
 }
 
-export async function startVsftpd(opts: { root?: string; port?: number } = {}): Promise<Vsftpd> {
+/** A self-signed certificate for explicit FTPS (AUTH TLS), made once per process. */
+function testCertificate(): { cert: string; key: string } {
+  const dir = path.join(os.tmpdir(), `imv-ftps-cert-${process.pid}`);
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  if (!fs.existsSync(cert)) {
+    fs.mkdirSync(dir, { recursive: true });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  }
+  return { cert, key };
+}
+
+export async function startVsftpd(opts: { root?: string; port?: number; tls?: boolean } = {}): Promise<Vsftpd> {
   const root = opts.root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'imv-ftp-'));
   fs.mkdirSync(root, { recursive: true });
   execFileSync('chown', [`${FTP_USER}:${FTP_USER}`, root]);
@@ -53,6 +65,12 @@ export async function startVsftpd(opts: { root?: string; port?: number } = {}): 
       'xferlog_enable=NO',
       'max_clients=0',
       'max_per_ip=0',
+      ...(opts.tls
+        ? (() => {
+            const { cert, key } = testCertificate();
+            return ['ssl_enable=YES', `rsa_cert_file=${cert}`, `rsa_private_key_file=${key}`, 'force_local_logins_ssl=YES', 'force_local_data_ssl=YES', 'require_ssl_reuse=NO', 'ssl_ciphers=HIGH'];
+          })()
+        : []),
       '',
     ].join('\n'),
   );
