@@ -56,7 +56,6 @@ describe.runIf(hasSamples)('worker metrics endpoint', () => {
     expect(summary).toMatchObject({ files: 2, imported: 1, failed: 1 });
 
     const { text, samples } = await scrape();
-    fs.writeFileSync('/tmp/metrics-dump.txt', text);
 
     // The SDK's own metrics, appended from its internal exporter.
     const sdkNames = new Set(samples.filter((s) => s.name.startsWith('temporal_')).map((s) => s.name));
