@@ -115,7 +115,7 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
   say('');
   say(`Temporal Web UI:  ${temporal?.uiUrl ?? '(external server: see your UI)'}/namespaces/default/workflows`);
   say(`  batches:        ImportTenant="${DEV_TENANT}" AND WorkflowType="importBatch"`);
-  say(`  failed files:   ImportTenant="${DEV_TENANT}" AND ImportOutcome="failed"`);
+  say(`  failed files:   ImportTenant="${DEV_TENANT}" AND WorkflowType="importFile" AND ImportOutcome="failed"`);
   say(`  schedule:       ${temporal?.uiUrl ?? ''}/namespaces/default/schedules/imv-import:${DEV_TENANT}`);
   if (telemetry.metrics) say(`metrics:          ${telemetry.metrics.url}`);
   say(`database:         ${databaseUrl}`);

@@ -99,7 +99,8 @@ export async function importBatch(input: ImportBatchInput): Promise<BatchSummary
           { key: ImportObjects, value: 0 },
         ],
         staticSummary: `Import ${f.name} (${f.size} bytes) for tenant ${input.tenant}`,
-        staticDetails: `tenant: ${input.tenant}\nfile: ${f.name}\nsize: ${f.size} bytes\nuploaded: ${f.mtime}\nbatch: ${workflowInfo().workflowId}`,
+        // Markdown: the UI renders details as markdown.
+        staticDetails: [`- **tenant** ${input.tenant}`, `- **file** ${f.name}`, `- **size** ${f.size} bytes`, `- **uploaded** ${f.mtime}`, `- **batch** ${workflowInfo().workflowId}`].join('\n'),
       });
     } catch (e) {
       if (e instanceof WorkflowExecutionAlreadyStartedError) {
