@@ -254,16 +254,114 @@ async function* utf8Chunks(chunks: AsyncIterable<Buffer>, startOffset: number, w
   }
 }
 
-async function* iconvChunks(chunks: AsyncIterable<Buffer>, name: string): AsyncGenerator<string> {
+/**
+ * Legacy (non-Unicode) encodings through iconv-lite, which turns byte sequences that are invalid for
+ * the encoding into U+FFFD. No legacy charset has a U+FFFD of its own, so one in the output means the
+ * bytes were not what the declaration says: EncodingError instead of silently damaged text. The few
+ * iconv-lite codecs that can encode any character (GB18030, UTF-7, CESU-8) are exempt.
+ */
+async function* iconvChunks(chunks: AsyncIterable<Buffer>, name: string, label: string): AsyncGenerator<string> {
   // iconv-lite's decoders keep state between writes, so code units split across chunks come out whole.
   const decoder = iconv.getDecoder(name, { stripBOM: false });
+  const strict = !UNICODE_CAPABLE.test(name.toLowerCase().replace(/[-_]/g, ''));
+  let line = 1;
+  const check = (s: string): string => {
+    if (strict) {
+      const at = s.indexOf('\uFFFD');
+      if (at >= 0) {
+        line += countLines(s, at);
+        throw encodingError(`Invalid byte sequence for the encoding ${label} in line ${line}`, { encoding: label, line });
+      }
+      line += countLines(s, s.length);
+    }
+    return s;
+  };
   for await (const chunk of chunks) {
-    const s = decoder.write(chunk);
+    const s = check(decoder.write(chunk));
     if (s) yield s;
   }
   const rest = decoder.end();
-  if (rest) yield rest;
+  if (rest) yield check(rest);
 }
+
+/** iconv-lite codecs (normalised: lower case, no `-`/`_`) for which U+FFFD is an ordinary character. */
+const UNICODE_CAPABLE = /^(utf7|utf7imap|cesu8|gb18030)$/;
+
+function countLines(s: string, end: number): number {
+  let n = 0;
+  for (let i = s.indexOf('\n'); i >= 0 && i < end; i = s.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/**
+ * windows-1252, also for declared ISO-8859-1 (design §3). Its five undefined bytes (0x81, 0x8D,
+ * 0x8F, 0x90, 0x9D) are read as the C1 controls ISO-8859-1 has there, as the WHATWG decoder does:
+ * lossless, where iconv-lite would write U+FFFD.
+ */
+const CP1252_HIGH: readonly string[] = (() => {
+  const out: string[] = [];
+  for (let b = 0x80; b <= 0x9f; b++) {
+    const c = iconv.decode(Buffer.from([b]), 'windows-1252');
+    out.push(c === '\uFFFD' ? String.fromCharCode(b) : c);
+  }
+  return out;
+})();
+const C1 = /[\x80-\x9f]/g;
+
+function cp1252(buf: Buffer): string {
+  const s = buf.toString('latin1'); // bytes 1:1 to U+0000–U+00FF; only 0x80–0x9F differ in windows-1252
+  C1.lastIndex = 0;
+  return C1.test(s) ? s.replace(C1, (c) => CP1252_HIGH[c.charCodeAt(0) - 0x80]!) : s;
+}
+
+async function* cp1252Chunks(chunks: AsyncIterable<Buffer>): AsyncGenerator<string> {
+  for await (const chunk of chunks) if (chunk.length) yield cp1252(chunk);
+}
+
+/**
+ * UTF-16 through iconv-lite, which passes unpaired surrogates through and drops an odd last byte:
+ * both are bytes that are not UTF-16, so both are an EncodingError (an unpaired surrogate could not be
+ * stored in PostgreSQL either). A high surrogate at the end of a chunk waits for the next one.
+ */
+async function* utf16Chunks(chunks: AsyncIterable<Buffer>, name: string, startOffset: number, label: string): AsyncGenerator<string> {
+  const decoder = iconv.getDecoder(name, { stripBOM: false });
+  let bytes = 0;
+  let units = 0; // UTF-16 code units yielded so far (offset = startOffset + 2 * units)
+  let held = '';
+  const check = (s: string, final: boolean): string => {
+    s = held + s;
+    held = '';
+    if (!final && s.length) {
+      const last = s.charCodeAt(s.length - 1);
+      if (last >= 0xd800 && last <= 0xdbff) {
+        held = s.slice(-1);
+        s = s.slice(0, -1);
+      }
+    }
+    LONE_SURROGATE.lastIndex = 0;
+    const m = LONE_SURROGATE.exec(s);
+    if (m) {
+      const offset = startOffset + 2 * (units + m.index);
+      const unit = m[0].charCodeAt(0).toString(16).toUpperCase();
+      throw encodingError(`Invalid ${label} at byte offset ${offset}: an unpaired surrogate (0x${unit})`, { offset });
+    }
+    units += s.length;
+    return s;
+  };
+  for await (const chunk of chunks) {
+    bytes += chunk.length;
+    const s = check(decoder.write(chunk) ?? '', false);
+    if (s) yield s;
+  }
+  const rest = check(decoder.end() ?? '', true);
+  if (rest) yield rest;
+  if (bytes % 2 !== 0) {
+    const offset = startOffset + bytes - 1;
+    throw encodingError(`Truncated ${label}: an odd number of bytes, the last one (byte offset ${offset}) is half a character`, { offset });
+  }
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Wraps a byte stream: skips `skip` bytes at the start and enforces a size limit. */
 async function* limited(
@@ -415,7 +513,11 @@ function decodeWith(d: DetectedEncoding, bytes: AsyncIterable<Buffer>): AsyncGen
     const why = d.reason === 'bom' ? 'byte order mark' : d.declared ? `declared ${d.declared}` : 'no declaration';
     return utf8Chunks(bytes, d.bomLength, why);
   }
-  return iconvChunks(bytes, d.encoding);
+  if (d.encoding === 'utf-16le' || d.encoding === 'utf-16be') {
+    return utf16Chunks(bytes, d.encoding, d.bomLength, d.encoding.toUpperCase());
+  }
+  if (d.encoding === 'windows-1252') return cp1252Chunks(bytes);
+  return iconvChunks(bytes, d.encoding, d.declared ?? d.encoding);
 }
 
 /** Convenience for tests and small inputs: a whole buffer → text. */

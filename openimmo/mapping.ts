@@ -17,6 +17,7 @@ import type {
   UserField,
   XmlElement,
 } from './types';
+import { TransferError } from './errors';
 import { attr, child, childText, childrenNamed, deepText, elementChildren, hasElementChildren, innerXml, richText, text } from './tree';
 import {
   booleanField,
@@ -33,6 +34,42 @@ import {
 /** The IMV channel's prefix for the CRM's external number (R4); stripped so it is never added twice. */
 const IMV_PREFIX = /^IMVO-ID-/i;
 export const USER_FIELD_NAME = 'onoffice_benutzer';
+
+/**
+ * Longest value (UTF-8 bytes, after the NFC + lower-casing the address de-duplication applies) of a
+ * field the CRM identifies records by: the object id, the provider id and the owner's name, first
+ * name, city, street, house number and person number. Real values are a few dozen bytes. The limit
+ * exists because PostgreSQL cannot index values above ~2.7 KB and the de-duplication index holds four
+ * of these fields: an over-long value there would fail every attempt to store the object, where it
+ * should be one clear per-object outcome.
+ */
+export const MAX_KEY_BYTES = 400;
+
+/** Byte length as the matching sees the value; null when within MAX_KEY_BYTES. */
+export function overlongKey(value: string | null): number | null {
+  // Cheap path: NFC and lower-casing grow a UTF-16 unit to at most 3 code points of ≤ 4 bytes.
+  if (value === null || value.length * 12 <= MAX_KEY_BYTES) return null;
+  const n = Buffer.byteLength(value.normalize('NFC').toLowerCase(), 'utf8');
+  return n > MAX_KEY_BYTES ? n : null;
+}
+
+function overlongMessage(field: string, value: string): string {
+  return `${field} is ${value.length} characters long, more than the limit of ${MAX_KEY_BYTES} bytes for a value records are matched on`;
+}
+
+/**
+ * Typed numeric columns of the CRM's estate record, as |value| bounds (precision and scale of the
+ * column, rounding included). A value beyond them is a typo or an attack, never a price: it becomes a
+ * warning and null, the value as written stays in `raw`. Unbounded, it would fail every attempt to
+ * store the object.
+ */
+export const NUMERIC_BOUNDS = {
+  price: 999_999_999_999.99, // numeric(14,2): kaufpreis
+  amount: 9_999_999_999.99, // numeric(12,2): rents, costs, living and usable area
+  plot: 999_999_999_999.99, // numeric(14,2): plot area
+  rooms: 99_999.9, // numeric(6,1)
+  integer: 2_147_483_647, // integer: year built
+} as const;
 
 export interface ObjectContext {
   /** 0-based position of the immobilie in the file. */
@@ -127,11 +164,22 @@ export function mapHeader(attrs: Record<string, string>): TransferHeader {
 export function mapProvider(index: number, fields: readonly XmlElement[]): ProviderInfo {
   const anbieter: XmlElement = { name: 'anbieter', children: [...fields] };
   const userFields = collectUserFields(anbieter);
+  const anbieternr = childText(anbieter, 'anbieternr');
+  const openimmoAnid = childText(anbieter, 'openimmo_anid');
+  // The provider id scopes every object of the anbieter (mirror mode): not a per-object matter.
+  for (const [field, v] of [['anbieternr', anbieternr], ['openimmo_anid', openimmoAnid]] as const) {
+    if (overlongKey(v) !== null) {
+      throw new TransferError('TooLarge', `anbieter ${index + 1}: ${overlongMessage(`anbieter/${field}`, v!)}`, {
+        limit: MAX_KEY_BYTES,
+        element: field,
+      });
+    }
+  }
   return {
     index,
-    anbieternr: childText(anbieter, 'anbieternr'),
+    anbieternr,
     firma: childText(anbieter, 'firma'),
-    openimmoAnid: childText(anbieter, 'openimmo_anid'),
+    openimmoAnid,
     user: simplefield(userFields, 'anbieter', USER_FIELD_NAME),
     userFields,
   };
@@ -217,6 +265,15 @@ function energyCertificates(zustand: XmlElement | null, userFields: UserField[],
   return out;
 }
 
+function boundedInteger(raw: string | null, field: string, bound: number, warnings: string[]): number | null {
+  const n = integerField(raw, field, warnings);
+  if (n !== null && !(Math.abs(n) <= bound)) {
+    warnings.push(`${field}: out of range ${quoteForWarning(raw!)}`);
+    return null;
+  }
+  return n;
+}
+
 function estateFields(g: Map<string, XmlElement>, userFields: UserField[], warnings: string[]): EstateFields {
   const kat = g.get('objektkategorie') ?? null;
   const geo = g.get('geo') ?? null;
@@ -243,8 +300,16 @@ function estateFields(g: Map<string, XmlElement>, userFields: UserField[], warni
   }
 
   const koord = child(geo, 'geokoordinaten');
-  const dec = (el: XmlElement | null, group: string, name: string): number | null =>
-    decimalField(childText(el, name), `${group}/${name}`, warnings);
+  const dec = (el: XmlElement | null, group: string, name: string, bound: number = Number.MAX_VALUE): number | null => {
+    const raw = childText(el, name);
+    const n = decimalField(raw, `${group}/${name}`, warnings);
+    if (n !== null && !(Math.abs(n) <= bound)) {
+      warnings.push(`${group}/${name}: out of range ${quoteForWarning(raw!)}`);
+      return null;
+    }
+    return n;
+  };
+  const B = NUMERIC_BOUNDS;
 
   const baujahrText = childText(zustand, 'baujahr');
 
@@ -263,24 +328,24 @@ function estateFields(g: Map<string, XmlElement>, userFields: UserField[], warni
     longitude: coordinate(attr(koord, 'laengengrad'), 'geo/geokoordinaten/@laengengrad', 180, warnings),
     floor: childText(geo, 'etage'),
     addressPublishable: booleanField(childText(vo, 'objektadresse_freigeben'), 'verwaltung_objekt/objektadresse_freigeben', warnings),
-    purchasePrice: dec(preise, 'preise', 'kaufpreis'),
-    coldRent: child(preise, 'kaltmiete') ? dec(preise, 'preise', 'kaltmiete') : dec(preise, 'preise', 'nettokaltmiete'),
-    warmRent: dec(preise, 'preise', 'warmmiete'),
-    additionalCosts: dec(preise, 'preise', 'nebenkosten'),
+    purchasePrice: dec(preise, 'preise', 'kaufpreis', B.price),
+    coldRent: child(preise, 'kaltmiete') ? dec(preise, 'preise', 'kaltmiete', B.amount) : dec(preise, 'preise', 'nettokaltmiete', B.amount),
+    warmRent: dec(preise, 'preise', 'warmmiete', B.amount),
+    additionalCosts: dec(preise, 'preise', 'nebenkosten', B.amount),
     heatingCosts: dec(preise, 'preise', 'heizkosten'),
     deposit: childText(preise, 'kaution') ?? childText(preise, 'kaution_text'),
     houseMoney: dec(preise, 'preise', 'hausgeld'),
     commission: childText(preise, 'aussen_courtage'),
     currency: textValue(attr(child(preise, 'waehrung'), 'iso_waehrung'))?.toUpperCase() ?? null,
-    livingArea: dec(flaechen, 'flaechen', 'wohnflaeche'),
-    usableArea: dec(flaechen, 'flaechen', 'nutzflaeche'),
-    plotArea: dec(flaechen, 'flaechen', 'grundstuecksflaeche'),
+    livingArea: dec(flaechen, 'flaechen', 'wohnflaeche', B.amount),
+    usableArea: dec(flaechen, 'flaechen', 'nutzflaeche', B.amount),
+    plotArea: dec(flaechen, 'flaechen', 'grundstuecksflaeche', B.plot),
     officeArea: dec(flaechen, 'flaechen', 'bueroflaeche'),
     totalArea: dec(flaechen, 'flaechen', 'gesamtflaeche'),
-    rooms: dec(flaechen, 'flaechen', 'anzahl_zimmer'),
+    rooms: dec(flaechen, 'flaechen', 'anzahl_zimmer', B.rooms),
     bedrooms: dec(flaechen, 'flaechen', 'anzahl_schlafzimmer'),
     bathrooms: dec(flaechen, 'flaechen', 'anzahl_badezimmer'),
-    yearBuilt: integerField(baujahrText, 'zustand_angaben/baujahr', warnings),
+    yearBuilt: boundedInteger(baujahrText, 'zustand_angaben/baujahr', B.integer, warnings),
     condition: textValue(attr(child(zustand, 'zustand'), 'zustand_art')),
     availableFrom: childText(vo, 'verfuegbar_ab') ?? childText(vo, 'abdatum'),
     title: text(child(freitexte, 'objekttitel')),
@@ -336,6 +401,21 @@ export function mapContact(el: XmlElement | null, role: string | null, field: st
     url: childText(el, 'url'),
     role,
   };
+  // Values the address de-duplication matches on (never echoed: personal data).
+  const keys: [string, string | null][] = [
+    ['personennummer/referenz_id', c.externalId],
+    ['name', c.lastName],
+    ['vorname', c.firstName],
+    ['ort', c.city],
+    ['strasse', c.street],
+    ['hausnummer', c.houseNumber],
+  ];
+  for (const [name, v] of keys) {
+    if (overlongKey(v) !== null) {
+      warnings.push(`${overlongMessage(`${field}/${name}`, v!)}; this address is not imported`);
+      return null;
+    }
+  }
   const empty =
     c.externalId === null && c.salutation === null && c.title === null && c.firstName === null &&
     c.lastName === null && c.company === null && c.street === null && c.houseNumber === null &&
@@ -411,9 +491,15 @@ export function mapImmobilie(imm: XmlElement, ctx: ObjectContext): TransferObjec
   const userFields = collectUserFields(imm);
 
   const openimmoObid = childText(techn, 'openimmo_obid');
-  const sourceId = objectId(childText(techn, 'objektnr_extern')) ?? objectId(openimmoObid);
+  const externId = objectId(childText(techn, 'objektnr_extern'));
+  let sourceId = externId ?? objectId(openimmoObid);
   if (sourceId === null) {
     warnings.push('verwaltung_techn: no object id (objektnr_extern and openimmo_obid are missing or empty)');
+  } else if (overlongKey(sourceId) !== null) {
+    // Not a usable id (and not storable as a key): the object is rejected like one without an id.
+    const field = externId !== null ? 'verwaltung_techn/objektnr_extern' : 'verwaltung_techn/openimmo_obid';
+    warnings.push(`${overlongMessage(field, sourceId)}: not usable as the object id, the object is rejected`);
+    sourceId = null;
   }
 
   const further: ContactData[] = [];

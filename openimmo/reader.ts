@@ -24,6 +24,12 @@ export interface ReaderOptions {
   /** Size of one `immobilie` (characters of decoded XML, ≈ bytes). Default 16 MiB. */
   maxObjectBytes?: number;
   /**
+   * Elements plus attributes in one `immobilie` (or any other element the reader keeps). Default
+   * 100,000; real objects have a few hundred. Bounds the tree in memory: `<x/>` costs 4 bytes of XML
+   * but ~60 bytes of heap, so the byte limit alone would let 16 MiB of XML become ~1 GB of objects.
+   */
+  maxObjectNodes?: number;
+  /**
    * Text of one element, and any single token outside objects. Default 1 MiB. Inline attachments
    * (`anhanginhalt`) are bounded by maxObjectBytes instead: base64 images are routinely larger.
    */
@@ -39,6 +45,7 @@ export interface ReaderOptions {
 
 interface Limits {
   maxObjectBytes: number;
+  maxObjectNodes: number;
   maxFieldLength: number;
   maxDepth: number;
   maxXmlBytes: number;
@@ -53,6 +60,7 @@ function zipLimitsOf(o: ReaderOptions): Partial<ZipLimits> {
 function limitsOf(o: ReaderOptions): Limits {
   return {
     maxObjectBytes: o.maxObjectBytes ?? 16 * MiB,
+    maxObjectNodes: o.maxObjectNodes ?? 100_000,
     maxFieldLength: o.maxFieldLength ?? 1 * MiB,
     maxDepth: o.maxDepth ?? 256,
     maxXmlBytes: o.maxXmlBytes ?? DEFAULT_ZIP_LIMITS.maxXmlBytes,
@@ -111,6 +119,11 @@ function malformed(message: string, line: number, column: number): TransferError
   });
 }
 
+/** Names come from the sender and may be long: shortened in messages (which end up in the ledger). */
+function shortName(name: string): string {
+  return name.length > 100 ? `${name.slice(0, 100)}…` : name;
+}
+
 const LEADING_JUNK = /^[\uFEFF\s]+/;
 
 const DTD_MESSAGE =
@@ -131,6 +144,8 @@ export class TransferParser {
   private readonly stack: Frame[] = [];
   private captureKind: CaptureKind | null = null;
   private captureStart = 0;
+  /** Elements and attributes in the tree being captured. */
+  private captureNodes = 0;
   private provider: { index: number; fields: XmlElement[] } | null = null;
   private providerCount = 0;
   private objectCount = 0;
@@ -205,6 +220,7 @@ export class TransferParser {
     if (err instanceof TransferError) return err;
     // saxes prefixes "line:column: "; we report our own, 1-based column.
     let msg = err.message.replace(/^\d+:\d+: /, '');
+    if (msg.length > 300) msg = `${msg.slice(0, 300)}…`; // saxes quotes names from the document
     if (/entity/i.test(msg)) {
       msg += ' Only the predefined entities (&amp; &lt; &gt; &quot; &apos;) and numeric references are accepted.';
     }
@@ -235,6 +251,20 @@ export class TransferParser {
     }
   }
 
+  private countNodes(tag: SaxesTagPlain): void {
+    let n = 1;
+    for (const _ in tag.attributes) n++;
+    this.captureNodes += n;
+    if (this.captureNodes > this.limits.maxObjectNodes) {
+      const what = this.captureKind === 'object' ? `Object ${this.objectCount + 1} (immobilie)` : 'An element';
+      throw new TransferError(
+        'TooLarge',
+        `${what} near line ${this.sax.line} has more than ${this.limits.maxObjectNodes} elements and attributes`,
+        { limit: this.limits.maxObjectNodes, object: this.objectCount + 1, line: this.sax.line },
+      );
+    }
+  }
+
   private onOpen(tag: SaxesTagPlain): void {
     const pos = this.sax.position;
     this.lastEventPos = pos;
@@ -245,6 +275,7 @@ export class TransferParser {
     if (this.stack.length > 0) {
       if (this.stack.length + this.skeleton.length >= this.limits.maxDepth) this.tooDeep();
       this.checkObjectSize(pos);
+      this.countNodes(tag);
       const el = this.makeElement(local, colon < 0 ? undefined : qname.slice(0, colon), tag.attributes);
       const parent = this.stack[this.stack.length - 1]!.el;
       (parent.children ??= []).push(el);
@@ -256,8 +287,8 @@ export class TransferParser {
     if (!this.rootSeen) {
       this.rootSeen = true;
       if (name !== 'openimmo') {
-        throw new TransferError('NotOpenImmo', `Not an OpenImmo transfer: the root element is <${qname}>, not <openimmo>`, {
-          root: qname,
+        throw new TransferError('NotOpenImmo', `Not an OpenImmo transfer: the root element is <${shortName(qname)}>, not <openimmo>`, {
+          root: shortName(qname),
         });
       }
       this.skeleton.push(name);
@@ -277,6 +308,8 @@ export class TransferParser {
   private startCapture(kind: CaptureKind, local: string, qname: string, colon: number, tag: SaxesTagPlain, pos: number): void {
     this.captureKind = kind;
     this.captureStart = pos - qname.length - 2; // roughly where `<name` began
+    this.captureNodes = 0;
+    this.countNodes(tag);
     const el = this.makeElement(local, colon < 0 ? undefined : qname.slice(0, colon), tag.attributes);
     this.stack.push({ el, textLength: 0, hasText: false, hasWhitespace: false });
   }
@@ -304,8 +337,8 @@ export class TransferParser {
     if (top.textLength > this.limits.maxFieldLength && top.el.name !== 'anhanginhalt') {
       throw new TransferError(
         'TooLarge',
-        `Element <${top.el.name}> near line ${this.sax.line} has more than ${this.limits.maxFieldLength} characters of text`,
-        { limit: this.limits.maxFieldLength, element: top.el.name, line: this.sax.line },
+        `Element <${shortName(top.el.name)}> near line ${this.sax.line} has more than ${this.limits.maxFieldLength} characters of text`,
+        { limit: this.limits.maxFieldLength, element: shortName(top.el.name), line: this.sax.line },
       );
     }
     if (isWhitespace(t)) top.hasWhitespace = true;

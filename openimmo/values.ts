@@ -315,7 +315,8 @@ export function decimalField(raw: string | null | undefined, field: string, warn
   const s = textValue(raw);
   if (s === null) return null;
   const n = parseDecimal(s);
-  if (n === undefined) {
+  if (n === undefined || !Number.isFinite(n)) {
+    // 400 digits parse to Infinity, which JSON would turn into null without a word.
     warnings.push(unreadable(field, 'number', s));
     return null;
   }

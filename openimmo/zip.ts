@@ -36,6 +36,15 @@ export const DEFAULT_ZIP_LIMITS: Readonly<ZipLimits> = Object.freeze({
   ratioMinBytes: 1 * MiB,
 });
 
+/** Entry names are the sender's (up to 64 KiB each): shortened in messages and details. */
+const MAX_NAME_IN_MESSAGE = 200;
+function cap(name: string): string {
+  return name.length > MAX_NAME_IN_MESSAGE ? `${name.slice(0, MAX_NAME_IN_MESSAGE)}…` : name;
+}
+function q(name: string): string {
+  return `"${cap(name)}"`;
+}
+
 function rejected(message: string, detail?: Record<string, string | number>): TransferError {
   return new TransferError('ZipRejected', message, detail);
 }
@@ -159,24 +168,24 @@ function checkEntry(entry: yauzl.Entry, limits: ZipLimits): CheckedEntry {
     false,
   );
   const unsafe = unsafeEntryName(name);
-  if (unsafe) throw rejected(`ZIP entry "${name}" is rejected: ${unsafe}`, { entry: name });
+  if (unsafe) throw rejected(`ZIP entry ${q(name)} is rejected: ${unsafe}`, { entry: cap(name) });
   const mode = (entry.externalFileAttributes >>> 16) & S_IFMT;
-  if (mode === S_IFLNK) throw rejected(`ZIP entry "${name}" is rejected: it is a symbolic link`, { entry: name });
+  if (mode === S_IFLNK) throw rejected(`ZIP entry ${q(name)} is rejected: it is a symbolic link`, { entry: cap(name) });
   if ((entry.generalPurposeBitFlag & 0x1) !== 0) {
-    throw rejected(`ZIP entry "${name}" is rejected: it is encrypted`, { entry: name });
+    throw rejected(`ZIP entry ${q(name)} is rejected: it is encrypted`, { entry: cap(name) });
   }
   const isDir = name.endsWith('/');
   if (!isDir && entry.compressionMethod !== 0 && entry.compressionMethod !== 8) {
-    throw rejected(`ZIP entry "${name}" is rejected: unsupported compression method ${entry.compressionMethod}`, {
-      entry: name,
+    throw rejected(`ZIP entry ${q(name)} is rejected: unsupported compression method ${entry.compressionMethod}`, {
+      entry: cap(name),
     });
   }
   const isXml = isXmlEntryName(name);
   const max = isXml ? limits.maxXmlBytes : limits.maxAttachmentBytes;
   if (entry.uncompressedSize > max) {
     throw rejected(
-      `ZIP entry "${name}" is rejected: ${entry.uncompressedSize} bytes uncompressed exceed the limit of ${max}`,
-      { entry: name, limit: max },
+      `ZIP entry ${q(name)} is rejected: ${entry.uncompressedSize} bytes uncompressed exceed the limit of ${max}`,
+      { entry: cap(name), limit: max },
     );
   }
   checkRatio(name, entry.uncompressedSize, entry.compressedSize, limits);
@@ -186,8 +195,8 @@ function checkEntry(entry: yauzl.Entry, limits: ZipLimits): CheckedEntry {
 function checkRatio(name: string, uncompressed: number, compressed: number, limits: ZipLimits): void {
   if (uncompressed > limits.ratioMinBytes && uncompressed > Math.max(compressed, 1) * limits.maxCompressionRatio) {
     throw rejected(
-      `ZIP entry "${name}" is rejected: compression ratio above ${limits.maxCompressionRatio}:1 (zip bomb?)`,
-      { entry: name, limit: limits.maxCompressionRatio },
+      `ZIP entry ${q(name)} is rejected: compression ratio above ${limits.maxCompressionRatio}:1 (zip bomb?)`,
+      { entry: cap(name), limit: limits.maxCompressionRatio },
     );
   }
 }
@@ -237,8 +246,8 @@ function readAllEntries(zf: yauzl.ZipFile, limits: ZipLimits): Promise<CheckedEn
         total += entry.uncompressedSize;
         if (total > limits.maxTotalBytes) {
           throw rejected(
-            `ZIP entry "${checked.name}" is rejected: the entries together exceed ${limits.maxTotalBytes} bytes uncompressed`,
-            { entry: checked.name, limit: limits.maxTotalBytes },
+            `ZIP entry ${q(checked.name)} is rejected: the entries together exceed ${limits.maxTotalBytes} bytes uncompressed`,
+            { entry: cap(checked.name), limit: limits.maxTotalBytes },
           );
         }
         out.push(checked);
@@ -273,8 +282,8 @@ class LimitStream extends Transform {
     this.bytes += chunk.length;
     try {
       if (this.bytes > this.max) {
-        throw rejected(`ZIP entry "${this.name}" is rejected: it inflates beyond the limit of ${this.max} bytes`, {
-          entry: this.name,
+        throw rejected(`ZIP entry ${q(this.name)} is rejected: it inflates beyond the limit of ${this.max} bytes`, {
+          entry: cap(this.name),
           limit: this.max,
         });
       }
@@ -308,9 +317,10 @@ export class ZipTransfer {
     const xmls = entries.filter((e) => e.isXml);
     if (xmls.length === 0) throw rejected('The ZIP contains no XML file');
     if (xmls.length > 1) {
-      const names = xmls.map((e) => `"${e.name}"`).join(', ');
-      throw rejected(`The ZIP contains ${xmls.length} XML files (${names}); exactly one is expected`, {
-        entries: xmls.map((e) => e.name).join(', '),
+      const shown = xmls.slice(0, 5).map((e) => cap(e.name));
+      const more = xmls.length > shown.length ? ` and ${xmls.length - shown.length} more` : '';
+      throw rejected(`The ZIP contains ${xmls.length} XML files (${shown.map((n) => `"${n}"`).join(', ')}${more}); exactly one is expected`, {
+        entries: shown.join(', ') + more,
       });
     }
     this.xmlEntryName = xmls[0]!.name;
@@ -329,16 +339,16 @@ export class ZipTransfer {
   async openEntryStream(name: string): Promise<Readable> {
     if (this.closed) throw new Error('ZIP transfer is closed');
     const e = this.byName.get(name);
-    if (!e || name.endsWith('/')) throw rejected(`ZIP entry "${name}" does not exist`, { entry: name });
+    if (!e || name.endsWith('/')) throw rejected(`ZIP entry ${q(name)} does not exist`, { entry: cap(name) });
     const max = e.isXml ? this.limits.maxXmlBytes : this.limits.maxAttachmentBytes;
     let raw: Readable;
     try {
       raw = await this.zf.openReadStreamPromise(e.entry);
     } catch (err) {
-      throw wrapYauzlError(err, `ZIP entry "${name}" cannot be read`);
+      throw wrapYauzlError(err, `ZIP entry ${q(name)} cannot be read`);
     }
     const limiter = new LimitStream(name, max, e.entry.compressedSize, this.limits, (n, b) => this.count(n, b));
-    raw.on('error', (err) => limiter.destroy(wrapYauzlError(err, `ZIP entry "${name}" cannot be read`)));
+    raw.on('error', (err) => limiter.destroy(wrapYauzlError(err, `ZIP entry ${q(name)} cannot be read`)));
     limiter.on('close', () => {
       this.open.delete(limiter);
       raw.destroy();
@@ -374,8 +384,8 @@ export class ZipTransfer {
     this.inflatedTotal += bytesSoFar - before;
     if (this.inflatedTotal > this.limits.maxTotalBytes) {
       throw rejected(
-        `ZIP entry "${name}" is rejected: the entries together inflate beyond ${this.limits.maxTotalBytes} bytes`,
-        { entry: name, limit: this.limits.maxTotalBytes },
+        `ZIP entry ${q(name)} is rejected: the entries together inflate beyond ${this.limits.maxTotalBytes} bytes`,
+        { entry: cap(name), limit: this.limits.maxTotalBytes },
       );
     }
   }
