@@ -80,7 +80,7 @@ export function applyActivities(deps: ActivityDeps) {
           const messages = [...o.warnings];
           const fail = (msg: string) => results.push({ position: r.position, sourceId: o.sourceId, action: o.action, outcome: 'rejected', messages: [...messages, msg] });
           if (!o.sourceId) {
-            fail(`object #${o.position}: no IMV object id (verwaltung_techn/objektnr_extern or openimmo_obid is missing or empty)`);
+            fail(`object #${o.position}: no IMV object id (verwaltung_techn/objektnr_extern and openimmo_obid are missing, empty or unusable)`);
             continue;
           }
           const provider = meta.providers?.find((p) => p.index === o.providerIndex);

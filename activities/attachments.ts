@@ -54,6 +54,8 @@ export function attachmentActivities(deps: ActivityDeps) {
             const src = a.source;
             if (src.kind === 'url') {
               records.push({ ...base, url: src.url });
+            } else if (src.kind === 'stored') {
+              records.push({ ...base, sha256: src.sha256, size: src.size });
             } else if (src.kind === 'inline') {
               const buf = Buffer.from(src.base64.replace(/\s+/g, ''), 'base64');
               if (!buf.length) {

@@ -26,6 +26,7 @@ import { sha256OfFile } from '../store/file-store';
 import type { ProviderInfo, TransferHeader } from '../openimmo/types';
 import type { ActivityDeps } from './deps';
 import { buildFeedback } from './feedback';
+import { stageableObject } from './staging';
 
 export interface ImportRow {
   id: number;
@@ -53,6 +54,8 @@ export interface ImportMeta {
 }
 
 const FINAL = new Set(['imported', 'partial', 'failed', 'duplicate']);
+/** Staged JSON per apply chunk, so a chunk of huge objects stays within a worker's memory. */
+const CHUNK_BYTES = 16 * 1024 * 1024;
 
 export function transferActivities(deps: ActivityDeps) {
   const { db, cfg, store } = deps;
@@ -155,7 +158,12 @@ export function transferActivities(deps: ActivityDeps) {
         const tmp = await store.tempPath();
         try {
           await ftpSession(row.tenant_id, async (c) => {
-            c.trackProgress((info) => heartbeatSafe({ bytes: info.bytes }));
+            // basic-ftp reports every 500 ms whether bytes moved or not: beat only on progress, so a
+            // stalled connection runs into the heartbeat timeout and the download is retried.
+            let seen = 0;
+            c.trackProgress((info) => {
+              if (info.bytes > seen) heartbeatSafe({ bytes: (seen = info.bytes) });
+            });
             await c.downloadTo(tmp, row.remote_path);
             c.trackProgress();
           });
@@ -166,18 +174,29 @@ export function transferActivities(deps: ActivityDeps) {
         } finally {
           await fsp.rm(tmp, { force: true });
         }
-        await db('import_files').where({ id: importId }).update({ sha256, size });
       }
-      let duplicateOf: number | null = null;
-      if (row.replay_of == null) {
-        const dup = await db('import_files')
-          .where({ tenant_id: row.tenant_id, sha256 })
-          .whereIn('status', ['imported', 'partial'])
-          .whereNot({ id: importId })
-          .orderBy('id')
-          .first('id');
-        duplicateOf = dup?.id ?? null;
-      }
+      // Whether this content was imported already is decided once, under a lock on (tenant, content),
+      // and recorded together with the hash: of two copies fetched at the same time (one batch, two
+      // names) exactly one is the original, even while it is still importing, and a retried fetch
+      // gets the answer it got before. A replay is never a duplicate.
+      const duplicateOf = await db.transaction(async (trx) => {
+        await trx.raw("SELECT pg_advisory_xact_lock(hashtext('imv-import:content:' || ? || ':' || ?))", [row.tenant_id, sha256]);
+        const current = await trx('import_files').where({ id: importId }).first('sha256', 'duplicate_of');
+        if (current.sha256 === sha256) return (current.duplicate_of as number | null) ?? null;
+        let dup: number | null = null;
+        if (row.replay_of == null) {
+          const original = await trx('import_files')
+            .where({ tenant_id: row.tenant_id, sha256 })
+            .whereIn('status', ['imported', 'partial', 'importing'])
+            .whereNull('duplicate_of')
+            .whereNot({ id: importId })
+            .orderBy('id')
+            .first('id');
+          dup = original?.id ?? null;
+        }
+        await trx('import_files').where({ id: importId }).update({ sha256, size, duplicate_of: dup });
+        return dup;
+      });
       deps.log.info({ tenant: row.tenant_id, importId, sha256, size, duplicateOf }, 'fetched');
       return { sha256: sha256!, size, duplicateOf };
     },
@@ -189,16 +208,23 @@ export function transferActivities(deps: ActivityDeps) {
       const meta: ImportMeta = { providers: [], header: null };
       let objects = 0;
       let warnings = 0;
+      const chunkSize = tenantOf(cfg, row.tenant_id).options.chunkSize;
+      const chunkStarts: number[] = [];
+      let chunkCount = 0;
+      let chunkBytes = 0;
       await db('staged_objects').where({ import_id: importId }).delete();
       let opened;
       try {
         opened = await openTransfer(file);
         meta.kind = opened.kind;
         meta.xmlEntry = opened.xmlEntryName;
+        // Staged in batches bounded by count and by bytes, so big objects never pile up in memory.
         let batch: Record<string, unknown>[] = [];
+        let batchBytes = 0;
         const flush = async () => {
           if (batch.length) await db('staged_objects').insert(batch);
           batch = [];
+          batchBytes = 0;
           heartbeatSafe({ objects });
         };
         for await (const ev of opened.events()) {
@@ -207,8 +233,17 @@ export function transferActivities(deps: ActivityDeps) {
           else {
             objects++;
             warnings += ev.object.warnings.length;
-            batch.push({ import_id: importId, position: ev.object.position, source_id: ev.object.sourceId, payload: ev.object });
-            if (batch.length >= 200) await flush();
+            const payload = await stageableObject(ev.object, store);
+            batch.push({ import_id: importId, position: ev.object.position, source_id: ev.object.sourceId, payload });
+            batchBytes += payload.length;
+            chunkBytes += payload.length;
+            if (chunkStarts.length === 0 || chunkCount >= chunkSize || chunkBytes > CHUNK_BYTES) {
+              chunkStarts.push(ev.object.position);
+              chunkCount = 0;
+              chunkBytes = payload.length;
+            }
+            chunkCount++;
+            if (batch.length >= 200 || batchBytes >= 8 * 1024 * 1024) await flush();
           }
         }
         await flush();
@@ -222,8 +257,8 @@ export function transferActivities(deps: ActivityDeps) {
         await opened?.close();
       }
       await db('import_files').where({ id: importId }).update({ meta, objects_total: objects, warnings });
-      deps.log.info({ tenant: row.tenant_id, importId, objects, warnings }, 'parsed');
-      return { objects, warnings };
+      deps.log.info({ tenant: row.tenant_id, importId, objects, warnings, chunks: chunkStarts.length }, 'parsed');
+      return { objects, warnings, chunkStarts };
     },
 
     async finishImport({ importId, outcome }: { importId: number; outcome: FinishOutcome }): Promise<FinishResult> {

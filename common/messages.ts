@@ -97,6 +97,11 @@ export interface FetchResult {
 export interface ParseResult {
   objects: number;
   warnings: number;
+  /**
+   * First position of each apply chunk: at most the tenant's chunkSize objects and about 16 MB of
+   * staged JSON each. Absent in histories written before it existed (then: fixed-size chunks).
+   */
+  chunkStarts?: number[];
 }
 
 export interface ChunkInput {

@@ -103,6 +103,8 @@ export interface AttachmentRef {
   /** Where the content is: inline base64 (`anhanginhalt`), a URL, or a path inside the ZIP. */
   source:
     | { kind: 'inline'; base64: string }
+    /** Set at staging: inline content moved to the file store (activities/staging.ts). */
+    | { kind: 'stored'; sha256: string; size: number }
     | { kind: 'url'; url: string }
     | {
         kind: 'path';

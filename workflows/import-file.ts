@@ -99,8 +99,10 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
     const parsed = await acts(hb(TRANSFER), `parse ${begun.fileName} (${fetched.size} bytes) into staging`).parseTransfer({ importId: begun.importId });
     progress.objectsTotal = parsed.objects;
 
-    for (let from = 0; from < parsed.objects; from += begun.chunkSize) {
-      const chunk = { importId: begun.importId, from, to: Math.min(from + begun.chunkSize, parsed.objects) };
+    const starts: number[] = parsed.chunkStarts ?? [];
+    if (!parsed.chunkStarts) for (let p = 0; p < parsed.objects; p += begun.chunkSize) starts.push(p);
+    for (let i = 0; i < starts.length; i++) {
+      const chunk = { importId: begun.importId, from: starts[i], to: starts[i + 1] ?? parsed.objects };
       const range = `objects ${chunk.from + 1}–${chunk.to} of ${parsed.objects}`;
       step('upsert estates');
       await acts(hb(APPLY), `estates, ${range}`).upsertEstates(chunk);
