@@ -330,10 +330,11 @@ export function transferActivities(deps: ActivityDeps) {
       const n = Number(r.count);
       if (r.outcome === 'created') c.created += n;
       else if (r.outcome === 'updated') c.updated += n;
-      else if (r.outcome === 'unchanged') c.unchanged += n;
+      // A DELETE for an estate we never had changes nothing: reported (message, feedback), not rejected.
+      else if (r.outcome === 'unchanged' || r.outcome === 'not-found') c.unchanged += n;
       else if (r.outcome === 'archived') c.archived += n;
       else if (r.outcome === 'stale') c.stale += n;
-      else if (r.outcome === 'rejected' || r.outcome === 'not-found') c.rejected += n;
+      else if (r.outcome === 'rejected') c.rejected += n;
     }
     return c;
   }
