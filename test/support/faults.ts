@@ -5,19 +5,21 @@
  * that a disturbed run can be compared with an undisturbed one.
  */
 import { inject, expect } from 'vitest';
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { Client as FtpClient } from 'basic-ftp';
+import knexFactory from 'knex';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { AppConfig } from '../../config/config';
-import type { Db } from '../../db/db';
 import type { BatchSummary } from '../../common/messages';
 import { freePort, waitForPort } from '../../dev/temporal-server';
-import { testConfig, testEnv, uniqueId, workflowBundle, type TestTenant } from './harness';
+import { openDatabase, type Db } from '../../db/db';
+import { createTestDatabase, startWorker, temporalClient, testConfig, testEnv, uniqueId, workflowBundle, type TestTenant } from './harness';
 import { FTP_PASSWORD, FTP_USER } from './vsftpd';
 
 // ---------------------------------------------------------------------------------------------
@@ -446,31 +448,45 @@ export async function spawnWorker(cfg: AppConfig, identity = uniqueId('worker'))
 // A private PostgreSQL instance
 // ---------------------------------------------------------------------------------------------
 
-const PG_BIN = process.env.TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+/** The PostgreSQL server binaries (Debian layout, newest version), or TEST_PG_BIN. */
+const PG_BIN =
+  process.env.TEST_PG_BIN ??
+  (() => {
+    try {
+      const versions = fs.readdirSync('/usr/lib/postgresql').filter((v) => fs.existsSync(`/usr/lib/postgresql/${v}/bin/initdb`));
+      versions.sort((a, b) => Number(b) - Number(a));
+      return versions.length ? `/usr/lib/postgresql/${versions[0]}/bin` : '';
+    } catch {
+      return '';
+    }
+  })();
+export const hasPostgresServerBinaries = !!PG_BIN && fs.existsSync(path.join(PG_BIN, 'initdb'));
+const execFileAsync = promisify(execFile);
 
 export interface PrivatePostgres {
   port: number;
   url(database: string): string;
   /** Kills the server the hard way (`pg_ctl stop -m immediate`: crash recovery on the next start). */
-  stop(): void;
-  start(): void;
-  destroy(): void;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  destroy(): Promise<void>;
 }
 
 /**
  * A PostgreSQL server of its own (initdb into a temp folder, a free port), so that a test can
- * restart it without disturbing the test files that share the machine's server.
+ * restart it without disturbing the test files that share the machine's server. Run as the
+ * `postgres` user when the tests run as root (initdb refuses root).
  */
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-pg-'));
   const data = path.join(dir, 'data');
   const asPg = process.getuid?.() === 0;
   if (asPg) execFileSync('chown', ['postgres:postgres', dir]);
-  const run = (bin: string, args: string[]) => {
+  const run = async (bin: string, args: string[]) => {
     const cmd = path.join(PG_BIN, bin);
-    execFileSync(asPg ? 'runuser' : cmd, asPg ? ['-u', 'postgres', '--', cmd, ...args] : args, { stdio: 'pipe', cwd: dir });
+    await execFileAsync(asPg ? 'runuser' : cmd, asPg ? ['-u', 'postgres', '--', cmd, ...args] : args, { cwd: dir });
   };
-  run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-N', '-E', 'UTF8', '--locale=C']);
+  await run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '-N', '-E', 'UTF8', '--locale=C']);
   const port = await freePort();
   const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=60`;
   const pg: PrivatePostgres = {
@@ -478,18 +494,20 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     url: (db) => `postgres://postgres@127.0.0.1:${port}/${db}`,
     stop: () => run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']),
     start: () => run('pg_ctl', ['-D', data, '-o', opts, '-l', path.join(dir, 'log'), '-w', '-t', '30', 'start']),
-    destroy: () => {
-      try {
-        pg.stop();
-      } catch {
-        /* not running */
-      }
+    async destroy() {
+      await pg.stop().catch(() => undefined);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
-  pg.start();
+  await pg.start();
   await waitForPort(port, '127.0.0.1', 10_000);
   return pg;
+}
+
+/** A small pool that does not log the connection errors a database outage causes (polling in tests). */
+export function quietDb(url: string): Db {
+  const silent = { warn() {}, error() {}, debug() {}, deprecate() {} };
+  return knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 2 }, acquireConnectionTimeout: 5_000, log: silent });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -529,7 +547,7 @@ export async function dbState(db: Db, tenant: string): Promise<DbState> {
   const files = (await db('import_files').where({ tenant_id: tenant }).select('*')) as Record<string, unknown>[];
   const fileName = new Map(files.map((f) => [f.id as number, f.file_name as string]));
   const objects = (await db('import_objects as o').join('import_files as f', 'f.id', 'o.import_id').where('f.tenant_id', tenant).select('o.*')) as Record<string, unknown>[];
-  const ids = (s: unknown) => JSON.stringify(s).replace(/import \d+/g, 'import #');
+  const ids = (s: unknown) => JSON.stringify(s).replace(/import \d+/g, 'import #').split(tenant).join('<tenant>');
   return {
     estates: sorted(estates.map((e) => strip(e))),
     addresses: sorted(addresses.map((a) => strip(a))),
@@ -609,12 +627,62 @@ export async function fileWorkflow(client: Client, db: Db, tenant: string, name:
   return { handle: client.workflow.getHandle(row.workflow_id), importId: row.id };
 }
 
-/** Name of the activity the workflow is running now (first pending one), or null. */
-export async function runningActivity(h: WorkflowHandle): Promise<{ type: string; attempt: number } | null> {
+/** The activity a worker is running for the workflow now (a started pending activity), or null. */
+export interface RunningActivity {
+  type: string;
+  id: string;
+  attempt: number;
+  /** Its first argument, from the history (e.g. a chunk's { importId, from, to }). */
+  input: Record<string, unknown> | null;
+}
+
+export async function runningActivity(h: WorkflowHandle, withInput = false): Promise<RunningActivity | null> {
   const d = await h.describe();
-  const p = d.raw.pendingActivities?.[0];
+  // PENDING_ACTIVITY_STATE_STARTED = 2: a worker has it (scheduled ones wait for a poller or a retry).
+  const p = d.raw.pendingActivities?.find((a) => Number(a.state) === 2);
   if (!p) return null;
-  return { type: p.activityType?.name ?? '?', attempt: p.attempt ?? 1 };
+  const id = p.activityId ?? '?';
+  let input: Record<string, unknown> | null = null;
+  if (withInput) {
+    const history = await h.fetchHistory();
+    const scheduled = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityId === id)?.activityTaskScheduledEventAttributes;
+    const data = scheduled?.input?.payloads?.[0]?.data;
+    if (data) input = JSON.parse(Buffer.from(data).toString('utf8'));
+  }
+  return { type: p.activityType?.name ?? '?', id, attempt: p.attempt ?? 1, input };
+}
+
+export interface TransferFile {
+  name: string;
+  content: Buffer;
+}
+
+/**
+ * The undisturbed run: `files` imported by one batch (or `batches`, one after the other) into a
+ * fresh database, with an in-process worker and nothing injected. Returns the normalized state to
+ * compare a disturbed run with. Files of one batch run concurrently: give them disjoint objects.
+ */
+export async function referenceRun(files: TransferFile[] | TransferFile[][], tenantOptions: Record<string, unknown> = {}): Promise<DbState> {
+  const batches = (Array.isArray(files[0]) ? files : [files]) as TransferFile[][];
+  const tenant = uniqueId('ref');
+  const dbh = await createTestDatabase('imv_ref');
+  const cfg = faultConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant, options: tenantOptions }] });
+  const db = await openDatabase(cfg, 2);
+  const worker = await startWorker(cfg, `${tenant}-worker`);
+  const client = await temporalClient();
+  try {
+    for (const batch of batches) {
+      for (const f of batch) await upload(sharedFtpPort(), tenant, f.name, f.content);
+      const summary = await batchResult(await startBatch(client, cfg, tenant));
+      expect(summary.files).toBe(batch.length);
+    }
+    return await dbState(db, tenant);
+  } finally {
+    await worker.stop();
+    await client.connection.close();
+    await db.destroy();
+    await dbh.drop();
+  }
 }
 
 /** Attempts of every activity that completed in a workflow's history, by type: [attempt, last failure]. */

@@ -1,0 +1,148 @@
+/**
+ * Faults from the outside world that need no crash: the same transfer uploaded twice under two
+ * names, and batches that overlap (a manual trigger while the scheduled batch runs, and a second
+ * import batch started directly with another id). Each file must be imported exactly once and the
+ * final database must equal that of an undisturbed run.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { openDatabase, type Db } from '../../db/db';
+import type { AppConfig } from '../../config/config';
+import type { BatchSummary } from '../../common/messages';
+import { ensureSchedule, scheduleIdOf } from '../../ops/schedule';
+import { triggerBatch } from '../../ops/batches';
+import { createTestDatabase, startWorker, temporalClient, uniqueId, type RunningWorker } from '../support/harness';
+import {
+  batchResult,
+  dbState,
+  expectLedgerComplete,
+  expectSameState,
+  faultConfig,
+  generateTransfer,
+  referenceRun,
+  sharedFtpPort,
+  startBatch,
+  upload,
+  waitFor,
+  type DbState,
+  type TransferFile,
+} from '../support/faults';
+
+interface Env {
+  tenant: string;
+  cfg: AppConfig;
+  db: Db;
+  worker: RunningWorker;
+  close(): Promise<void>;
+}
+
+async function environment(prefix: string, options: Record<string, unknown> = {}): Promise<Env> {
+  const tenant = uniqueId(prefix);
+  const dbh = await createTestDatabase();
+  const cfg = faultConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant, options }] });
+  const db = await openDatabase(cfg, 2);
+  const worker = await startWorker(cfg, `${tenant}-worker`);
+  return {
+    tenant,
+    cfg,
+    db,
+    worker,
+    async close() {
+      await worker.stop();
+      await db.destroy();
+      await dbh.drop();
+    },
+  };
+}
+
+/** Swaps two file names everywhere in a state (which of two identical uploads wins is a race). */
+function renamed(state: DbState, a: string, b: string): DbState {
+  const swap = (rows: string[]) => rows.map((r) => r.split(a).join('\u0000').split(b).join(a).split('\u0000').join(b)).sort();
+  return { estates: state.estates, addresses: state.addresses, links: state.links, objects: swap(state.objects), ledger: swap(state.ledger) };
+}
+
+describe('the same transfer twice, and overlapping batches', () => {
+  let client: Client;
+  const envs: Env[] = [];
+
+  beforeAll(async () => {
+    client = await temporalClient();
+  });
+
+  afterAll(async () => {
+    for (const e of envs) await e.close();
+    await client?.connection.close();
+  });
+
+  it('the same file under two names in one batch: one import, one duplicate row, no duplicate estates', async () => {
+    const same = generateTransfer({ firstId: 400_000, count: 1500, deleteEvery: 40, changeEvery: 29 });
+    const a: TransferFile = { name: 'imv-export-a.xml', content: same };
+    const b: TransferFile = { name: 'imv-export-b.xml', content: same };
+    const other: TransferFile = { name: 'imv-other.xml', content: generateTransfer({ firstId: 410_000, count: 300 }) };
+    // Undisturbed: the copy arrives after the original was imported.
+    const reference = referenceRun([[a, other], [b]]);
+    reference.catch(() => undefined);
+
+    const env = await environment('dup');
+    envs.push(env);
+    for (const f of [a, b, other]) await upload(sharedFtpPort(), env.tenant, f.name, f.content);
+    const summary = await batchResult(await startBatch(client, env.cfg, env.tenant));
+    expect(summary.files).toBe(3);
+    expect(summary.duplicate).toBe(1);
+    expect(summary.imported + summary.partial).toBe(2);
+
+    await expectLedgerComplete(env.db, env.tenant, [a.name, b.name, other.name]);
+    const rows = await env.db('import_files').where({ tenant_id: env.tenant }).whereIn('file_name', [a.name, b.name]).select('id', 'file_name', 'status', 'duplicate_of');
+    const dup = rows.find((r) => r.status === 'duplicate')!;
+    const orig = rows.find((r) => r.status !== 'duplicate')!;
+    expect(dup.duplicate_of).toBe(orig.id);
+    expect(await env.db('import_objects').where({ import_id: dup.id }).count('* as n').first()).toEqual({ n: 0 });
+
+    let state = await dbState(env.db, env.tenant);
+    if (orig.file_name === b.name) state = renamed(state, a.name, b.name);
+    expectSameState(state, await reference);
+  });
+
+  it('a manual trigger during a scheduled run is skipped, a second batch started directly imports nothing twice', async () => {
+    const files: TransferFile[] = Array.from({ length: 6 }, (_, i) => ({
+      name: `imv-teil-${i + 1}.xml`,
+      content: generateTransfer({ firstId: 500_000 + i * 10_000, count: 400, unknownUserEvery: 150, deleteEvery: 40 }),
+    }));
+    const options = { maxConcurrentFiles: 2 };
+    const reference = referenceRun(files, options);
+    reference.catch(() => undefined);
+
+    const env = await environment('overlap', options);
+    envs.push(env);
+    for (const f of files) await upload(sharedFtpPort(), env.tenant, f.name, f.content);
+    expect(await ensureSchedule(client, env.cfg, env.cfg.tenants[0])).toBe('created');
+    try {
+      const scheduled = await triggerBatch(client, env.tenant);
+      expect(scheduled.alreadyRunning).toBe(false);
+      // The first children run; more files wait in the batch's window.
+      await waitFor('first files importing', async () => (await env.db('import_files').where({ tenant_id: env.tenant }).count<{ n: number }[]>('* as n'))[0].n > 0, 30_000);
+      const direct = await startBatch(client, env.cfg, env.tenant, `import-batch/${env.tenant}/manual-${Date.now()}`);
+      // Run now through the schedule while its batch runs: overlap SKIP, the running batch is returned.
+      const manual = await triggerBatch(client, env.tenant);
+      expect(manual.alreadyRunning).toBe(true);
+      expect(manual.workflowId).toBe(scheduled.workflowId);
+
+      const results: BatchSummary[] = [await scheduled.result(), await batchResult(direct)];
+      const importedBy = new Map<string, number>();
+      for (const r of results) {
+        for (const f of r.results) {
+          expect(['imported', 'partial', 'in-progress-elsewhere']).toContain(f.outcome);
+          if (f.outcome !== 'in-progress-elsewhere') importedBy.set(f.name, (importedBy.get(f.name) ?? 0) + 1);
+        }
+      }
+      // Every file was imported by exactly one of the batches; the second batch did see files in flight.
+      expect(Object.fromEntries(importedBy)).toEqual(Object.fromEntries(files.map((f) => [f.name, 1])));
+      expect(results[1].results.length).toBeGreaterThan(0);
+
+      await expectLedgerComplete(env.db, env.tenant, files.map((f) => f.name));
+      expectSameState(await dbState(env.db, env.tenant), await reference);
+    } finally {
+      await client.schedule.getHandle(scheduleIdOf(env.tenant)).delete();
+    }
+  });
+});

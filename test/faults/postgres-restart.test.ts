@@ -1,0 +1,96 @@
+/**
+ * Fault: PostgreSQL goes down hard (`pg_ctl stop -m immediate`: every connection is cut, open
+ * transactions are lost, crash recovery on start) in the middle of the upserts, twice, and comes
+ * back a few seconds later. A private server is used so that the other test files, which share
+ * the machine's server, are not disturbed. The final database must equal an undisturbed import.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../../db/db';
+import type { AppConfig } from '../../config/config';
+import { temporalClient, uniqueId } from '../support/harness';
+import {
+  activityAttempts,
+  batchResult,
+  dbState,
+  expectLedgerComplete,
+  expectSameState,
+  faultConfig,
+  fileWorkflow,
+  generateTransfer,
+  hasPostgresServerBinaries,
+  referenceRun,
+  quietDb,
+  sharedFtpPort,
+  sleep,
+  spawnWorker,
+  startBatch,
+  startPrivatePostgres,
+  upload,
+  waitFor,
+  type PrivatePostgres,
+  type WorkerProcess,
+} from '../support/faults';
+
+const N = 2000;
+const transfer = { name: 'imv-pg.xml', content: generateTransfer({ firstId: 700_000, count: N, unknownUserEvery: 450, deleteEvery: 40, changeEvery: 29 }) };
+
+describe.runIf(hasPostgresServerBinaries)('PostgreSQL restarted during the upserts', () => {
+  const tenant = uniqueId('pgdown');
+  let pg: PrivatePostgres;
+  let cfg: AppConfig;
+  let db: Db;
+  let worker: WorkerProcess;
+  let client: Client;
+
+  beforeAll(async () => {
+    pg = await startPrivatePostgres();
+    cfg = faultConfig({ databaseUrl: pg.url('imv_pgdown'), tenants: [{ id: tenant }] });
+    // A worker process of its own (it creates and migrates the database): its pool goes through
+    // the outage like a deployed worker's; the test polls with a pool that does not log the outage.
+    worker = await spawnWorker(cfg, `${tenant}-worker`);
+    await worker.ready;
+    db = quietDb(cfg.databaseUrl);
+    client = await temporalClient();
+  });
+
+  afterAll(async () => {
+    await worker?.kill('SIGTERM');
+    await client?.connection.close();
+    await db?.destroy();
+    await pg?.destroy();
+  });
+
+  it('ends with the same database as an undisturbed import', async () => {
+    const reference = referenceRun([transfer]);
+    reference.catch(() => undefined);
+
+    await upload(sharedFtpPort(), tenant, transfer.name, transfer.content);
+    const batch = await startBatch(client, cfg, tenant);
+    const { handle, importId } = await fileWorkflow(client, db, tenant, transfer.name);
+    const applied = async () => Number((await db('import_objects').where({ import_id: importId }).count<{ n: number }[]>('* as n'))[0].n);
+
+    const outages: string[] = [];
+    for (const share of [0.2, 0.6]) {
+      const n = await waitFor(`${share * 100}% applied`, async () => {
+        const a = await applied();
+        return a >= share * N && a < N && a;
+      }, 60_000, 20);
+      await pg.stop();
+      outages.push(`down after ${n} of ${N} objects`);
+      await sleep(2500);
+      await pg.start();
+    }
+
+    const summary = await batchResult(batch);
+    expect(summary.files).toBe(1);
+    expect(summary.partial).toBe(1);
+    // The upsert steps that were cut off failed and were retried.
+    const retried = (await activityAttempts(handle)).filter((a) => a.attempt > 1);
+    expect(retried.length, outages.join('; ')).toBeGreaterThanOrEqual(2);
+
+    await expectLedgerComplete(db, tenant, [transfer.name]);
+    expectSameState(await dbState(db, tenant), await reference);
+    console.info(`PostgreSQL outages: ${outages.join('; ')}; retried: ${retried.map((a) => `${a.type} attempt ${a.attempt}`).join(', ')}`);
+  }, 180_000);
+});

@@ -1,0 +1,86 @@
+/**
+ * Fault: a sender still uploading when the batch lists the inbox. The lister must not take the
+ * growing file (a half file would fail as malformed, or worse, import half of its objects); the
+ * batch imports the finished files, and a later batch imports the file whole once it is complete.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { openDatabase, type Db } from '../../db/db';
+import type { AppConfig } from '../../config/config';
+import { createTestDatabase, startWorker, temporalClient, uniqueId, type RunningWorker } from '../support/harness';
+import {
+  batchResult,
+  dbState,
+  expectLedgerComplete,
+  expectSameState,
+  faultConfig,
+  ftpAt,
+  generateTransfer,
+  listDir,
+  referenceRun,
+  sharedFtpPort,
+  startBatch,
+  upload,
+  uploadSlowly,
+  waitFor,
+  type TransferFile,
+} from '../support/faults';
+
+const finished: TransferFile[] = [
+  { name: 'imv-fertig-1.xml', content: generateTransfer({ firstId: 800_000, count: 200 }) },
+  { name: 'imv-fertig-2.xml', content: generateTransfer({ firstId: 810_000, count: 200, deleteEvery: 40 }) },
+];
+const slow: TransferFile = { name: 'imv-langsam.xml', content: generateTransfer({ firstId: 820_000, count: 1200, unknownUserEvery: 300, changeEvery: 29 }) };
+// Production lists twice, 2 s apart, and wants files a minute old; the test keeps the two-listing
+// check (1 s apart) and no minimum age, so only the size/mtime comparison protects the upload.
+const options = { minFileAgeSeconds: 0, stableCheckMs: 1000 };
+
+describe('a file still being uploaded when the batch lists the inbox', () => {
+  const tenant = uniqueId('upl');
+  let dbh: { url: string; drop(): Promise<void> };
+  let cfg: AppConfig;
+  let db: Db;
+  let worker: RunningWorker;
+  let client: Client;
+
+  beforeAll(async () => {
+    dbh = await createTestDatabase();
+    cfg = faultConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant, options }] });
+    db = await openDatabase(cfg, 2);
+    worker = await startWorker(cfg, `${tenant}-worker`);
+    client = await temporalClient();
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await client?.connection.close();
+    await db?.destroy();
+    await dbh?.drop();
+  });
+
+  it('is skipped by the batch that sees it growing and imported whole by the next one', async () => {
+    const reference = referenceRun([...finished, slow], options);
+    reference.catch(() => undefined);
+
+    for (const f of finished) await upload(sharedFtpPort(), tenant, f.name, f.content);
+    // ~4 s of upload, in 40 pieces 100 ms apart.
+    const uploading = uploadSlowly(sharedFtpPort(), tenant, slow.name, slow.content, { parts: 40, delayMs: 100 });
+    await waitFor('upload started', async () => (await ftpAt(sharedFtpPort(), (c) => c.size(`/${tenant}/${slow.name}`))) > 0, 10_000, 20);
+
+    const first = await batchResult(await startBatch(client, cfg, tenant));
+    const sizeAfterListing = await ftpAt(sharedFtpPort(), (c) => c.size(`/${tenant}/${slow.name}`));
+    expect(sizeAfterListing, 'the upload was still running after the first batch').toBeLessThan(slow.content.length);
+    expect(first.results.map((r) => r.name).sort()).toEqual(finished.map((f) => f.name).sort());
+    expect(await db('import_files').where({ tenant_id: tenant, file_name: slow.name }).first()).toBeUndefined();
+
+    await uploading;
+    expect(await listDir(sharedFtpPort(), `/${tenant}`)).toEqual([slow.name]);
+    const second = await batchResult(await startBatch(client, cfg, tenant));
+    expect(second.results.map((r) => [r.name, r.outcome])).toEqual([[slow.name, 'partial']]);
+    const row = await db('import_files').where({ tenant_id: tenant, file_name: slow.name }).first();
+    expect([row.size, row.objects_total]).toEqual([slow.content.length, 1200]);
+
+    await expectLedgerComplete(db, tenant, [...finished, slow].map((f) => f.name));
+    expectSameState(await dbState(db, tenant), await reference);
+  });
+});

@@ -1,0 +1,151 @@
+/**
+ * Fault: the worker process dies (SIGKILL: OOM killer, node drained without grace) in the middle of
+ * a download, of a parse and of upsert chunks, several times during one import. Each time a fresh
+ * worker process takes over; the killed activity is retried after its heartbeat timeout. The final
+ * database must equal that of an undisturbed import of the same transfer.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { openDatabase, type Db } from '../../db/db';
+import type { AppConfig } from '../../config/config';
+import { createTestDatabase, temporalClient, uniqueId } from '../support/harness';
+import {
+  activityAttempts,
+  batchResult,
+  dbState,
+  downloadingBytes,
+  expectLedgerComplete,
+  expectSameState,
+  faultConfig,
+  fileWorkflow,
+  FtpProxy,
+  generateTransfer,
+  referenceRun,
+  runningActivity,
+  type RunningActivity,
+  sharedFtpPort,
+  sleep,
+  spawnWorker,
+  startBatch,
+  upload,
+  waitFor,
+  type WorkerProcess,
+} from '../support/faults';
+
+const N = 2000;
+// Chunks of 400 objects: each upsert step runs long enough to be caught in the middle.
+const options = { chunkSize: 400 };
+const transfer = { name: 'imv-gross.xml', content: generateTransfer({ firstId: 200_000, count: N, unknownUserEvery: 500, deleteEvery: 40, changeEvery: 29 }) };
+
+describe('worker SIGKILLed during fetch, parse and upserts', () => {
+  const tenant = uniqueId('kill');
+  let dbh: { url: string; drop(): Promise<void> };
+  let cfg: AppConfig;
+  let db: Db;
+  let client: Client;
+  let proxy: FtpProxy;
+  const workers: WorkerProcess[] = [];
+
+  beforeAll(async () => {
+    dbh = await createTestDatabase();
+    // Downloads go through a throttling proxy so that "the middle of the download" lasts a while.
+    proxy = await new FtpProxy(sharedFtpPort()).start();
+    proxy.bytesPerSecond = 4_000_000;
+    cfg = faultConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant, options }], ftpPort: proxy.port });
+    db = await openDatabase(cfg, 2);
+    client = await temporalClient();
+  });
+
+  afterAll(async () => {
+    for (const w of workers) await w.kill();
+    await proxy?.stop();
+    await client?.connection.close();
+    await db?.destroy();
+    await dbh?.drop();
+  });
+
+  it('ends with the same database as an undisturbed import', async () => {
+    const reference = referenceRun([transfer], options);
+    reference.catch(() => undefined);
+
+    await upload(sharedFtpPort(), tenant, transfer.name, transfer.content);
+    const fresh = async () => {
+      const w = await spawnWorker(cfg, `${tenant}-w${workers.length + 1}`);
+      workers.push(w);
+      await w.ready;
+      return w;
+    };
+    let worker = await fresh();
+    const batch = await startBatch(client, cfg, tenant);
+    const { handle: file, importId } = await fileWorkflow(client, db, tenant, transfer.name);
+    const kills: string[] = [];
+    const t0 = Date.now();
+    const staged = async () => Number((await db('staged_objects').where({ import_id: importId }).count<{ n: number }[]>('* as n'))[0].n);
+    const applied = async () => Number((await db('import_objects').where({ import_id: importId }).count<{ n: number }[]>('* as n'))[0].n);
+
+    /**
+     * SIGKILLs the worker while it runs activity `type` and `progress` says it is in the middle of
+     * it, then starts a fresh worker. A kill that came a moment too late (the activity had just
+     * completed) does not count: the killed attempt must still be pending afterwards.
+     */
+    const killDuring = async (type: string, progress: (a: RunningActivity) => Promise<string | null>) => {
+      for (let tries = 0; tries < 5; tries++) {
+        const seen = await waitFor(`${type} under way`, async () => {
+          const a = await runningActivity(file, type.startsWith('upsert'));
+          const p = a?.type === type ? await progress(a) : null;
+          return p && a ? { ...a, p } : null;
+        }, 60_000, 10);
+        await worker.kill('SIGKILL');
+        await sleep(300);
+        const after = await runningActivity(file);
+        const hit = after?.id === seen.id && after.attempt === seen.attempt;
+        kills.push(`${hit ? '' : 'missed '}${type} attempt ${seen.attempt} (${seen.p}) at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        worker = await fresh();
+        if (hit) return;
+      }
+      throw new Error(`could not kill the worker during ${type}: ${kills.join('; ')}`);
+    };
+
+    // 1. In the middle of the download: part of the file is in the store's temp folder.
+    await killDuring('fetchTransfer', async () => {
+      const n = downloadingBytes(cfg.fileStoreDir);
+      return n > 500_000 && n < transfer.content.length - 500_000 ? `${n} of ${transfer.content.length} bytes` : null;
+    });
+    // 2. In the middle of the parse: some of the objects are staged.
+    await killDuring('parseTransfer', async () => {
+      const n = await staged();
+      return n > 0 && n < N - 400 ? `${n} of ${N} objects staged` : null;
+    });
+    // 3–5. In the middle of upsert chunks, three times, in different steps and chunks: a chunk's
+    // estates step is caught before it committed (no outcome of the chunk written yet).
+    let lastChunk = 0;
+    for (const step of ['upsertEstates', 'upsertAddresses', 'upsertEstates']) {
+      await killDuring(step, async (a) => {
+        const from = Number(a.input?.from);
+        if (!(from > lastChunk) && !(step === 'upsertAddresses' && from === lastChunk)) return null;
+        const n = await applied();
+        if (step === 'upsertEstates' && n !== from) return null;
+        lastChunk = from;
+        return `chunk from ${from}, ${n} of ${N} objects applied`;
+      });
+    }
+
+    const summary = await batchResult(batch);
+    kills.push(`done at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(summary.files).toBe(1);
+    expect(summary.partial).toBe(1); // every 500th object names an unknown user
+
+    // Every killed step was retried: its completed attempt is not the first, after a heartbeat timeout.
+    const attempts = await activityAttempts(file);
+    const retried = (type: string) => attempts.filter((a) => a.type === type && a.attempt > 1);
+    expect(retried('fetchTransfer').length).toBe(1);
+    expect(retried('parseTransfer').length).toBe(1);
+    expect(retried('upsertEstates').length).toBeGreaterThanOrEqual(2);
+    expect(retried('upsertAddresses').length).toBeGreaterThanOrEqual(1);
+    for (const a of attempts.filter((x) => x.attempt > 1)) expect(a.lastFailure ?? '').toMatch(/heartbeat/i);
+
+    await expectLedgerComplete(db, tenant, [transfer.name]);
+    expectSameState(await dbState(db, tenant), await reference);
+    console.info(`worker kills: ${kills.join('; ')}`);
+  }, 240_000);
+});
