@@ -17,3 +17,13 @@ export const searchAttributeTypes: Record<string, string> = {
   ImportOutcome: 'Keyword',
   ImportObjects: 'Int',
 };
+
+/** The search attributes a file workflow starts with (batch children and replays alike). */
+export function fileSearchAttributes(tenant: string, fileName: string) {
+  return [
+    { key: ImportTenant, value: tenant },
+    { key: ImportFile, value: fileName },
+    { key: ImportOutcome, value: 'running' },
+    { key: ImportObjects, value: 0 },
+  ];
+}

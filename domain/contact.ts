@@ -65,16 +65,8 @@ export function matchSteps(k: ContactKeys): MatchStep[] {
   return steps;
 }
 
-/** The normalized keys an address is matched on, as stored in its norm_* columns. */
-export interface AddressKeys {
-  externalId: string | null;
-  last: string | null;
-  first: string | null;
-  city: string | null;
-  street: string | null;
-  company: string | null;
-  emails: string[];
-}
+/** The normalized keys an address is matched on, as stored in its norm_* columns: a contact's keys. */
+export type AddressKeys = ContactKeys;
 
 /**
  * The first candidate a step matches, steps in onOffice's order and, within a step, the oldest

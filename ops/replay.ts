@@ -8,7 +8,7 @@ import { WorkflowIdReusePolicy } from '@temporalio/client';
 import type { AppConfig } from '../config/config';
 import type { Db } from '../db/db';
 import type { ImportFileResult } from '../common/messages';
-import { ImportFile, ImportObjects, ImportOutcome, ImportTenant } from '../common/search-attributes';
+import { fileSearchAttributes } from '../common/search-attributes';
 
 export async function startReplay(cfg: AppConfig, client: Client, db: Db, importId: number) {
   const row = await db('import_files').where({ id: importId }).first();
@@ -22,12 +22,7 @@ export async function startReplay(cfg: AppConfig, client: Client, db: Db, import
     workflowId,
     args: [{ tenant: row.tenant_id, replayOf: importId }],
     workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-    typedSearchAttributes: [
-      { key: ImportTenant, value: row.tenant_id },
-      { key: ImportFile, value: row.file_name },
-      { key: ImportOutcome, value: 'running' },
-      { key: ImportObjects, value: 0 },
-    ],
+    typedSearchAttributes: fileSearchAttributes(row.tenant_id, row.file_name),
     staticSummary: `Replay of import ${importId}: ${row.file_name} for tenant ${row.tenant_id}`,
   });
   return { handle, workflowId, importId };

@@ -5,8 +5,9 @@
  * internal loopback port only. Labels are tenant ids, outcomes and activity types: never file
  * contents, names of people or anything else a transfer carries.
  */
+import type { AddressInfo } from 'node:net';
+import { freePort } from '../common/net';
 import http from 'node:http';
-import net from 'node:net';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../common/logger';
 
@@ -74,17 +75,7 @@ export function appMetrics(): AppMetrics {
 }
 
 /** A free TCP port on loopback (for the SDK's internal exporter). */
-export function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export const freeLoopbackPort = freePort;
 
 export interface MetricsServer {
   port: number;
@@ -155,7 +146,7 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Metri
       resolve();
     });
   });
-  const port = (server.address() as net.AddressInfo).port;
+  const port = (server.address() as AddressInfo).port;
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   return {
     port,

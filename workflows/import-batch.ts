@@ -22,7 +22,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
 import type { BatchSummary, FileOutcome, ImportBatchInput, ImportFileResult, RemoteFile } from '../common/messages';
 import { emptyCounts } from '../common/messages';
-import { ImportFile, ImportObjects, ImportOutcome, ImportTenant } from '../common/search-attributes';
+import { fileSearchAttributes, ImportObjects, ImportOutcome } from '../common/search-attributes';
 import { importFile } from './import-file';
 
 const { listTransfers } = proxyActivities<Activities>({
@@ -92,12 +92,7 @@ export async function importBatch(input: ImportBatchInput): Promise<BatchSummary
         args: [{ tenant: input.tenant, file: f }],
         // A completed file is never imported again under the same id; a failed one may be retried.
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        typedSearchAttributes: [
-          { key: ImportTenant, value: input.tenant },
-          { key: ImportFile, value: f.name },
-          { key: ImportOutcome, value: 'running' },
-          { key: ImportObjects, value: 0 },
-        ],
+        typedSearchAttributes: fileSearchAttributes(input.tenant, f.name),
         staticSummary: `Import ${f.name} (${f.size} bytes) for tenant ${input.tenant}`,
         // Markdown: the UI renders details as markdown.
         staticDetails: [`- **tenant** ${input.tenant}`, `- **file** ${f.name}`, `- **size** ${f.size} bytes`, `- **uploaded** ${f.mtime}`, `- **batch** ${workflowInfo().workflowId}`].join('\n'),

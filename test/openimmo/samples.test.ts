@@ -8,10 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { openTransfer, type OpenedTransfer } from '../../openimmo/reader';
 import type { ProviderInfo, TransferEvent, TransferHeader, TransferObject } from '../../openimmo/types';
 
-const SAMPLES = path();
-function path(): string {
-  return resolve(__dirname, '../../../shared/samples');
-}
+const SAMPLES = process.env.IMV_SAMPLES_DIR ?? resolve(__dirname, '../../../shared/samples');
 
 interface Read {
   transfer: OpenedTransfer;

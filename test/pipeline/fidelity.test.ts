@@ -3,31 +3,15 @@
  * object by object with the right message), attachments land in the file store and are replaced
  * per update, further addresses are linked, mirror mode archives what a full transfer omits.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
-import type { Client } from '@temporalio/client';
-import { openDatabase, type Db } from '../../db/db';
-import type { AppConfig } from '../../config/config';
 import type { BatchSummary } from '../../common/messages';
 import { listEstates } from '../../ops/estates';
 import { FileStore } from '../../store/file-store';
 import { buildZip } from '../openimmo/helpers';
-import {
-  createTestDatabase,
-  fixturesDir,
-  hasSamples,
-  listRemote,
-  readRemote,
-  samplesDir,
-  startWorker,
-  temporalClient,
-  testConfig,
-  uniqueId,
-  uploadTo,
-  type RunningWorker,
-} from '../support/harness';
+import { fixturesDir, hasSamples, listRemote, readRemote, samplesDir, uniqueId, uploadTo, usePipeline } from '../support/harness';
 
 const png = (label: string) => Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(label)]);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -53,36 +37,12 @@ const anhang = (gruppe: string, titel: string, daten: string) => `<anhang locati
 describe('OpenImmo fidelity through the pipeline', () => {
   const tenant = uniqueId('fidelity');
   const mirrorTenant = uniqueId('mirror');
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let worker: RunningWorker;
-  let client: Client;
-
-  const batch = async (t: string): Promise<BatchSummary> =>
-    client.workflow.execute('importBatch', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueId(`import-batch/${t}`), args: [{ tenant: t }] });
-
-  beforeAll(async () => {
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({
-      databaseUrl: dbHandle.url,
-      tenants: [
-        // Public samples carry no onOffice user: the tenant's default user applies.
-        { id: tenant, users: ['mmustermann', 'skoch', 'standard'], defaultUser: 'standard' },
-        { id: mirrorTenant, options: { mirror: { enabled: true, maxArchiveShare: 0.5 } } },
-      ],
-    });
-    db = await openDatabase(cfg, 4);
-    worker = await startWorker(cfg, 'fidelity-worker');
-    client = await temporalClient();
-  });
-
-  afterAll(async () => {
-    await worker?.stop();
-    await client?.connection.close();
-    await db?.destroy();
-    await dbHandle?.drop();
-  });
+  const ctx = usePipeline({ tenants: [
+    // Public samples carry no onOffice user: the tenant's default user applies.
+    { id: tenant, users: ['mmustermann', 'skoch', 'standard'], defaultUser: 'standard' },
+    { id: mirrorTenant, options: { mirror: { enabled: true, maxArchiveShare: 0.5 } } },
+  ], identities: ['fidelity-worker'] });
+  const batch = (t: string): Promise<BatchSummary> => ctx.batch(t);
 
   it.runIf(hasSamples)('every sample transfer imports; objects without an id are rejected with a clear message', async () => {
     const files = ['public', 'imv'].flatMap((d) => fs.readdirSync(path.join(samplesDir, d)).map((f) => path.join(d, f)));
@@ -92,28 +52,28 @@ describe('OpenImmo fidelity through the pipeline', () => {
     expect(summary.failed).toBe(0);
     expect(summary.files).toBe(files.length);
     const ledger = Object.fromEntries(
-      (await db('import_files').where({ tenant_id: tenant })).map((r) => [r.file_name, { status: r.status, total: r.objects_total, rejected: r.rejected, created: r.created }]),
+      (await ctx.db('import_files').where({ tenant_id: tenant })).map((r) => [r.file_name, { status: r.status, total: r.objects_total, rejected: r.rejected, created: r.created }]),
     );
     // OpenEstate's objects have no ids at all; the minimal TYPO3 file has empty ones.
     expect(ledger['OpenEstate-IO__openimmo-1-2-0-downgrade.xml']).toMatchObject({ status: 'partial', total: 10, rejected: 10 });
     expect(ledger['oliverklee-ext-csv_to_openimmo__MinimalOpenImmo.xml']).toMatchObject({ status: 'partial', total: 1, rejected: 1 });
     expect(ledger['innobraingmbh-laravel-openimmo__tests_fixtures_example.xml']).toMatchObject({ status: 'imported', created: 1 });
     expect(ledger['oliverklee-ext-realty__charset-ISO8859-1.zip']).toMatchObject({ status: 'imported', created: 1 });
-    const noId = await db('import_objects as o').join('import_files as f', 'f.id', 'o.import_id').where('f.file_name', 'OpenEstate-IO__openimmo-1-2-0-downgrade.xml').first('o.messages', 'o.outcome');
+    const noId = await ctx.db('import_objects as o').join('import_files as f', 'f.id', 'o.import_id').where('f.file_name', 'OpenEstate-IO__openimmo-1-2-0-downgrade.xml').first('o.messages', 'o.outcome');
     expect(noId.outcome).toBe('rejected');
     expect(noId.messages.join(' ')).toMatch(/no IMV object id/);
 
     // The innobrain sample: default user, https pictures kept as links in order, CDATA/HTML text kept.
-    const [inno] = (await listEstates(db, { tenant, status: 'all' })).filter((e) => e.sourceId === '8333');
+    const [inno] = (await listEstates(ctx.db, { tenant, status: 'all' })).filter((e) => e.sourceId === '8333');
     expect(inno.user).toBe('standard');
     expect(inno.attachments).toHaveLength(6);
     expect(inno.attachments[0]).toMatchObject({ position: 0, title: 'Wohn- und Essbereich', sha256: null });
     expect(inno.attachments[0].url).toMatch(/^https:\/\/mms\.immowelt\.de\//);
     expect((inno.fields as { locationText: string }).locationText).toContain('Heidingsfeld');
-    const realty = (await listEstates(db, { tenant, status: 'all' })).find((e) => e.sourceId === 'bar1234567')!;
+    const realty = (await listEstates(ctx.db, { tenant, status: 'all' })).find((e) => e.sourceId === 'bar1234567')!;
     expect(realty.contacts).toEqual([{ role: 'ansprechpartner', lastName: 'bar', firstName: null, company: null, origin: 'IMV', status: 'Aktiv' }]);
     // The lossless JSON keeps what has no column.
-    const row = await db('estates').where({ tenant_id: tenant, source_id: '1004' }).first('data');
+    const row = await ctx.db('estates').where({ tenant_id: tenant, source_id: '1004' }).first('data');
     expect(row.data.raw.children.find((c: { name: string }) => c.name === 'flaechen')).toEqual({
       name: 'flaechen',
       children: [
@@ -147,16 +107,16 @@ describe('OpenImmo fidelity through the pipeline', () => {
     ]);
     await uploadTo(tenant, 'attachments-v1.zip', zip1);
     expect((await batch(tenant)).imported).toBe(1);
-    let [e] = (await listEstates(db, { tenant, status: 'all' })).filter((x) => x.sourceId === '7001');
+    let [e] = (await listEstates(ctx.db, { tenant, status: 'all' })).filter((x) => x.sourceId === '7001');
     expect(e.attachments.map((a) => [a.position, a.group, a.title, a.sha256 ?? a.url])).toEqual([
       [0, 'TITELBILD', 'Außen', sha(outside)],
       [1, 'BILD', 'Grundriss', sha(floor)],
       [2, 'BILD', 'Inline', sha(inline)],
       [3, 'LINKS', 'Exposé online', 'https://example.org/expose/7001'],
     ]);
-    const store = new FileStore(cfg.fileStoreDir);
+    const store = new FileStore(ctx.cfg.fileStoreDir);
     expect(fs.readFileSync(store.pathOf(sha(outside)))).toEqual(outside);
-    const msgs = await db('import_objects as o').join('import_files as f', 'f.id', 'o.import_id').where('f.file_name', 'attachments-v1.zip').first('o.messages');
+    const msgs = await ctx.db('import_objects as o').join('import_files as f', 'f.id', 'o.import_id').where('f.file_name', 'attachments-v1.zip').first('o.messages');
     expect(msgs.messages.join(' ')).toContain('fehlt.png');
     // weitere_adresse: further linked addresses with their role
     expect(e.contacts.map((c) => [c.role, c.lastName ?? c.company])).toEqual([
@@ -178,12 +138,12 @@ describe('OpenImmo fidelity through the pipeline', () => {
       { name: 'bilder/garten.png', data: garden },
     ]));
     expect((await batch(tenant)).imported).toBe(1);
-    [e] = (await listEstates(db, { tenant, status: 'all' })).filter((x) => x.sourceId === '7001');
+    [e] = (await listEstates(ctx.db, { tenant, status: 'all' })).filter((x) => x.sourceId === '7001');
     expect(e.attachments.map((a) => [a.position, a.title, a.sha256])).toEqual([
       [0, 'Außen', sha(outside)],
       [1, 'Garten', sha(garden)],
     ]);
-    const storedFiles = fs.readdirSync(path.join(cfg.fileStoreDir, sha(outside).slice(0, 2))).filter((f) => f === sha(outside));
+    const storedFiles = fs.readdirSync(path.join(ctx.cfg.fileStoreDir, sha(outside).slice(0, 2))).filter((f) => f === sha(outside));
     expect(storedFiles).toHaveLength(1);
   });
 
@@ -197,18 +157,18 @@ describe('OpenImmo fidelity through the pipeline', () => {
     expect((await batch(mirrorTenant)).objects.created).toBe(4);
     await uploadTo(mirrorTenant, 'full-2.xml', full('2026-11-26T09:00:00Z', ['m1', 'm2', 'm3']));
     await batch(mirrorTenant);
-    const archived = async () => (await db('estates').where({ tenant_id: mirrorTenant, archived: true }).pluck('source_id')).sort();
+    const archived = async () => (await ctx.db('estates').where({ tenant_id: mirrorTenant, archived: true }).pluck('source_id')).sort();
     expect(await archived()).toEqual(['m4']);
     // Archiving 2 of 3 (67 %) is more than the allowed 50 %: refused and noted in the ledger.
     await uploadTo(mirrorTenant, 'full-3.xml', full('2026-11-26T10:00:00Z', ['m1']));
     await batch(mirrorTenant);
     expect(await archived()).toEqual(['m4']);
-    const notes = (await db('import_files').where({ tenant_id: mirrorTenant, file_name: 'full-3.xml' }).first('notes')).notes;
+    const notes = (await ctx.db('import_files').where({ tenant_id: mirrorTenant, file_name: 'full-3.xml' }).first('notes')).notes;
     expect(notes.join(' ')).toMatch(/mirror refused: .*2 of 3/);
     await uploadTo(mirrorTenant, 'full-empty.xml', full('2026-11-26T11:00:00Z', []));
     await batch(mirrorTenant);
     expect(await archived()).toEqual(['m4']);
-    const emptyNotes = (await db('import_files').where({ tenant_id: mirrorTenant, file_name: 'full-empty.xml' }).first('notes')).notes;
+    const emptyNotes = (await ctx.db('import_files').where({ tenant_id: mirrorTenant, file_name: 'full-empty.xml' }).first('notes')).notes;
     expect(emptyNotes.join(' ')).toContain('holds no objects');
   });
 
@@ -217,7 +177,7 @@ describe('OpenImmo fidelity through the pipeline', () => {
     for (const f of ['full-object.xml', 'old-namespace.xml']) await uploadTo(tenant, `quirk-${f}`, fs.readFileSync(path.join(quirks, f)));
     const summary = await batch(tenant);
     expect(summary.failed).toBe(0);
-    const full = await db('estates').where({ tenant_id: tenant, source_id: '4711' }).first();
+    const full = await ctx.db('estates').where({ tenant_id: tenant, source_id: '4711' }).first();
     // IMVO-ID- is never prefixed twice; REFERENZ in lower case; user name trimmed and matched case-insensitively by field name
     expect([full.external_number, full.reference, full.user_name]).toEqual(['IMVO-ID-4711', true, 'mmustermann']);
     // German decimals, 2-letter country, coordinates with a comma, booleans spelled JA/NEIN
@@ -240,10 +200,10 @@ describe('OpenImmo fidelity through the pipeline', () => {
       ]),
     );
     // weitere_adresse entries are further linked addresses
-    const roles = await db('estate_contacts').where({ estate_id: full.id }).orderBy('id').pluck('role');
+    const roles = await ctx.db('estate_contacts').where({ estate_id: full.id }).orderBy('id').pluck('role');
     expect(roles).toEqual(['ansprechpartner', 'eigentuemer', 'verwalter']);
     // The old default namespace and xmlns="" on a child
-    const old = await db('estates').where({ tenant_id: tenant, source_id: 'OLD-1' }).first();
+    const old = await ctx.db('estates').where({ tenant_id: tenant, source_id: 'OLD-1' }).first();
     expect([old.city, old.zip, old.user_name]).toEqual(['Berlin', '10115', 'standard']);
   });
 

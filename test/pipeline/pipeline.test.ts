@@ -3,30 +3,16 @@
  * vsftpd. The IMV-shaped transfers from ../shared/samples/imv are uploaded in order and imported by
  * batches triggered through the tenant's schedule.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { openDatabase, type Db } from '../../db/db';
-import type { AppConfig } from '../../config/config';
+import type { Db } from '../../db/db';
 import { ensureSchedule, describeSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
 import { activateEstate, listEstates, publishEstate } from '../../ops/estates';
 import { startReplay } from '../../ops/replay';
-import {
-  createTestDatabase,
-  fixturesDir,
-  hasSamples,
-  listRemote,
-  readRemote,
-  samplesDir,
-  startWorker,
-  temporalClient,
-  testConfig,
-  uniqueId,
-  uploadTo,
-  type RunningWorker,
-} from '../support/harness';
+import { fixturesDir, hasSamples, listRemote, readRemote, samplesDir, uniqueId, uploadTo, usePipeline } from '../support/harness';
 
 const imv = (f: string) => fs.readFileSync(path.join(samplesDir, 'imv', f));
 
@@ -45,31 +31,15 @@ async function snapshot(db: Db) {
 
 describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
   const tenant = uniqueId('acme');
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let worker: RunningWorker;
-  let client: Client;
+  const ctx = usePipeline({ tenants: [{ id: tenant }], identities: ['worker-a'] });
 
   beforeAll(async () => {
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant }] });
-    db = await openDatabase(cfg, 4);
-    worker = await startWorker(cfg, 'worker-a');
-    client = await temporalClient();
-    expect(await ensureSchedule(client, cfg, cfg.tenants[0])).toBe('created');
-  });
-
-  afterAll(async () => {
-    await worker?.stop();
-    await client?.connection.close();
-    await db?.destroy();
-    await dbHandle?.drop();
+    expect(await ensureSchedule(ctx.client, ctx.cfg, ctx.cfg.tenants[0])).toBe('created');
   });
 
   it('R1: the schedule runs every 30 minutes with overlap SKIP and a catch-up window; ensure is idempotent', async () => {
-    expect(await ensureSchedule(client, cfg, cfg.tenants[0])).toBe('updated');
-    const d = await describeSchedule(client, tenant);
+    expect(await ensureSchedule(ctx.client, ctx.cfg, ctx.cfg.tenants[0])).toBe('updated');
+    const d = await describeSchedule(ctx.client, tenant);
     expect(d.spec.intervals?.[0]?.every).toBe(30 * 60 * 1000);
     expect(d.policies.overlap).toBe('SKIP');
     expect(d.policies.catchupWindow).toBe(60 * 60 * 1000);
@@ -80,12 +50,12 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
     await uploadTo(tenant, 'imv-1001-wohnung.xml', imv('imv-1001-wohnung.xml'));
     await uploadTo(tenant, 'imv-latin1-two-objects.xml', imv('imv-latin1-two-objects.xml'));
     await uploadTo(tenant, 'imv-1004-with-images.zip', imv('imv-1004-with-images.zip'));
-    const summary = await runBatch(client, tenant);
+    const summary = await runBatch(ctx.client, tenant);
     expect(summary.files).toBe(3);
     expect(summary.imported).toBe(3);
     expect(summary.objects.created).toBe(4);
 
-    const estates = await db('estates').where({ tenant_id: tenant }).orderBy('source_id');
+    const estates = await ctx.db('estates').where({ tenant_id: tenant }).orderBy('source_id');
     expect(estates.map((e) => e.source_id)).toEqual(['1001', '1002', '1003', '1004']);
     for (const e of estates) {
       expect(e.status).toBe('inaktiv'); // R3
@@ -104,7 +74,7 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
 
     // Attachments of the ZIP (pictures in a folder, a name with a space): title picture first
     const e1004 = estates.find((e) => e.source_id === '1004');
-    const att = await db('estate_attachments').where({ estate_id: e1004.id }).orderBy('position');
+    const att = await ctx.db('estate_attachments').where({ estate_id: e1004.id }).orderBy('position');
     expect(att.map((a) => [a.position, a.group, a.title])).toEqual([
       [0, 'TITELBILD', 'Außenansicht'],
       [1, 'GRUNDRISS', 'Grundriss 4. OG'],
@@ -112,7 +82,7 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
     expect(att.every((a) => /^[0-9a-f]{64}$/.test(a.sha256) && a.size > 0)).toBe(true);
 
     // R2, R7: the owner is imported with origin IMV and status Aktiv
-    const addresses = await db('addresses').where({ tenant_id: tenant }).orderBy('id');
+    const addresses = await ctx.db('addresses').where({ tenant_id: tenant }).orderBy('id');
     expect(addresses).toHaveLength(4);
     for (const a of addresses) {
       expect(a.contact_origin).toBe('IMV');
@@ -124,14 +94,14 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
     expect(schaefer.user_name).toBe('mmustermann');
 
     // R6: linked as ansprechpartner, once
-    const links = await db('estate_contacts as l').join('estates as e', 'e.id', 'l.estate_id').where('e.tenant_id', tenant).select('e.source_id', 'l.role', 'l.address_id');
+    const links = await ctx.db('estate_contacts as l').join('estates as e', 'e.id', 'l.estate_id').where('e.tenant_id', tenant).select('e.source_id', 'l.role', 'l.address_id');
     expect(links).toHaveLength(4);
     expect(links.every((l) => l.role === 'ansprechpartner')).toBe(true);
 
     // The files went to processed/, the ledger has them
     expect(await listRemote(`/${tenant}`)).toEqual([]);
     expect((await listRemote(`/${tenant}/processed`)).length).toBe(3);
-    const ledger = await db('import_files').where({ tenant_id: tenant }).orderBy('id');
+    const ledger = await ctx.db('import_files').where({ tenant_id: tenant }).orderBy('id');
     expect(ledger.map((r) => r.status)).toEqual(['imported', 'imported', 'imported']);
     expect(ledger.every((r) => /^[0-9a-f]{64}$/.test(r.sha256))).toBe(true);
     // Feedback for the sender
@@ -145,28 +115,28 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
 
   it('R3, R4, R8: an update changes the data but not a status or external number a user changed; DELETE archives', async () => {
     // A user activates 1001 and renumbers it in the CRM.
-    await db('estates').where({ tenant_id: tenant, source_id: '1001' }).update({ status: 'aktiv', external_number: 'K-2026-17' });
-    const before = await snapshot(db);
+    await ctx.db('estates').where({ tenant_id: tenant, source_id: '1001' }).update({ status: 'aktiv', external_number: 'K-2026-17' });
+    const before = await snapshot(ctx.db);
 
     await uploadTo(tenant, 'imv-update-1001-delete-1003.xml', imv('imv-update-1001-delete-1003.xml'));
-    const summary = await runBatch(client, tenant);
+    const summary = await runBatch(ctx.client, tenant);
     expect(summary.imported).toBe(1);
     expect(summary.objects.updated).toBe(1);
     expect(summary.objects.archived).toBe(1);
 
-    const e1001 = await db('estates').where({ tenant_id: tenant, source_id: '1001' }).first();
+    const e1001 = await ctx.db('estates').where({ tenant_id: tenant, source_id: '1001' }).first();
     expect(e1001.purchase_price).toBe(369000);
     expect(e1001.title).toBe('Preisreduziert: helle 3-Zimmer-Wohnung mit Balkon');
     expect(e1001.status).toBe('aktiv');
     expect(e1001.external_number).toBe('K-2026-17');
     expect(e1001.id).toBe(before.estates.find((e) => e.source_id === '1001').id);
 
-    const e1003 = await db('estates').where({ tenant_id: tenant, source_id: '1003' }).first();
+    const e1003 = await ctx.db('estates').where({ tenant_id: tenant, source_id: '1003' }).first();
     expect(e1003.archived).toBe(true);
     expect(e1003.cold_rent).toBe(1450); // the DELETE's thin content did not overwrite the data
 
     // R8: no new estates, the same address (de-duplicated by personennummer), the same link
-    const after = await snapshot(db);
+    const after = await snapshot(ctx.db);
     expect(after.estates).toHaveLength(before.estates.length);
     expect(after.addresses).toHaveLength(before.addresses.length);
     expect(after.links).toEqual(before.links);
@@ -174,64 +144,64 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
 
   it('objects apply in document order: CREATE, CHANGE, then delete (any case) of one object in one file leaves it archived', async () => {
     await uploadTo(tenant, 'change-then-delete-1301.xml', fs.readFileSync(path.join(fixturesDir, 'transfers', 'change-then-delete-1301.xml')));
-    const summary = await runBatch(client, tenant);
+    const summary = await runBatch(ctx.client, tenant);
     expect(summary.imported).toBe(1);
-    const e = await db('estates').where({ tenant_id: tenant, source_id: '1301' }).first();
+    const e = await ctx.db('estates').where({ tenant_id: tenant, source_id: '1301' }).first();
     expect(e.archived).toBe(true);
     expect(e.purchase_price).toBe(110000);
     expect(e.title).toBe('Dann geändert');
-    const outcomes = await db('import_objects as o').join('import_files as f', 'f.id', 'o.import_id').where('f.file_name', 'change-then-delete-1301.xml').orderBy('o.position').pluck('o.outcome');
+    const outcomes = await ctx.db('import_objects as o').join('import_files as f', 'f.id', 'o.import_id').where('f.file_name', 'change-then-delete-1301.xml').orderBy('o.position').pluck('o.outcome');
     expect(outcomes).toEqual(['created', 'updated', 'archived']);
   });
 
   it('a full transfer (umfang VOLL) archives nothing that is missing from it; REFERENZ flags the estate', async () => {
-    const activeBefore = await db('estates').where({ tenant_id: tenant, archived: false }).pluck('source_id');
+    const activeBefore = await ctx.db('estates').where({ tenant_id: tenant, archived: false }).pluck('source_id');
     await uploadTo(tenant, 'voll-only-1302-referenz.xml', fs.readFileSync(path.join(fixturesDir, 'transfers', 'voll-only-1302-referenz.xml')));
-    const summary = await runBatch(client, tenant);
+    const summary = await runBatch(ctx.client, tenant);
     expect(summary.imported).toBe(1);
-    const activeAfter = await db('estates').where({ tenant_id: tenant, archived: false }).pluck('source_id');
+    const activeAfter = await ctx.db('estates').where({ tenant_id: tenant, archived: false }).pluck('source_id');
     expect(activeAfter.sort()).toEqual([...activeBefore, '1302'].sort());
-    const e = await db('estates').where({ tenant_id: tenant, source_id: '1302' }).first();
+    const e = await ctx.db('estates').where({ tenant_id: tenant, source_id: '1302' }).first();
     expect(e.reference).toBe(true);
     expect(e.status).toBe('inaktiv');
   });
 
   it('staleness: replaying the first 1001 transfer after its update changes nothing', async () => {
-    const first = await db('import_files').where({ tenant_id: tenant, file_name: 'imv-1001-wohnung.xml' }).first();
-    const before = await snapshot(db);
-    const { handle } = await startReplay(cfg, client, db, first.id);
+    const first = await ctx.db('import_files').where({ tenant_id: tenant, file_name: 'imv-1001-wohnung.xml' }).first();
+    const before = await snapshot(ctx.db);
+    const { handle } = await startReplay(ctx.cfg, ctx.client, ctx.db, first.id);
     const r = await handle.result();
     expect(r.outcome).toBe('imported');
     expect(r.counts.stale).toBe(1);
-    const e = await db('estates').where({ tenant_id: tenant, source_id: '1001' }).first();
+    const e = await ctx.db('estates').where({ tenant_id: tenant, source_id: '1001' }).first();
     expect(e.purchase_price).toBe(369000);
-    const msg = await db('import_objects').where({ import_id: r.importId }).first();
+    const msg = await ctx.db('import_objects').where({ import_id: r.importId }).first();
     expect(msg.outcome).toBe('stale');
     expect(msg.messages.join(' ')).toContain('stored data is newer');
-    const after = await snapshot(db);
+    const after = await snapshot(ctx.db);
     expect(after.estates.map((x) => [x.id, x.content_hash, x.purchase_price])).toEqual(before.estates.map((x) => [x.id, x.content_hash, x.purchase_price]));
   });
 
   it('R12 and R11 through the CLI helpers: inactive estates are hidden by default; publishing needs aktiv', async () => {
-    const active = await listEstates(db, { tenant, status: 'aktiv' });
+    const active = await listEstates(ctx.db, { tenant, status: 'aktiv' });
     expect(active.map((e) => e.externalNumber)).toEqual(['K-2026-17']);
-    const all = await listEstates(db, { tenant, status: 'all' });
+    const all = await listEstates(ctx.db, { tenant, status: 'all' });
     expect(all).toHaveLength(6);
-    await expect(publishEstate(db, tenant, 'IMVO-ID-1002')).rejects.toThrow(/inaktiv/);
-    await activateEstate(db, tenant, 'IMVO-ID-1002');
-    await publishEstate(db, tenant, 'IMVO-ID-1002');
-    expect((await db('estates').where({ tenant_id: tenant, source_id: '1002' }).first()).published_at).not.toBeNull();
+    await expect(publishEstate(ctx.db, tenant, 'IMVO-ID-1002')).rejects.toThrow(/inaktiv/);
+    await activateEstate(ctx.db, tenant, 'IMVO-ID-1002');
+    await publishEstate(ctx.db, tenant, 'IMVO-ID-1002');
+    expect((await ctx.db('estates').where({ tenant_id: tenant, source_id: '1002' }).first()).published_at).not.toBeNull();
     const e1002 = all.find((e) => e.sourceId === '1002')!;
     expect(e1002.contacts).toEqual([{ role: 'ansprechpartner', lastName: 'Größ', firstName: 'Jürgen', company: null, origin: 'IMV', status: 'Aktiv' }]);
   });
 
   it('a second batch imports nothing and changes nothing', async () => {
-    const before = await snapshot(db);
-    const ledgerBefore = await db('import_files').count('* as n').first();
-    const summary = await runBatch(client, tenant);
+    const before = await snapshot(ctx.db);
+    const ledgerBefore = await ctx.db('import_files').count('* as n').first();
+    const summary = await runBatch(ctx.client, tenant);
     expect(summary.files).toBe(0);
-    expect(await snapshot(db)).toEqual(before);
-    expect(await db('import_files').count('* as n').first()).toEqual(ledgerBefore);
+    expect(await snapshot(ctx.db)).toEqual(before);
+    expect(await ctx.db('import_files').count('* as n').first()).toEqual(ledgerBefore);
   });
 
   it('a malformed file ends in failed/ with its report while the others import', async () => {
@@ -239,61 +209,60 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
     await uploadTo(tenant, 'a-broken.xml', '<?xml version="1.0"?><openimmo><anbieter><immobilie><geo>');
     await uploadTo(tenant, 'b-good.xml', good);
     await uploadTo(tenant, 'c-not-openimmo.xml', '<?xml version="1.0"?><rss><channel/></rss>');
-    const summary = await runBatch(client, tenant);
+    const summary = await runBatch(ctx.client, tenant);
     expect(summary.files).toBe(3);
     expect(summary.failed).toBe(2);
     expect(summary.imported).toBe(1);
-    expect(await db('estates').where({ tenant_id: tenant, source_id: '1101' }).first()).toBeTruthy();
+    expect(await ctx.db('estates').where({ tenant_id: tenant, source_id: '1101' }).first()).toBeTruthy();
     const failed = await listRemote(`/${tenant}/failed`);
     expect(failed.filter((f) => f.endsWith('.report.txt'))).toHaveLength(2);
     const report = readRemote(tenant, `failed/${failed.find((f) => f.includes('a-broken') && f.endsWith('.report.txt'))}`);
     expect(report).toContain('MalformedXml');
     expect(report).toContain('a-broken.xml');
-    const rows = await db('import_files').where({ tenant_id: tenant }).whereIn('file_name', ['a-broken.xml', 'c-not-openimmo.xml']).orderBy('file_name');
+    const rows = await ctx.db('import_files').where({ tenant_id: tenant }).whereIn('file_name', ['a-broken.xml', 'c-not-openimmo.xml']).orderBy('file_name');
     expect(rows.map((r) => [r.status, r.error_type])).toEqual([
       ['failed', 'MalformedXml'],
       ['failed', 'NotOpenImmo'],
     ]);
     // The failed file workflow is a failed workflow in the UI, with its error type.
-    const h = client.workflow.getHandle(rows[0].workflow_id);
+    const h = ctx.client.workflow.getHandle(rows[0].workflow_id);
     await expect(h.result()).rejects.toThrow();
     const desc = await h.describe();
     expect(desc.status.name).toBe('FAILED');
   });
 
   it('the same content under another name is recorded as a duplicate and changes nothing', async () => {
-    const before = await snapshot(db);
+    const before = await snapshot(ctx.db);
     await uploadTo(tenant, 'imv-1001-again.xml', imv('imv-1001-wohnung.xml'));
-    const summary = await runBatch(client, tenant);
+    const summary = await runBatch(ctx.client, tenant);
     expect(summary.duplicate).toBe(1);
-    expect(await snapshot(db)).toEqual(before);
+    expect(await snapshot(ctx.db)).toEqual(before);
   });
 
   it('R9: an unknown user is a clear per-object error; the file is kept and a replay imports it once the user exists', async () => {
     const xml = imv('imv-1001-wohnung.xml').toString('utf8').replace(/1001/g, '1201').replace('>mmustermann<', '>neu.kollege<');
     await uploadTo(tenant, 'unknown-user.xml', xml);
-    const summary = await runBatch(client, tenant);
+    const summary = await runBatch(ctx.client, tenant);
     expect(summary.partial).toBe(1);
-    const row = await db('import_files').where({ tenant_id: tenant, file_name: 'unknown-user.xml' }).first();
+    const row = await ctx.db('import_files').where({ tenant_id: tenant, file_name: 'unknown-user.xml' }).first();
     expect(row.status).toBe('partial');
     expect(row.rejected).toBe(1);
-    const obj = await db('import_objects').where({ import_id: row.id }).first();
+    const obj = await ctx.db('import_objects').where({ import_id: row.id }).first();
     expect(obj.outcome).toBe('rejected');
     expect(obj.messages.join(' ')).toContain('unknown onOffice user "neu.kollege"');
-    expect(await db('estates').where({ tenant_id: tenant, source_id: '1201' }).first()).toBeUndefined();
+    expect(await ctx.db('estates').where({ tenant_id: tenant, source_id: '1201' }).first()).toBeUndefined();
 
     // The user is added; the file is replayed from processed/.
-    cfg.tenants[0].users.push('neu.kollege');
-    await worker.stop();
-    worker = await startWorker(cfg, 'worker-a2');
-    const { handle } = await startReplay(cfg, client, db, row.id);
+    ctx.cfg.tenants[0].users.push('neu.kollege');
+    await ctx.restartWorkers();
+    const { handle } = await startReplay(ctx.cfg, ctx.client, ctx.db, row.id);
     const r = await handle.result();
     expect(r.outcome).toBe('imported');
     expect(r.counts.created).toBe(1);
-    const e = await db('estates').where({ tenant_id: tenant, source_id: '1201' }).first();
+    const e = await ctx.db('estates').where({ tenant_id: tenant, source_id: '1201' }).first();
     expect(e.user_name).toBe('neu.kollege');
-    const replayRow = await db('import_files').where({ id: r.importId }).first();
+    const replayRow = await ctx.db('import_files').where({ id: r.importId }).first();
     expect(replayRow.replay_of).toBe(row.id);
-    expect((await db('import_files').where({ id: row.id }).first()).status).toBe('partial'); // the old outcome stays
+    expect((await ctx.db('import_files').where({ id: row.id }).first()).status).toBe('partial'); // the old outcome stays
   });
 });

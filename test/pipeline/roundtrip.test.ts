@@ -4,15 +4,11 @@
  * database with the same values — typed columns, the mapped fields, addresses, links, attachments
  * and user-defined fields.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import type { Client } from '@temporalio/client';
-import { openDatabase, type Db } from '../../db/db';
-import type { AppConfig } from '../../config/config';
-import type { BatchSummary } from '../../common/messages';
 import { listEstates } from '../../ops/estates';
-import { createTestDatabase, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
+import { uniqueId, uploadTo, usePipeline } from '../support/harness';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const word = fc.stringMatching(/^[A-Za-zÄÖÜäöüß][A-Za-zÄÖÜäöüß \-–'&<>€]{0,20}[A-Za-zäöüß]$/);
@@ -71,26 +67,7 @@ function render(o: Obj, id: string): string {
 
 describe('round trip: generated objects → transfer → pipeline → database', () => {
   const tenant = uniqueId('roundtrip');
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let worker: RunningWorker;
-  let client: Client;
-
-  beforeAll(async () => {
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant, options: { chunkSize: 7 } }] });
-    db = await openDatabase(cfg, 2);
-    worker = await startWorker(cfg, 'roundtrip-worker');
-    client = await temporalClient();
-  });
-
-  afterAll(async () => {
-    await worker?.stop();
-    await client?.connection.close();
-    await db?.destroy();
-    await dbHandle?.drop();
-  });
+  const ctx = usePipeline({ tenants: [{ id: tenant, options: { chunkSize: 7 } }], identities: ['roundtrip-worker'] });
 
   it('every mapped group reads back with the values that were sent', async () => {
     const objects = fc.sample(objectArb, { numRuns: 30, seed: 20261127 });
@@ -98,11 +75,11 @@ describe('round trip: generated objects → transfer → pipeline → database',
 <openimmo><uebertragung umfang="TEIL" version="1.2.7" timestamp="2026-11-26T12:00:00Z"/>
 <anbieter><openimmo_anid>IMVONLINE</openimmo_anid>${objects.map((o, i) => render(o, `RT-${i}`)).join('\n')}</anbieter></openimmo>`;
     await uploadTo(tenant, 'roundtrip.xml', xml);
-    const summary: BatchSummary = await client.workflow.execute('importBatch', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueId(`import-batch/${tenant}`), args: [{ tenant }] });
+    const summary = await ctx.batch(tenant);
     expect(summary.objects.created).toBe(objects.length);
 
-    const estates = await listEstates(db, { tenant, status: 'all' });
-    const rows = new Map((await db('estates').where({ tenant_id: tenant })).map((r) => [r.source_id, r]));
+    const estates = await listEstates(ctx.db, { tenant, status: 'all' });
+    const rows = new Map((await ctx.db('estates').where({ tenant_id: tenant })).map((r) => [r.source_id, r]));
     for (const [i, o] of objects.entries()) {
       const id = `RT-${i}`;
       const r = rows.get(id);
@@ -157,7 +134,7 @@ describe('round trip: generated objects → transfer → pipeline → database',
       else expect(e.contacts.some((c) => c.role === 'eigentuemer')).toBe(false);
     }
     // Address details survive too (e-mails and phones are kept as sent, keyed by element).
-    const a = await db('addresses').where({ tenant_id: tenant, last_name: objects[0].lastName }).first();
+    const a = await ctx.db('addresses').where({ tenant_id: tenant, last_name: objects[0].lastName }).first();
     expect(a.emails.email_privat).toBe(objects[0].email);
     expect(a.phones.tel_privat).toBe(objects[0].phone);
   });

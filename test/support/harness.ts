@@ -2,7 +2,7 @@
  * Pipeline test harness: a fresh database per test file, a fresh FTP folder per tenant on the
  * shared vsftpd, workers on a unique task queue against the shared Temporal dev server.
  */
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,10 +14,13 @@ import { Readable } from 'node:stream';
 import pg from 'pg';
 import pino from 'pino';
 import { parseConfig, type AppConfig } from '../../config/config';
+import { openDatabase } from '../../db/db';
+import type { BatchSummary } from '../../common/messages';
 import { createImportWorker, workflowsPath, type ImportWorker } from '../../workers/worker';
 import { FTP_PASSWORD, FTP_USER } from './vsftpd';
 
-export const samplesDir = path.resolve(__dirname, '../../../shared/samples');
+/** The shared samples beside the project (as in CI); IMV_SAMPLES_DIR points elsewhere (a clone in /tmp). */
+export const samplesDir = process.env.IMV_SAMPLES_DIR ?? path.resolve(__dirname, '../../../shared/samples');
 export const hasSamples = fs.existsSync(samplesDir);
 export const fixturesDir = path.resolve(__dirname, '../fixtures');
 export const quietLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -154,4 +157,53 @@ export async function listRemote(dir: string): Promise<string[]> {
 
 export function readRemote(tenant: string, relPath: string): string {
   return fs.readFileSync(path.join(inject('ftpRoot'), tenant, relPath), 'utf8');
+}
+
+export interface PipelineContext {
+  cfg: AppConfig;
+  db: Awaited<ReturnType<typeof openDatabase>>;
+  client: Client;
+  workers: RunningWorker[];
+  /** Runs one batch for the tenant directly (not through the schedule) and returns its summary. */
+  batch(tenant: string, input?: Record<string, unknown>): Promise<BatchSummary>;
+  /** Stops the workers and starts them again (e.g. after the configuration changed). */
+  restartWorkers(): Promise<void>;
+}
+
+/**
+ * The usual pipeline-test setup as vitest hooks: a fresh database, the tenants' config, workers
+ * on a unique task queue, a Temporal client; all torn down after the file.
+ */
+export function usePipeline(opts: { tenants: TestTenant[]; identities?: string[]; worker?: Record<string, unknown>; poolMax?: number }): PipelineContext {
+  let dbHandle: { url: string; drop(): Promise<void> } | undefined;
+  const identities = opts.identities ?? ['test-worker'];
+  const ctx = {
+    workers: [] as RunningWorker[],
+    async batch(tenant: string, input: Record<string, unknown> = {}): Promise<BatchSummary> {
+      return ctx.client.workflow.execute('importBatch', {
+        taskQueue: ctx.cfg.temporal.taskQueue,
+        workflowId: uniqueId(`import-batch/${tenant}`),
+        args: [{ tenant, ...input }],
+      });
+    },
+    async restartWorkers(): Promise<void> {
+      for (const w of ctx.workers) await w.stop();
+      ctx.workers = [];
+      for (const id of identities) ctx.workers.push(await startWorker(ctx.cfg, id));
+    },
+  } as PipelineContext;
+  beforeAll(async () => {
+    dbHandle = await createTestDatabase();
+    ctx.cfg = testConfig({ databaseUrl: dbHandle.url, tenants: opts.tenants, worker: opts.worker });
+    ctx.db = await openDatabase(ctx.cfg, opts.poolMax ?? 4);
+    ctx.client = await temporalClient();
+    for (const id of identities) ctx.workers.push(await startWorker(ctx.cfg, id));
+  });
+  afterAll(async () => {
+    for (const w of ctx.workers) await w.stop();
+    await ctx.client?.connection.close();
+    await ctx.db?.destroy();
+    await dbHandle?.drop();
+  });
+  return ctx;
 }
