@@ -198,8 +198,14 @@ export function applyActivities(deps: ActivityDeps) {
 
     async linkContacts(input: ChunkInput): Promise<ChunkResult> {
       return db.transaction(async (trx) => {
-        const rows = await loadChunk(trx, input);
-        const links = rows.flatMap((r) => (r.estate_id ? r.address_ids.map((a) => ({ estate_id: r.estate_id, address_id: a.id, role: a.role })) : []));
+        // Only the ids: the payloads are not needed to link.
+        const rows: Pick<StagedRow, 'estate_id' | 'address_ids'>[] = await trx('staged_objects')
+          .where({ import_id: input.importId })
+          .andWhere('position', '>=', input.from)
+          .andWhere('position', '<', input.to)
+          .whereNotNull('estate_id')
+          .select('estate_id', 'address_ids');
+        const links = rows.flatMap((r) => r.address_ids.map((a) => ({ estate_id: r.estate_id, address_id: a.id, role: a.role })));
         if (links.length) await trx('estate_contacts').insert(links).onConflict(['estate_id', 'address_id', 'role']).ignore();
         return { done: links.length };
       });

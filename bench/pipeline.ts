@@ -3,7 +3,7 @@
  * real pipeline — Temporal dev server, FTP, a worker, PostgreSQL — and the time of each step, from
  * the file workflow's history. Prints figures; asserts nothing (targets live here, not in tests).
  *
- *   npm run build && node dist/bench/pipeline.js [objects] [--files K]
+ *   npm run build && node dist/bench/pipeline.js [objects] [--files K] [--chunk N]
  *
  * Uses DATABASE_URL's server (default the local one on 127.0.0.1:5432) with a fresh database.
  */
@@ -25,6 +25,8 @@ async function main(): Promise<void> {
   const objects = Number(args.find((a) => /^\d+$/.test(a)) ?? 10_000);
   const filesIdx = args.indexOf('--files');
   const files = filesIdx >= 0 ? Number(args[filesIdx + 1]) : 1;
+  const chunkIdx = args.indexOf('--chunk');
+  const chunkSize = chunkIdx >= 0 ? Number(args[chunkIdx + 1]) : undefined;
   const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const dbName = `imv_bench_${Date.now()}`;
   const admin = new pg.Client({ connectionString: base });
@@ -51,7 +53,7 @@ async function main(): Promise<void> {
   const ftp = await startEmbeddedFtp({ root: path.join(dir, 'ftp'), port: await freePort(), user: 'bench', password: 'bench' });
   const cfg = parseConfig(
     {
-      tenants: [{ id: 'bench', ftp: { url: `${ftp.url}bench`, passwordEnv: 'BENCH_FTP' }, users: ['mmustermann', 'skoch'], options: { minFileAgeSeconds: 0, stableCheckMs: 0 } }],
+      tenants: [{ id: 'bench', ftp: { url: `${ftp.url}bench`, passwordEnv: 'BENCH_FTP' }, users: ['mmustermann', 'skoch'], options: { minFileAgeSeconds: 0, stableCheckMs: 0, ...(chunkSize ? { chunkSize } : {}) } }],
       temporal: { address: temporal.address, taskQueue: 'bench' },
       databaseUrl: dbUrl,
       fileStoreDir: path.join(dir, 'store'),

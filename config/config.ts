@@ -36,7 +36,7 @@ const TenantOptions = z
     /** Sliding window of ImportFile children per batch. */
     maxConcurrentFiles: z.number().int().positive().default(4),
     /** Staged objects per upsert activity (one transaction each). */
-    chunkSize: z.number().int().positive().default(200),
+    chunkSize: z.number().int().positive().default(500),
     /** Write an openimmo_feedback document to feedback/ after each file. */
     feedback: z.boolean().default(true),
     mirror: MirrorOptions,
