@@ -22,9 +22,10 @@ export function mirrorActivities(deps: ActivityDeps) {
       const t = tenantOf(cfg, imp.tenant_id);
       const meta: ImportMeta = imp.meta ?? {};
       if (!t.options.mirror.enabled || meta.header?.umfang !== 'VOLL') return { archived: 0, refused: null };
-      const note = async (text: string) => {
+      // Inside the transaction below it must use that transaction's connection (a pool of one, embedded).
+      const note = async (text: string, q: typeof db = db) => {
         const notes: string[] = imp.notes ?? [];
-        if (!notes.includes(text)) await db('import_files').where({ id: importId }).update({ notes: JSON.stringify([...notes, text]) });
+        if (!notes.includes(text)) await q('import_files').where({ id: importId }).update({ notes: JSON.stringify([...notes, text]) });
       };
       const providers = (meta.providers ?? []).map((p) => p.openimmoAnid || p.anbieternr).filter((p): p is string => !!p);
       if (!providers.length) {
@@ -47,11 +48,11 @@ export function mirrorActivities(deps: ActivityDeps) {
         const share = missing.length / Math.max(total, 1);
         if (share > t.options.mirror.maxArchiveShare) {
           const msg = `mirror refused: the full transfer would archive ${missing.length} of ${total} estates (${Math.round(share * 100)}%), more than the allowed ${Math.round(t.options.mirror.maxArchiveShare * 100)}%`;
-          await note(msg);
+          await note(msg, trx);
           return { archived: 0, refused: msg };
         }
         await trx('estates').whereIn('id', missing).update({ archived: true, archived_at: trx.fn.now(), last_import_id: importId, updated_at: trx.fn.now() });
-        await note(`mirror: archived ${missing.length} estates missing from the full transfer`);
+        await note(`mirror: archived ${missing.length} estates missing from the full transfer`, trx);
         return { archived: missing.length, refused: null };
       });
     },

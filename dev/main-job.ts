@@ -56,10 +56,11 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
   let databaseUrl = process.env.DATABASE_URL;
   let poolMax: number | undefined;
   if (!databaseUrl) {
-    if (await isPostgresReachable('postgres://postgres@127.0.0.1:5432/postgres')) {
+    // IMV_DEV_EMBEDDED_DB=1 takes the embedded database even where a local server runs.
+    if (!process.env.IMV_DEV_EMBEDDED_DB && (await isPostgresReachable('postgres://postgres@127.0.0.1:5432/postgres'))) {
       databaseUrl = 'postgres://postgres@127.0.0.1:5432/imv_import_dev';
     } else {
-      say('no PostgreSQL on 127.0.0.1:5432: starting the embedded one (PGlite) …');
+      say(process.env.IMV_DEV_EMBEDDED_DB ? 'IMV_DEV_EMBEDDED_DB set: starting the embedded one (PGlite) …' : 'no PostgreSQL on 127.0.0.1:5432: starting the embedded one (PGlite) …');
       const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pgdata'), port: await portOr(5433) });
       databaseUrl = pg.url;
       poolMax = 1;

@@ -21,17 +21,20 @@ describe('main job: imv-import dev', () => {
     await dbHandle?.drop();
   });
 
-  it('imports the demo transfers through the schedule and prints the UI link and the summary', async () => {
-    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-dev-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: dbHandle.url, LOG_LEVEL: 'warn' };
-    delete env.TEMPORAL_ADDRESS;
-    const r = await new Promise<{ code: number | null; out: string }>((resolve) => {
+  const runDev = (dataDir: string, env: NodeJS.ProcessEnv) =>
+    new Promise<{ code: number | null; out: string }>((resolve) => {
       const p = spawn(process.execPath, [bin, 'dev', '--data-dir', dataDir, '--exit-after-import'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       p.stdout.on('data', (d) => (out += d));
       p.stderr.on('data', (d) => (out += d));
       p.on('close', (code) => resolve({ code, out }));
     });
+
+  it('imports the demo transfers through the schedule and prints the UI link and the summary', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-dev-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: dbHandle.url, LOG_LEVEL: 'warn' };
+    delete env.TEMPORAL_ADDRESS;
+    const r = await runDev(dataDir, env);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toMatch(/Temporal Web UI: +http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows/);
     expect(r.out).toContain('batch summary: 4 files — imported 2, partial 1, failed 1');
@@ -40,5 +43,18 @@ describe('main job: imv-import dev', () => {
     const ftp = path.join(dataDir, 'ftp', 'demo');
     expect(fs.readdirSync(path.join(ftp, 'failed')).some((f) => f.endsWith('demo-broken-truncated.xml.report.txt'))).toBe(true);
     expect(fs.readdirSync(path.join(ftp, 'processed')).filter((f) => f.endsWith('.xml'))).toHaveLength(3);
+  });
+
+  it('runs on the embedded PostgreSQL (PGlite, one connection) when no database server is to be used', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-dev-embedded-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, IMV_DEV_EMBEDDED_DB: '1', LOG_LEVEL: 'warn' };
+    delete env.TEMPORAL_ADDRESS;
+    delete env.DATABASE_URL;
+    const r = await runDev(dataDir, env);
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('starting the embedded one (PGlite)');
+    expect(r.out).toMatch(/database: +postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres/);
+    expect(r.out).toContain('batch summary: 4 files — imported 2, partial 1, failed 1');
+    expect(fs.existsSync(path.join(dataDir, 'pgdata'))).toBe(true);
   });
 });
