@@ -2,7 +2,7 @@
  * A worker: stateless and interchangeable, any number on one task queue (scale-out). Its database
  * pool is sized to its activity slots so that every running activity can hold a connection.
  */
-import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -24,7 +24,7 @@ export interface ImportWorker {
 
 export interface WorkerOptions {
   connection?: NativeConnection;
-  workflowBundle?: WorkflowBundleWithSourceMap;
+  workflowBundle?: WorkflowBundleOption;
   identity?: string;
   log?: Logger;
   env?: NodeJS.ProcessEnv;

@@ -382,7 +382,7 @@ export class FtpProxy {
 // Worker processes
 // ---------------------------------------------------------------------------------------------
 
-const workerEntry = path.resolve(__dirname, 'fault-worker.cjs');
+const workerEntry = path.resolve(__dirname, 'fault-worker.ts');
 let bundlePath: Promise<string> | null = null;
 
 /** The workflow bundle, built once per test file and written where worker processes can load it. */
@@ -407,11 +407,10 @@ export interface WorkerProcess {
 }
 
 /**
- * `createImportWorker` in a separate process (test/support/fault-worker.cjs runs the TypeScript
- * sources), so that it can be killed with SIGKILL like a crashed or OOM-killed pod.
+ * `createImportWorker` in a separate process (test/support/fault-worker.ts, run with tsx), so that it can be killed with SIGKILL like a crashed or OOM-killed pod.
  */
 export async function spawnWorker(cfg: AppConfig, identity = uniqueId('worker')): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [workerEntry], {
+  const child = spawn(process.execPath, ['--import', 'tsx', workerEntry], {
     env: {
       ...process.env,
       ...testEnv,
