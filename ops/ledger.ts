@@ -17,6 +17,8 @@ export interface ImportView {
   replayOf: number | null;
   duplicateOf: number | null;
   archivedPath: string | null;
+  /** File-level notes that are not errors (mirror refused or applied …). */
+  notes: string[];
   objects?: { position: number; sourceId: string | null; action: string | null; outcome: string; messages: string[] }[];
 }
 
@@ -42,6 +44,7 @@ export async function listImports(db: Db, o: { tenant?: string; status?: string;
     replayOf: r.replay_of,
     duplicateOf: r.duplicate_of,
     archivedPath: r.archived_path,
+    notes: r.notes ?? [],
   }));
   if (o.objects && views.length) {
     const objs = await db('import_objects').whereIn('import_id', views.map((v) => v.id)).orderBy(['import_id', 'position']);
@@ -75,6 +78,7 @@ export function formatImports(rows: ImportView[], withObjects: boolean): string 
   const widths = head.map((h, i) => Math.min(48, Math.max(h.length, ...lines.map((l) => l[i].length))));
   const fmt = (cols: string[]) => cols.map((c, i) => (i === cols.length - 1 ? c : c.slice(0, widths[i]).padEnd(widths[i]))).join('  ');
   const out = [fmt(head), ...lines.map(fmt)];
+  for (const r of rows) for (const n of r.notes) out.push(`  #${r.id} note: ${n}`);
   if (withObjects) {
     for (const r of rows) {
       for (const o of r.objects ?? []) {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { BatchSummary } from '../../common/messages';
 import { listEstates } from '../../ops/estates';
+import { formatImports, listImports } from '../../ops/ledger';
 import { FileStore } from '../../store/file-store';
 import { buildZip } from '../openimmo/helpers';
 import { fixturesDir, hasSamples, listRemote, readRemote, samplesDir, uniqueId, uploadTo, usePipeline } from '../support/harness';
@@ -165,6 +166,8 @@ describe('OpenImmo fidelity through the pipeline', () => {
     expect(await archived()).toEqual(['m4']);
     const notes = (await ctx.db('import_files').where({ tenant_id: mirrorTenant, file_name: 'full-3.xml' }).first('notes')).notes;
     expect(notes.join(' ')).toMatch(/mirror refused: .*2 of 3/);
+    const [view] = await listImports(ctx.db, { tenant: mirrorTenant, limit: 1, ids: [(await ctx.db('import_files').where({ tenant_id: mirrorTenant, file_name: 'full-3.xml' }).first('id')).id] });
+    expect(formatImports([view], false)).toMatch(/note: mirror refused/);
     await uploadTo(mirrorTenant, 'full-empty.xml', full('2026-11-26T11:00:00Z', []));
     await batch(mirrorTenant);
     expect(await archived()).toEqual(['m4']);
