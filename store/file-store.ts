@@ -34,6 +34,33 @@ export class FileStore {
     return path.join(dir, `${process.pid}-${randomUUID()}`);
   }
 
+  /**
+   * Removes temp files older than `maxAgeMs`: what a killed worker left mid-download. Workers call
+   * it on start; a live download is younger than the age, so it is never touched.
+   */
+  async cleanTemp(maxAgeMs = 24 * 3600_000, now = Date.now()): Promise<number> {
+    const dir = path.join(this.dir, 'tmp');
+    let names: string[];
+    try {
+      names = await fsp.readdir(dir);
+    } catch {
+      return 0;
+    }
+    let removed = 0;
+    for (const n of names) {
+      const f = path.join(dir, n);
+      try {
+        if (now - (await fsp.stat(f)).mtimeMs > maxAgeMs) {
+          await fsp.rm(f, { force: true });
+          removed++;
+        }
+      } catch {
+        /* gone meanwhile (another worker cleaned it) */
+      }
+    }
+    return removed;
+  }
+
   /** Moves a finished temp file into place under its hash. */
   async commit(tempFile: string, sha256: string): Promise<string> {
     const dest = this.pathOf(sha256);

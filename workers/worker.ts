@@ -46,6 +46,8 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
   const slots = cfg.worker.maxConcurrentActivities;
   const db = await openDatabase(cfg, slots + 2);
   const store = new FileStore(cfg.fileStoreDir);
+  const cleaned = await store.cleanTemp();
+  if (cleaned) log.info({ cleaned }, 'removed temp files left by interrupted downloads');
   const connection = opts.connection ?? (await NativeConnection.connect({ address: cfg.temporal.address }));
   const worker = await Worker.create({
     connection,
