@@ -75,6 +75,16 @@ function encodable1252(s: string): boolean {
 
 const orNull = (s: string): string | null => (s.trim() === '' ? null : s.trim());
 
+function isUtf8WithMultibyte(bytes: Buffer): boolean {
+  if (!bytes.some((b) => b >= 0x80)) return false;
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('property: values survive a round trip through OpenImmo XML', () => {
   it('generated transfers read back the same values', async () => {
     await fc.assert(
@@ -89,6 +99,9 @@ describe('property: values survive a round trip through OpenImmo XML', () => {
           const declared = encoding === 'utf-8' ? 'UTF-8' : 'ISO-8859-1';
           const xml = `<?xml version="1.0" encoding="${declared}"?>\n<openimmo><anbieter>${body}</anbieter></openimmo>`;
           const bytes = encoding === 'utf-8' ? Buffer.from(xml, 'utf8') : iconv.encode(xml, 'windows-1252');
+          // Declared Latin-1 bytes that happen to be valid UTF-8 with multi-byte sequences are read as
+          // UTF-8 (design.md §3: "Ä„" in windows-1252 is the UTF-8 of "Ą"); the property is about the rest.
+          fc.pre(encoding === 'utf-8' || !isUtf8WithMultibyte(bytes));
           const input = zipped ? buildZip([{ name: 'export/transfer.xml', data: bytes }]) : bytes;
 
           const read = objectsOf(await readTransferBuffer(input, { chunkSize }));
@@ -111,7 +124,8 @@ describe('property: values survive a round trip through OpenImmo XML', () => {
           });
         },
       ),
-      { numRuns: 300 },
+      // A fixed seed keeps CI reproducible; PROPERTY_SEED explores others.
+      { numRuns: 300, seed: Number(process.env.PROPERTY_SEED ?? 20261127) },
     );
   });
 });
