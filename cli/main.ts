@@ -286,7 +286,8 @@ export async function main(argv = process.argv): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (e) {
     const err = e as Error & { exitCode?: number };
-    if (err instanceof CliError || err instanceof EstateRuleError || err.name === 'ConfigError') {
+    // Errors that carry an exit code are the user's to fix (unknown import id, a rule): a message, no stack.
+    if (err instanceof CliError || err instanceof EstateRuleError || err.name === 'ConfigError' || typeof err.exitCode === 'number') {
       console.error(`imv-import: ${err.message}`);
       process.exitCode = err.exitCode ?? 1;
     } else {
