@@ -5,8 +5,13 @@
  */
 import type { Knex } from 'knex';
 import type { ImportRow } from './transfers';
+import { printableName } from '../common/remote-names';
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+// Characters XML 1.0 cannot carry at all (a sender's file name or a message may hold them).
+// eslint-disable-next-line no-control-regex -- control characters are what is replaced
+const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+const esc = (s: string) =>
+  s.replace(NOT_XML, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const el = (name: string, value: string | number | null | undefined) =>
   value === null || value === undefined || value === '' ? `<${name}/>` : `<${name}>${esc(String(value))}</${name}>`;
 
@@ -42,13 +47,13 @@ export async function buildFeedback(
       el('oobj_id', o.source_id ?? `position-${o.position}`),
       el('zusatz_refnr', o.external_number),
       `<user_defined_simplefield feldname="imv_import_status">${esc(o.outcome)}</user_defined_simplefield>`,
-      `<user_defined_simplefield feldname="imv_import_datei">${esc(row.file_name)}</user_defined_simplefield>`,
+      `<user_defined_simplefield feldname="imv_import_datei">${esc(printableName(row.file_name))}</user_defined_simplefield>`,
       '</objekt>',
     );
   }
   const errors: string[] = [];
   if (fileError) {
-    errors.push(`<fehler>${el('objekt_id', null)}${el('fehlernr', FEEDBACK_ERROR_NUMBERS.file)}${el('text', `${row.file_name}: ${fileError.errorType}: ${fileError.message}`)}</fehler>`);
+    errors.push(`<fehler>${el('objekt_id', null)}${el('fehlernr', FEEDBACK_ERROR_NUMBERS.file)}${el('text', `${printableName(row.file_name)}: ${fileError.errorType}: ${fileError.message}`)}</fehler>`);
   }
   for (const o of objects) {
     const nr = FEEDBACK_ERROR_NUMBERS[o.outcome];

@@ -19,7 +19,9 @@ import type {
 } from '../common/messages';
 import { emptyCounts } from '../common/messages';
 import { ftpAccessOf, tenantOf } from '../config/config';
-import { connect, inboxPath, listFinishedUploads, moveFile, uploadBuffer, exists } from '../ftp/ftp';
+import { connect, exists, ftpErrorText, inboxPath, isPermanentFtpError, listFinishedUploads, moveFile, uploadBuffer } from '../ftp/ftp';
+import { fileWorkflowId } from '../common/file-ids';
+import { archiveNames, printableName } from '../common/remote-names';
 import { openTransfer } from '../openimmo/reader';
 import { isTransferError } from '../openimmo/errors';
 import { sha256OfFile } from '../store/file-store';
@@ -44,6 +46,7 @@ export interface ImportRow {
   objects_total: number;
   error_type: string | null;
   error_message: string | null;
+  notes?: string[];
 }
 
 export interface ImportMeta {
@@ -93,14 +96,29 @@ export function transferActivities(deps: ActivityDeps) {
     async listTransfers({ tenant }: { tenant: string }): Promise<ListTransfersResult> {
       const t = tenantOf(cfg, tenant);
       const access = accessFor(tenant);
-      const files = await ftpSession(tenant, (c) =>
+      const listed = await ftpSession(tenant, (c) =>
         listFinishedUploads(c, access.baseDir, {
           minAgeMs: t.options.minFileAgeSeconds * 1000,
           stableCheckMs: t.options.stableCheckMs,
         }),
       );
+      // A file whose import finished but that the server would not let us move (its name, its
+      // permissions) is still in the inbox: its ledger row is final, so it is never imported again.
+      const ids = listed.map((f) => fileWorkflowId(tenant, f));
+      const finished = new Set<string>();
+      for (let i = 0; i < ids.length; i += 1000) {
+        const rows = (await db('import_files')
+          .whereIn('workflow_id', ids.slice(i, i + 1000))
+          .whereIn('status', [...FINAL])
+          .pluck('workflow_id')) as string[];
+        for (const id of rows) finished.add(id);
+      }
+      const files = listed.filter((_f, i) => !finished.has(ids[i]));
+      const leftInInbox = listed.length - files.length;
+      for (const f of files) if (f.note) deps.log.warn({ tenant, file: printableName(f.name), note: f.note }, 'inbox entry listed with fallbacks');
+      if (leftInInbox) deps.log.warn({ tenant, files: leftInInbox }, 'finished imports whose files could not leave the inbox: not imported again');
       deps.log.info({ tenant, files: files.length }, 'listed inbox');
-      return { files, maxConcurrentFiles: t.options.maxConcurrentFiles };
+      return { files, maxConcurrentFiles: t.options.maxConcurrentFiles, ...(leftInInbox ? { leftInInbox } : {}) };
     },
 
     async beginImport(input: BeginImportInput): Promise<BeginImportResult> {
@@ -127,6 +145,8 @@ export function transferActivities(deps: ActivityDeps) {
           file_name: input.file.name,
           size: input.file.size,
           mtime: input.file.mtime,
+          // The server would not size or date it: say so where the operator looks.
+          ...(input.file.note ? { notes: JSON.stringify([`listed with fallbacks: ${input.file.note}`]) } : {}),
         };
       } else {
         throw ApplicationFailure.nonRetryable('beginImport needs a file or replayOf', 'BadInput');
@@ -164,7 +184,15 @@ export function transferActivities(deps: ActivityDeps) {
             c.trackProgress((info) => {
               if (info.bytes > seen) heartbeatSafe({ bytes: (seen = info.bytes) });
             });
-            await c.downloadTo(tmp, row.remote_path);
+            try {
+              await c.downloadTo(tmp, row.remote_path);
+            } catch (err) {
+              if (!isPermanentFtpError(err, c)) throw err;
+              throw ApplicationFailure.nonRetryable(
+                `${printableName(row.file_name)}: the FTP server refuses to send the file (${ftpErrorText(err)}); it stays on the server`,
+                'Unreadable',
+              );
+            }
             c.trackProgress();
           });
           const hash = await sha256OfFile(tmp);
@@ -203,7 +231,7 @@ export function transferActivities(deps: ActivityDeps) {
 
     async parseTransfer({ importId }: { importId: number }): Promise<ParseResult> {
       const row = await loadImport(importId);
-      if (!row.sha256) throw new Error(`import ${importId} was not fetched yet`);
+      if (!row.sha256) throw ApplicationFailure.nonRetryable(`import ${importId} was not fetched yet`, 'BadInput');
       const file = store.pathOf(row.sha256);
       const meta: ImportMeta = { providers: [], header: null };
       let objects = 0;
@@ -271,41 +299,88 @@ export function transferActivities(deps: ActivityDeps) {
 
       const access = accessFor(row.tenant_id);
       const folder = status === 'failed' ? 'failed' : 'processed';
-      const dest = inboxPath(access, folder, `${importId}-${row.file_name}`);
+      const names = archiveNames(importId, row.file_name);
+      const dest = inboxPath(access, folder, names.archived);
       const messages = await objectMessages(importId);
+      // What the server refuses for good (a name it cannot move, a folder it will not write) is
+      // noted and the import still ends here, in a final state: the ledger is never left importing.
+      // A broken connection is thrown and retried as before.
+      const notes: string[] = [];
+      let archivedPath: string | null = dest;
+      const permanent = async (c: Client, what: string, fn: () => Promise<unknown>) => {
+        try {
+          await fn();
+        } catch (err) {
+          if (!isPermanentFtpError(err, c)) throw err;
+          notes.push(`${what} (${ftpErrorText(err)})`);
+          return false;
+        }
+        return true;
+      };
       await ftpSession(row.tenant_id, async (c) => {
         if (row.remote_path !== dest) {
-          const there = await exists(c, row.remote_path);
-          if (!there && !(await exists(c, dest)) && row.sha256 && (await store.has(row.sha256))) {
-            // The original vanished from the server (replay of a removed file): put our copy back.
-            await c.uploadFrom(fs.createReadStream(store.pathOf(row.sha256)), dest);
-          } else {
-            await moveFile(c, row.remote_path, dest);
-          }
+          const moved = await permanent(c, `not moved to ${folder}/: the server refused; the file stays at ${printableName(row.remote_path)} and is not imported again`, async () => {
+            const there = await exists(c, row.remote_path);
+            if (!there && !(await exists(c, dest)) && row.sha256 && (await store.has(row.sha256))) {
+              // The original vanished from the server (replay of a removed file): put our copy back.
+              const cwd = await c.pwd();
+              await c.ensureDir(inboxPath(access, folder));
+              await c.cd(cwd);
+              await c.uploadFrom(fs.createReadStream(store.pathOf(row.sha256)), dest);
+            } else {
+              await moveFile(c, row.remote_path, dest);
+            }
+          });
+          if (!moved) archivedPath = row.archived_path ?? null;
         }
         if (status === 'failed' || status === 'partial') {
-          await uploadBuffer(c, `${dest}.report.txt`, renderReport(row, status, outcome, counts, messages));
+          const reportPath = inboxPath(access, folder, names.report);
+          await permanent(c, 'report not written: the server refused', () => uploadBuffer(c, reportPath, renderReport(row, status, outcome, counts, messages, notes)));
         }
         if (tenantOf(cfg, row.tenant_id).options.feedback && status !== 'duplicate') {
           const fresh = await loadImport(importId);
           const xml = await buildFeedback(db, fresh, status, outcome.kind === 'failed' ? outcome : null);
-          await uploadBuffer(c, inboxPath(access, 'feedback', `${importId}-${row.file_name.replace(/\.(xml|zip)$/i, '')}-feedback.xml`), xml);
+          await permanent(c, 'feedback not written: the server refused', () => uploadBuffer(c, inboxPath(access, 'feedback', names.feedback), xml));
         }
       });
+      const before: string[] = Array.isArray(row.notes) ? row.notes : [];
       await db('import_files')
         .where({ id: importId })
         .update({
           status,
           ...countColumns(counts),
           error_type: outcome.kind === 'failed' ? outcome.errorType : null,
-          error_message: outcome.kind === 'failed' ? outcome.message : null,
+          error_message: outcome.kind === 'failed' ? outcome.message.slice(0, 2000) : null,
           duplicate_of: outcome.kind === 'duplicate' ? outcome.duplicateOf : null,
-          archived_path: dest,
+          archived_path: archivedPath,
+          notes: JSON.stringify([...before, ...notes.filter((n) => !before.includes(n))]),
           finished_at: db.fn.now(),
         });
       await db('staged_objects').where({ import_id: importId }).delete();
+      if (notes.length) deps.log.warn({ tenant: row.tenant_id, importId, status, notes: notes.length }, 'import finished with archive problems');
       deps.log.info({ tenant: row.tenant_id, importId, status, ...counts }, 'import finished');
       return { outcome: status, counts };
+    },
+
+    /**
+     * The last resort when finishImport itself cannot finish (a refused ledger write, a bug): the
+     * row still gets a final status and the error, so it never stays `importing`. One statement,
+     * nothing on FTP. A row that is final already keeps its state.
+     */
+    async abandonImport({ importId, errorType, message }: { importId: number; errorType: string; message: string }): Promise<{ outcome: FileOutcome }> {
+      const updated = await db('import_files')
+        .where({ id: importId })
+        .whereNotIn('status', [...FINAL])
+        .update({
+          status: 'failed',
+          error_type: errorType,
+          error_message: `finishing the import failed: ${message}`.slice(0, 2000),
+          notes: db.raw("notes || ?::jsonb", [JSON.stringify(['the import could not be finished normally (archive, report or ledger): see the error; replay it after fixing the cause'])]),
+          finished_at: db.fn.now(),
+        });
+      const row = await db('import_files').where({ id: importId }).first('status', 'tenant_id');
+      deps.log.warn({ tenant: row?.tenant_id, importId, updated }, 'import abandoned after finishing failed');
+      return { outcome: (row?.status ?? 'failed') as FileOutcome };
     },
 
     /** A transient failure outlived its retries: the file stays in the inbox for the next batch. */
@@ -354,10 +429,11 @@ function renderReport(
   outcome: FinishOutcome,
   counts: ObjectCounts,
   messages: { position: number; source_id: string | null; outcome: string; messages: string[] }[],
+  notes: string[] = [],
 ): string {
   const lines = [
     `imv-import report`,
-    `file:      ${row.file_name}`,
+    `file:      ${printableName(row.file_name)}`,
     `import id: ${row.id}`,
     `tenant:    ${row.tenant_id}`,
     `sha256:    ${row.sha256 ?? '-'}`,
@@ -370,6 +446,7 @@ function renderReport(
   for (const m of messages) {
     for (const text of m.messages) lines.push(`object #${m.position} (id ${m.source_id ?? 'none'}) ${m.outcome}: ${text}`);
   }
+  for (const n of notes) lines.push(`note: ${n}`);
   lines.push('', `Replay after fixing the cause: imv-import replay ${row.id}`);
   return lines.join('\n') + '\n';
 }

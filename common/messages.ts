@@ -11,6 +11,11 @@ export interface RemoteFile {
   size: number;
   /** Exact modification time (MDTM), ISO-8601 UTC. */
   mtime: string;
+  /**
+   * Set when the server would not size or date this entry (SIZE/MDTM refused): what was used
+   * instead. Absent in older histories.
+   */
+  note?: string;
 }
 
 export interface ImportBatchInput {
@@ -67,6 +72,8 @@ export interface BatchSummary {
 export interface ListTransfersResult {
   files: RemoteFile[];
   maxConcurrentFiles: number;
+  /** Files still in the inbox whose import already finished (the server refused to move them). */
+  leftInInbox?: number;
 }
 
 export interface BeginImportInput {

@@ -2,6 +2,7 @@ import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import { migrationSource } from './migrations';
 import type { AppConfig } from '../config/config';
+import { pgSafe } from '../common/pg-safe';
 
 // bigint (int8) and numeric come back as strings by default; ids and counts fit in a JS number.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -9,9 +10,25 @@ pg.types.setTypeParser(1700, (v) => Number(v));
 
 export type Db = Knex;
 
+type KnexClientClass = new (config: Knex.Config) => { prepBindings(bindings: unknown[] | undefined): unknown[] | undefined };
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- knex ships no typings for its dialect classes
+const PgClient = require('knex/lib/dialects/postgres') as KnexClientClass;
+
+/**
+ * knex's PostgreSQL client with every bound value made storable (common/pg-safe.ts): text from a
+ * sender's file (a NUL in a ZIP entry name, in a message quoting it) can never fail a statement.
+ * A subclass, because transactions build their client from the class, not from the instance.
+ */
+class SafeTextPgClient extends PgClient {
+  override prepBindings(bindings: unknown[] | undefined): unknown[] | undefined {
+    const b = super.prepBindings(bindings);
+    return Array.isArray(b) ? b.map((v) => pgSafe(v)) : b;
+  }
+}
+
 export function createDb(url: string, poolMax = 10): Db {
   return knexFactory({
-    client: 'pg',
+    client: SafeTextPgClient as unknown as typeof knexFactory.Client,
     connection: url,
     pool: { min: 0, max: poolMax },
     // A worker must not hang forever on a database that is restarting: fail and let Temporal retry.

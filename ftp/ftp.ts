@@ -3,9 +3,9 @@
  * to processed/ and failed/, writing reports and feedback. Every operation opens its own short
  * session: activities run anywhere, connections are not shared across them.
  */
-import { Client, type FileInfo } from 'basic-ftp';
+import { Client, FTPError, type FileInfo } from 'basic-ftp';
 import path from 'node:path/posix';
-import { Readable, Writable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { FtpAccess } from '../config/config';
 import type { RemoteFile } from '../common/messages';
 
@@ -47,6 +47,88 @@ interface Seen {
   name: string;
   size: number;
   mtime: string;
+  note?: string;
+}
+
+/** A reply of the server with a code (as opposed to a broken connection or a timeout). */
+export function ftpReplyCode(e: unknown): number | null {
+  const code = (e as { code?: unknown } | null)?.code;
+  return e instanceof FTPError && typeof code === 'number' ? code : null;
+}
+
+/**
+ * This one command cannot succeed, however often it is retried: the server refused it for good
+ * (5xx), or, with the connection still open, basic-ftp refused to send it (a name with CR/LF/NUL) or
+ * could not read the reply. A closed connection, a timeout or a local I/O error is transient.
+ */
+export function isPermanentFtpError(e: unknown, client?: Client): boolean {
+  const code = ftpReplyCode(e);
+  if (code !== null) return code >= 500 && code < 600;
+  const sysCode = (e as { code?: unknown } | null)?.code;
+  return !!client && !client.closed && e instanceof Error && sysCode === undefined;
+}
+
+/** A short, single-line account of an FTP error (the server's reply, without the command). */
+export function ftpErrorText(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.replace(/\s+/g, ' ').slice(0, 200);
+}
+
+const MONTHS = ['jan', 'feb', 'mar', 'apr', 'may', 'jun', 'jul', 'aug', 'sep', 'oct', 'nov', 'dec'];
+
+/**
+ * The time of an `ls`-style LIST line (`Nov 27 08:12`, or `Nov 27  2025` for older files), in UTC
+ * (vsftpd and ftp-srv list UTC). Without a year it is the latest such time not in the future.
+ * Minute precision: only a fallback for servers that refuse MDTM for a name.
+ */
+export function listTime(raw: string | undefined, now = Date.now()): Date | null {
+  const m = /^([A-Za-z]{3})\s+(\d{1,2})\s+(?:(\d{1,2}):(\d{2})|(\d{4}))$/.exec((raw ?? '').trim());
+  if (!m) return null;
+  const month = MONTHS.indexOf(m[1].toLowerCase());
+  if (month < 0) return null;
+  const day = Number(m[2]);
+  if (m[5]) return new Date(Date.UTC(Number(m[5]), month, day));
+  const year = new Date(now).getUTCFullYear();
+  let t = Date.UTC(year, month, day, Number(m[3]), Number(m[4]));
+  if (t > now + 24 * 3600_000) t = Date.UTC(year - 1, month, day, Number(m[3]), Number(m[4]));
+  return new Date(t);
+}
+
+/**
+ * One inbox entry's exact size and time. Each entry stands on its own: a server that refuses SIZE
+ * or MDTM for this name, or answers without a number (a 0-byte file on ftp-srv, a name with quotes
+ * or control characters that no command can carry) leaves the listing's values and a note, and
+ * never fails the listing. Only a closed connection (broken, timed out) does, and is retried.
+ */
+async function sizeAndTime(client: Client, full: string, e: FileInfo): Promise<Seen> {
+  const notes: string[] = [];
+  let mtime: Date | null = null;
+  let size: number | null = null;
+  try {
+    const d = await client.lastMod(full);
+    if (!Number.isNaN(d.getTime())) mtime = d;
+    else notes.push('MDTM gave no time');
+  } catch (err) {
+    if (client.closed) throw err;
+    notes.push(`MDTM refused (${ftpErrorText(err)})`);
+  }
+  try {
+    const n = await client.size(full);
+    if (Number.isSafeInteger(n) && n >= 0) size = n;
+    else notes.push('SIZE gave no number');
+  } catch (err) {
+    if (client.closed) throw err;
+    notes.push(`SIZE refused (${ftpErrorText(err)})`);
+  }
+  if (mtime === null) {
+    mtime = listTime(e.rawModifiedAt) ?? new Date(0);
+    notes.push(mtime.getTime() === 0 ? 'no time known' : 'time from the listing (minute precision)');
+  }
+  if (size === null) {
+    size = Number.isSafeInteger(e.size) && e.size >= 0 ? e.size : 0;
+    notes.push('size from the listing');
+  }
+  return { name: e.name, size, mtime: mtime.toISOString(), ...(notes.length ? { note: notes.join('; ') } : {}) };
 }
 
 async function snapshot(client: Client, dir: string): Promise<Seen[]> {
@@ -54,10 +136,8 @@ async function snapshot(client: Client, dir: string): Promise<Seen[]> {
   const out: Seen[] = [];
   for (const e of entries) {
     if (!e.isFile || e.name.startsWith('.') || !TRANSFER_NAME.test(e.name)) continue;
-    const full = path.join(dir, e.name);
     // LIST gives minute precision without a year: ask MDTM and SIZE for the exact values.
-    const [mtime, size] = [await client.lastMod(full), await client.size(full)];
-    out.push({ name: e.name, size, mtime: mtime.toISOString() });
+    out.push(await sizeAndTime(client, path.join(dir, e.name), e));
   }
   return out;
 }
@@ -87,29 +167,36 @@ export async function listFinishedUploads(
     .sort((a, b) => (a.mtime < b.mtime ? -1 : a.mtime > b.mtime ? 1 : a.name < b.name ? -1 : 1));
 }
 
+/**
+ * Whether `file` is on the server, by SIZE. A refusal (5xx) means no; a 213 reply that is not a
+ * number (ftp-srv for a 0-byte file) means yes; a closed connection is thrown.
+ */
 export async function exists(client: Client, file: string): Promise<boolean> {
   try {
     await client.size(file);
     return true;
-  } catch {
-    return false;
+  } catch (err) {
+    if (client.closed) throw err;
+    if (ftpReplyCode(err) !== null) return false;
+    return /^Can't parse response/.test((err as Error).message);
   }
 }
 
 /**
- * Moves `from` to `to` (creating the folder). Idempotent: when `from` is gone and `to` exists,
- * an earlier attempt already did it.
+ * Moves `from` to `to` (creating the folder). Idempotent: when the rename is refused because `from`
+ * is gone and `to` exists, an earlier attempt already did it.
  */
 export async function moveFile(client: Client, from: string, to: string): Promise<'moved' | 'already-moved'> {
-  if (!(await exists(client, from))) {
-    if (await exists(client, to)) return 'already-moved';
-    throw new Error(`cannot move ${from}: it is not on the server (and ${to} is not either)`);
-  }
   const cwd = await client.pwd();
   await client.ensureDir(path.dirname(to));
   await client.cd(cwd);
-  await client.rename(from, to);
-  return 'moved';
+  try {
+    await client.rename(from, to);
+    return 'moved';
+  } catch (err) {
+    if (isPermanentFtpError(err) && (await exists(client, to)) && !(await exists(client, from))) return 'already-moved';
+    throw err;
+  }
 }
 
 export async function uploadBuffer(client: Client, file: string, content: Buffer | string): Promise<void> {
@@ -117,16 +204,4 @@ export async function uploadBuffer(client: Client, file: string, content: Buffer
   await client.ensureDir(path.dirname(file));
   await client.cd(cwd);
   await client.uploadFrom(Readable.from([Buffer.from(content)]), file);
-}
-
-export async function downloadToBuffer(client: Client, file: string): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _e, cb) {
-      chunks.push(chunk);
-      cb();
-    },
-  });
-  await client.downloadTo(sink, file);
-  return Buffer.concat(chunks);
 }

@@ -42,6 +42,19 @@ function errorTypeOf(e: unknown): string {
   return 'unknown';
 }
 
+/**
+ * PostgreSQL's "data exception" (SQLSTATE class 22: a value it refuses, an out-of-range number) is
+ * deterministic: the same statement is refused on every retry. It becomes a non-retryable
+ * `DataError` with a short message; knex's message would carry the whole SQL statement.
+ */
+export function asPermanentDataError(e: unknown): ApplicationFailure | null {
+  if (!(e instanceof Error) || e instanceof ApplicationFailure) return null;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code !== 'string' || !/^22[0-9A-Z]{3}$/.test(code)) return null;
+  const text = e.message.includes(' - ') ? e.message.slice(e.message.lastIndexOf(' - ') + 3) : e.message;
+  return ApplicationFailure.nonRetryable(`PostgreSQL refused a value (SQLSTATE ${code}): ${text.slice(0, 300)}`, 'DataError');
+}
+
 function isCancellation(e: unknown): boolean {
   return e instanceof CancelledFailure || (e instanceof Error && e.name === 'AbortError');
 }
@@ -98,7 +111,8 @@ class ObservingInbound implements ActivityInboundCallsInterceptor {
       else if (activityType === 'markImportError') await this.recordFile(fields, { outcome: 'error', counts: null });
       this.o.log.info({ ...fields, durationMs: Math.round(seconds * 1000), outcome: 'completed' }, `activity ${activityType} completed`);
       return result;
-    } catch (e) {
+    } catch (caught) {
+      const e = asPermanentDataError(caught) ?? caught;
       const seconds = elapsed();
       const cancelled = isCancellation(e);
       const outcome = cancelled ? 'cancelled' : 'failed';

@@ -24,6 +24,9 @@ import type { BatchSummary, FileOutcome, ImportBatchInput, ImportFileResult, Rem
 import { emptyCounts } from '../common/messages';
 import { fileSearchAttributes, ImportObjects, ImportOutcome } from '../common/search-attributes';
 import { importFile } from './import-file';
+import { fileWorkflowId } from '../common/file-ids';
+
+export { fileWorkflowId };
 
 const { listTransfers } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
@@ -34,12 +37,6 @@ const { listTransfers } = proxyActivities<Activities>({
 export const FILES_PER_RUN = 500;
 
 export const importBatchProgress = defineQuery<BatchSummary & { pending: number; running: number }>('progress');
-
-/** A readable, deterministic workflow id for a file: tenant, time and name (design.md §4). */
-export function fileWorkflowId(tenant: string, f: RemoteFile): string {
-  const t = f.mtime.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `import-file/${tenant}/${t}/${f.name}/${f.size}`;
-}
 
 export async function importBatch(input: ImportBatchInput): Promise<BatchSummary> {
   const summary: BatchSummary = input.carried ?? {

@@ -8,6 +8,7 @@ import {
   type ActivityOptions,
   ApplicationFailure,
   defineQuery,
+  patched,
   proxyActivities,
   setCurrentDetails,
   setHandler,
@@ -15,11 +16,30 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { FileOutcome, ImportFileInput, ImportFileResult, ObjectCounts } from '../common/messages';
+import type { FileOutcome, FinishOutcome, FinishResult, ImportFileInput, ImportFileResult, ObjectCounts } from '../common/messages';
+import { emptyCounts } from '../common/messages';
 import { ImportObjects, ImportOutcome } from '../common/search-attributes';
 
 /** Errors that no retry can fix: the file goes to failed/ and the workflow fails with this type. */
-export const PERMANENT_ERROR_TYPES = ['MalformedXml', 'NotOpenImmo', 'EncodingError', 'ZipRejected', 'TooLarge', 'UnknownImport', 'BadInput'];
+export const PERMANENT_ERROR_TYPES = [
+  'MalformedXml',
+  'NotOpenImmo',
+  'EncodingError',
+  'ZipRejected',
+  'TooLarge',
+  'UnknownImport',
+  'BadInput',
+  // The FTP server refuses to send the file (5xx on RETR): it stays on the server.
+  'Unreadable',
+  // PostgreSQL refused a value (SQLSTATE class 22): the same statement would be refused again.
+  'DataError',
+];
+
+/**
+ * Marker of the last resort: when finishImport fails for good, abandonImport still gives the ledger
+ * row a final status. Histories from before it fail the workflow at that point, as they did.
+ */
+export const FINISH_LAST_RESORT = 'finish-last-resort';
 
 const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: PERMANENT_ERROR_TYPES };
 
@@ -80,18 +100,33 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
     return { importId: begun.importId, outcome, fileName: begun.fileName, counts };
   };
   if (begun.finished) {
-    return result(begun.finished, { total: 0, created: 0, updated: 0, unchanged: 0, archived: 0, stale: 0, rejected: 0 });
+    return result(begun.finished, emptyCounts());
   }
+
+  /** finishImport, and if it fails for good, the last resort that closes the ledger row. */
+  const finish = async (summary: string, outcome: FinishOutcome): Promise<FinishResult> => {
+    try {
+      return await acts(QUICK, summary).finishImport({ importId: begun.importId, outcome });
+    } catch (err) {
+      const cause = err instanceof ActivityFailure ? err.cause : err;
+      const permanent = cause instanceof ApplicationFailure && (cause.nonRetryable || (cause.type != null && PERMANENT_ERROR_TYPES.includes(cause.type)));
+      if (!permanent || !patched(FINISH_LAST_RESORT)) throw err;
+      const type = (cause as ApplicationFailure).type ?? 'FinishFailed';
+      const abandoned = await acts(QUICK, 'last resort: close the ledger row with the error').abandonImport({
+        importId: begun.importId,
+        errorType: type,
+        message: (cause as ApplicationFailure).message,
+      });
+      return { outcome: abandoned.outcome, counts: emptyCounts() };
+    }
+  };
 
   try {
     step('fetch');
     const fetched = await acts(hb(TRANSFER), `download ${begun.fileName} into the file store`).fetchTransfer({ importId: begun.importId });
     if (fetched.duplicateOf !== null) {
       step('archive');
-      const fin = await acts(QUICK, `duplicate of import ${fetched.duplicateOf}: move to processed/`).finishImport({
-        importId: begun.importId,
-        outcome: { kind: 'duplicate', duplicateOf: fetched.duplicateOf },
-      });
+      const fin = await finish(`duplicate of import ${fetched.duplicateOf}: move to processed/`, { kind: 'duplicate', duplicateOf: fetched.duplicateOf });
       return result(fin.outcome, fin.counts);
     }
 
@@ -118,17 +153,14 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
     await acts(QUICK, 'full-transfer mirror (only when enabled and umfang=VOLL)').mirrorFullTransfer({ importId: begun.importId });
 
     step('archive');
-    const fin = await acts(QUICK, `move ${begun.fileName} to processed/, ledger, feedback`).finishImport({ importId: begun.importId, outcome: { kind: 'completed' } });
+    const fin = await finish(`move ${begun.fileName} to processed/, ledger, feedback`, { kind: 'completed' });
     return result(fin.outcome, fin.counts);
   } catch (err) {
     const cause = err instanceof ActivityFailure ? err.cause : err;
     if (cause instanceof ApplicationFailure && cause.type && PERMANENT_ERROR_TYPES.includes(cause.type)) {
       step('archive (failed)');
-      await acts(QUICK, `move ${begun.fileName} to failed/ with its report`).finishImport({
-        importId: begun.importId,
-        outcome: { kind: 'failed', errorType: cause.type, message: cause.message },
-      });
-      result('failed', { total: 0, created: 0, updated: 0, unchanged: 0, archived: 0, stale: 0, rejected: 0 });
+      await finish(`move ${begun.fileName} to failed/ with its report`, { kind: 'failed', errorType: cause.type, message: cause.message });
+      result('failed', emptyCounts());
       throw ApplicationFailure.nonRetryable(cause.message, cause.type);
     }
     // Transient and out of retries: the file stays in the inbox and the next batch tries again.
