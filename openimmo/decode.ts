@@ -48,7 +48,49 @@ export interface HeadInfo {
   bomLength: number;
   /** UTF-16 without BOM, recognised by `<?` as 16-bit units (XML 1.0 appendix F). */
   utf16NoBom: 'utf-16le' | 'utf-16be' | null;
+  /**
+   * Neither a BOM nor `<?`, but NUL bytes in the pattern of a 16- or 32-bit encoding (every other
+   * byte 0, or three of four): such a file is not UTF-8 or any single-byte encoding (XML allows no NUL).
+   */
+  unmarkedWide: WideGuess | null;
   declared: string | null;
+}
+
+export interface WideGuess {
+  encoding: 'UTF-16LE' | 'UTF-16BE' | 'UTF-32LE' | 'UTF-32BE';
+  /** How many leading bytes showed the pattern. */
+  bytes: number;
+}
+
+/** Bytes looked at for the NUL pattern: the start of any OpenImmo file is ASCII markup. */
+const WIDE_SNIFF_BYTES = 64;
+
+/** What an XML document can start with (after no BOM): `<` or white space. */
+const XML_START = new Set([0x3c, 0x20, 0x09, 0x0d, 0x0a]);
+
+/**
+ * XML 1.0 appendix F's table applied to files that start with neither a BOM nor `<?`: the first
+ * character is `<` or white space as a 16- or 32-bit unit, and in the first bytes the zero bytes sit
+ * where ASCII markup in that encoding puts them (every odd byte for UTF-16LE, every even one for
+ * UTF-16BE, three of four for UTF-32) and nowhere else. Only the pattern is reported; nothing is
+ * decoded from it.
+ */
+export function guessUnmarkedWide(head: Buffer): WideGuess | null {
+  const n32 = Math.min(head.length, WIDE_SNIFF_BYTES) & ~3;
+  if (n32 >= 8) {
+    if (XML_START.has(head[0]!) && head[1] === 0 && head[2] === 0 && head[3] === 0) return { encoding: 'UTF-32LE', bytes: n32 };
+    if (head[0] === 0 && head[1] === 0 && head[2] === 0 && XML_START.has(head[3]!)) return { encoding: 'UTF-32BE', bytes: n32 };
+  }
+  const n16 = Math.min(head.length, WIDE_SNIFF_BYTES) & ~1;
+  if (n16 < 4) return null;
+  let zerosEven = 0;
+  let zerosOdd = 0;
+  for (let i = 0; i < n16; i++) if (head[i] === 0) i % 2 === 0 ? zerosEven++ : zerosOdd++;
+  // Nearly every unit of markup is ASCII: at least three in four show the zero, none the other way round.
+  const enough = (zeros: number) => zeros * 8 >= n16 * 3;
+  if (XML_START.has(head[0]!) && head[1] === 0 && zerosEven === 0 && enough(zerosOdd)) return { encoding: 'UTF-16LE', bytes: n16 };
+  if (head[0] === 0 && XML_START.has(head[1]!) && zerosOdd === 0 && enough(zerosEven)) return { encoding: 'UTF-16BE', bytes: n16 };
+  return null;
 }
 
 const DECLARATION = /^\s*<\?xml\s[^>]*?\bencoding\s*=\s*(["'])\s*([A-Za-z][A-Za-z0-9._:-]*)\s*\1/;
@@ -75,6 +117,7 @@ export function sniffHead(head: Buffer): HeadInfo {
     if (b0 === 0x3c && b1 === 0x00 && b2 === 0x3f && b3 === 0x00) utf16NoBom = 'utf-16le';
     else if (b0 === 0x00 && b1 === 0x3c && b2 === 0x00 && b3 === 0x3f) utf16NoBom = 'utf-16be';
   }
+  const unmarkedWide = !bom && !utf16NoBom ? guessUnmarkedWide(head) : null;
   let declared: string | null = null;
   const bytes = head.subarray(bomLength);
   let headText: string;
@@ -83,7 +126,7 @@ export function sniffHead(head: Buffer): HeadInfo {
   else headText = bytes.toString('latin1'); // the declaration is ASCII; latin1 maps bytes 1:1
   const m = DECLARATION.exec(headText);
   if (m) declared = m[2]!;
-  return { bom, bomLength, utf16NoBom, declared };
+  return { bom, bomLength, utf16NoBom, unmarkedWide, declared };
 }
 
 function swap16(b: Buffer): Buffer {
@@ -452,6 +495,18 @@ export async function* decodeXml(open: ByteSource, options: DecodeOptions = {}):
 
     if (info.bom === 'utf-32' || (declared && /^utf-?32/i.test(declared))) {
       throw encodingError('UTF-32 is not supported', { encoding: 'UTF-32' });
+    }
+    if (info.unmarkedWide) {
+      // XML 1.0 §4.3.3: without a BOM or a declaration an entity must be UTF-8, and UTF-16 must begin
+      // with a BOM. Guessing from zero bytes would be our own invention: say what it looks like instead.
+      const w = info.unmarkedWide;
+      const why = w.encoding.startsWith('UTF-16')
+        ? 'XML requires a byte-order mark for UTF-16 and reads a file with neither as UTF-8; ask the sender for a byte-order mark or UTF-8'
+        : 'UTF-32 is not supported; ask the sender for UTF-8';
+      throw encodingError(
+        `The file looks like ${w.encoding} without a byte-order mark (zero bytes in the pattern of ${w.encoding} in its first ${w.bytes} bytes) and has no XML declaration: ${why}`,
+        { encoding: w.encoding },
+      );
     }
     if (family?.kind === 'unknown' && !info.bom) {
       throw encodingError(`Unsupported encoding "${declared}" in the XML declaration`, { encoding: declared! });

@@ -7,10 +7,12 @@ import {
   decodeXml,
   decodeXmlBuffer,
   firstInvalidUtf8,
+  guessUnmarkedWide,
   sniffHead,
   type DetectedEncoding,
 } from '../../openimmo/decode';
-import { caught } from './helpers';
+import { readTransferBuffer } from '../../openimmo/reader';
+import { caught, immobilie, transfer } from './helpers';
 
 const LATIN1_DECL = '<?xml version="1.0" encoding="ISO-8859-1"?>';
 
@@ -158,6 +160,56 @@ describe('UTF-16', () => {
   it('without BOM, recognised by the first characters', async () => {
     const { text } = await decodeChunks([Buffer.from(xml, 'utf16le')]);
     expect(text).toBe(xml);
+  });
+});
+
+describe('UTF-16 with neither a byte-order mark nor an XML declaration (XML 1.0 §4.3.3, appendix F)', () => {
+  const bare = '<openimmo><anbieter><ort>Köln</ort></anbieter></openimmo>';
+
+  it('little-endian → EncodingError saying what it looks like, not MalformedXml "disallowed character"', async () => {
+    const err = await caught(decodeXmlBuffer(Buffer.from(bare, 'utf16le')));
+    expect(err.type).toBe('EncodingError');
+    expect(err.message).toContain('looks like UTF-16LE without a byte-order mark');
+    expect(err.message).toContain('no XML declaration');
+    expect(err.detail).toEqual({ encoding: 'UTF-16LE' });
+  });
+
+  it('big-endian, and with leading whitespace before the root element', async () => {
+    const err = await caught(decodeXmlBuffer(Buffer.from(`\r\n  ${bare}`, 'utf16le').swap16()));
+    expect(err.type).toBe('EncodingError');
+    expect(err.message).toContain('looks like UTF-16BE without a byte-order mark');
+  });
+
+  it('the reader reports it the same way (the whole file, not one object)', async () => {
+    const err = await caught(readTransferBuffer(Buffer.from(transfer([immobilie({ id: '1' })]).replace(/^<\?xml[^>]*>\s*/, ''), 'utf16le')));
+    expect(err.type).toBe('EncodingError');
+    expect(err.message).toMatch(/^The file looks like UTF-16LE without a byte-order mark/);
+  });
+
+  it('UTF-32 without a byte-order mark is named too', async () => {
+    const bytes = Buffer.alloc(bare.length * 4);
+    for (let i = 0; i < bare.length; i++) bytes.writeUInt32LE(bare.charCodeAt(i), i * 4);
+    const err = await caught(decodeXmlBuffer(bytes));
+    expect(err.type).toBe('EncodingError');
+    expect(err.message).toContain('looks like UTF-32LE');
+  });
+
+  it('the zero-byte pattern (pure): only wide encodings match, not text or binary', () => {
+    expect(guessUnmarkedWide(Buffer.from(bare, 'utf16le'))).toEqual({ encoding: 'UTF-16LE', bytes: 64 });
+    expect(guessUnmarkedWide(Buffer.from(bare, 'utf16le').swap16())?.encoding).toBe('UTF-16BE');
+    expect(guessUnmarkedWide(Buffer.from('<a/>', 'utf16le'))).toEqual({ encoding: 'UTF-16LE', bytes: 8 });
+    expect(guessUnmarkedWide(Buffer.from(bare, 'utf8'))).toBeNull();
+    expect(guessUnmarkedWide(Buffer.from(bare, 'latin1'))).toBeNull();
+    expect(guessUnmarkedWide(Buffer.from('<a', 'utf16le'))).toEqual({ encoding: 'UTF-16LE', bytes: 4 });
+    expect(guessUnmarkedWide(Buffer.from('<', 'utf16le'))).toBeNull(); // too short to tell
+    // Binary: zero bytes at even positions, but the first unit is no `<` and most units have no zero.
+    expect(guessUnmarkedWide(Buffer.from([0x00, 0xff, 0x13, 0x37, 0x80, 0x81, 0x00, 0x42]))).toBeNull();
+    expect(guessUnmarkedWide(Buffer.from([0x3c, 0x00, 0x13, 0x37, 0x80, 0x81, 0x61, 0x00]))).toBeNull();
+    // A PNG: zero bytes at even and odd positions.
+    expect(guessUnmarkedWide(Buffer.from('89504e470d0a1a0a0000000d4948445200000010', 'hex'))).toBeNull();
+    // With `<?` and a BOM the existing rules decide; the guess is not consulted.
+    expect(sniffHead(Buffer.from('<?xml version="1.0"?><a/>', 'utf16le')).unmarkedWide).toBeNull();
+    expect(sniffHead(Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(bare, 'utf16le')])).unmarkedWide).toBeNull();
   });
 });
 
