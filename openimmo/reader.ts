@@ -16,7 +16,7 @@ import { bufferSource, decodeXml, type ByteSource, type DetectedEncoding } from 
 import { TransferError } from './errors';
 import { mapHeader, mapImmobilie, mapProvider } from './mapping';
 import type { TransferEvent, TransferObject, XmlElement, XmlNode } from './types';
-import { DEFAULT_ZIP_LIMITS, looksLikeZip, openZip, type ZipLimits, type ZipTransfer } from './zip';
+import { DEFAULT_ZIP_LIMITS, describeCandidates, looksLikeZip, openZip, type ZipLimits, type ZipTransfer } from './zip';
 
 const MiB = 1024 * 1024;
 
@@ -447,7 +447,7 @@ export interface OpenedTransfer {
   close(): Promise<void>;
 }
 
-/** ZIP mode: resolve path attachments to entries; a missing file is a warning (design §3). */
+/** ZIP mode: resolve path attachments to entries; a missing file, or a path several entries match, is a warning (design §3). */
 function attachmentHook(zip: ZipTransfer | null): ParserHooks {
   return {
     onObject(o) {
@@ -458,9 +458,17 @@ function attachmentHook(zip: ZipTransfer | null): ParserHooks {
           o.warnings.push(`${label}: refers to the file "${a.source.path}", but the transfer is a plain XML file`);
           continue;
         }
-        const entry = zip.attachments.resolve(a.source.path);
-        if (entry) a.source.entry = entry;
-        else o.warnings.push(`${label}: file "${a.source.path}" not found in the ZIP`);
+        const found = zip.attachments.candidates(a.source.path);
+        if (found.length === 0) {
+          o.warnings.push(`${label}: file "${a.source.path}" not found in the ZIP`);
+          continue;
+        }
+        a.source.entry = found[0]!;
+        if (found.length > 1) {
+          o.warnings.push(
+            `${label}: file "${a.source.path}" matches ${found.length} entries in the ZIP (${describeCandidates(found)}); the first in the archive is used`,
+          );
+        }
       }
     },
   };

@@ -97,30 +97,39 @@ function decodeUrl(p: string): string | null {
 export interface AttachmentIndex {
   /** The entry name a path from the XML refers to, or null. */
   resolve(pathFromXml: string): string | null;
+  /**
+   * Every entry the path matches by the rule that decides (first = the one `resolve` returns): more
+   * than one when the ZIP holds the same name twice, names that differ only in case, or several
+   * files ending in the path. Empty when nothing matches.
+   */
+  candidates(pathFromXml: string): string[];
 }
 
 /**
  * Resolves attachment paths as exporters write them: relative to the XML's folder first (XML at
  * `export/openimmo.xml` refers to `bilder/a.png` stored as `export/bilder/a.png`), then from the
  * archive root, then as a path suffix anywhere in the archive; case-insensitively, after URL-decoding,
- * with backslashes as slashes. Where several entries end in the same suffix, the first in the
- * archive wins (deterministic).
+ * with backslashes as slashes. Where several entries match at the same step, the first in the archive
+ * wins (deterministic), and `candidates` lists them all so the reader can warn.
  */
 export function createAttachmentIndex(entryNames: readonly string[], xmlEntryName: string | null): AttachmentIndex {
-  const byPath = new Map<string, string>();
+  const byPath = new Map<string, string[]>();
   const files = entryNames.filter((n) => !n.endsWith('/') && n !== xmlEntryName && !isIgnorableEntry(n));
   for (const name of files) {
     const key = normalizePath(name);
-    if (key && !byPath.has(key)) byPath.set(key, name);
+    if (!key) continue;
+    const list = byPath.get(key);
+    if (list) list.push(name);
+    else byPath.set(key, [name]);
   }
   const xmlDir = xmlEntryName && xmlEntryName.includes('/') ? xmlEntryName.slice(0, xmlEntryName.lastIndexOf('/')) : '';
 
-  const lookup = (raw: string): string | null => {
+  const lookup = (raw: string): string[] => {
     let p = raw.trim();
     // `file:` URLs and leading slashes mean "from the top of whatever the exporter had": try relative.
     p = p.replace(/^file:\/*/i, '');
     const rel = normalizePath(p);
-    if (!rel) return null;
+    if (!rel) return [];
     if (xmlDir) {
       const hit = byPath.get(normalizePath(`${xmlDir}/${p.replace(/^[/\\]+/, '')}`));
       if (hit) return hit;
@@ -128,18 +137,35 @@ export function createAttachmentIndex(entryNames: readonly string[], xmlEntryNam
     const hit = byPath.get(rel);
     if (hit) return hit;
     const suffix = `/${rel}`;
-    for (const [key, name] of byPath) if (key.endsWith(suffix)) return name;
-    return null;
+    const out: string[] = [];
+    for (const [key, names] of byPath) if (key.endsWith(suffix)) out.push(...names);
+    return out;
+  };
+
+  const candidates = (pathFromXml: string): string[] => {
+    if (!pathFromXml || !pathFromXml.trim()) return [];
+    const decoded = decodeUrl(pathFromXml);
+    // The decoded form first (`Grundriss%204OG.png`); the raw form covers names with a literal `%`.
+    const first = decoded !== null ? lookup(decoded) : [];
+    return first.length ? first : lookup(pathFromXml);
   };
 
   return {
-    resolve(pathFromXml: string): string | null {
-      if (!pathFromXml || !pathFromXml.trim()) return null;
-      const decoded = decodeUrl(pathFromXml);
-      // The decoded form first (`Grundriss%204OG.png`); the raw form covers names with a literal `%`.
-      return (decoded !== null ? lookup(decoded) : null) ?? lookup(pathFromXml);
-    },
+    resolve: (pathFromXml) => candidates(pathFromXml)[0] ?? null,
+    candidates,
   };
+}
+
+/**
+ * The entries an ambiguous path matched, for a warning: `"bilder/a.jpg" twice` or
+ * `"bilder/a.jpg", "Bilder/A.JPG"` (at most five names, each shortened).
+ */
+export function describeCandidates(names: readonly string[]): string {
+  const counts = new Map<string, number>();
+  for (const n of names) counts.set(n, (counts.get(n) ?? 0) + 1);
+  const shown = [...counts].slice(0, 5).map(([n, k]) => `${q(n)}${k === 2 ? ' twice' : k > 2 ? ` ${k} times` : ''}`);
+  const more = counts.size > shown.length ? ` and ${counts.size - shown.length} more` : '';
+  return shown.join(', ') + more;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createAttachmentIndex, isXmlEntryName, looksLikeZip, openZip, unsafeEntryName } from '../../openimmo/zip';
+import { createAttachmentIndex, describeCandidates, isXmlEntryName, looksLikeZip, openZip, unsafeEntryName } from '../../openimmo/zip';
 import { openTransfer, readTransferBuffer } from '../../openimmo/reader';
 import { buildZip, caught, immobilie, objectsOf, transfer, withTempDir, writeTemp } from './helpers';
 
@@ -61,6 +61,46 @@ describe('a valid ZIP transfer', () => {
     ]);
     expect(o!.attachments[0]!.group).toBe('TITELBILD');
     expect(o!.warnings).toEqual(['anhaenge/anhang[3]: file "fehlt.png" not found in the ZIP']);
+  });
+
+  it('two pictures under one name (or names differing only in case): the object is warned, naming the entries; the first is used', async () => {
+    const JPG1 = Buffer.from('first picture');
+    const JPG2 = Buffer.from('second picture');
+    const xml = transfer([
+      immobilie({
+        id: '1005',
+        body: `<anhaenge>
+          <anhang gruppe="BILD"><daten><pfad>bilder/a.jpg</pfad></daten></anhang>
+          <anhang gruppe="BILD"><daten><pfad>bilder/b.jpg</pfad></daten></anhang>
+          <anhang gruppe="BILD"><daten><pfad>bilder/c.jpg</pfad></daten></anhang>
+        </anhaenge>`,
+      }),
+    ]);
+    const zip = buildZip([
+      { name: 'openimmo.xml', data: xml },
+      { name: 'bilder/a.jpg', data: JPG1 },
+      { name: 'bilder/a.jpg', data: JPG2 },
+      { name: 'bilder/B.jpg', data: JPG1 },
+      { name: 'Bilder/b.JPG', data: JPG2 },
+      { name: 'bilder/c.jpg', data: JPG1 },
+    ]);
+    await withTempDir(async (dir) => {
+      const t = await openTransfer(writeTemp(dir, 'transfer.zip', zip));
+      try {
+        const objects = [];
+        for await (const e of t.events()) if (e.type === 'object') objects.push(e.object);
+        const [o] = objects;
+        expect(o!.attachments.map((a) => (a.source as { entry?: string }).entry)).toEqual(['bilder/a.jpg', 'bilder/B.jpg', 'bilder/c.jpg']);
+        expect(o!.warnings).toEqual([
+          'anhaenge/anhang[1]: file "bilder/a.jpg" matches 2 entries in the ZIP ("bilder/a.jpg" twice); the first in the archive is used',
+          'anhaenge/anhang[2]: file "bilder/b.jpg" matches 2 entries in the ZIP ("bilder/B.jpg", "Bilder/b.JPG"); the first in the archive is used',
+        ]);
+        // "The first" is the first in the archive, and that is what is read.
+        expect(await t.attachments!.read('bilder/a.jpg')).toEqual(JPG1);
+      } finally {
+        await t.close();
+      }
+    });
   });
 
   it('openTransfer detects a ZIP by its magic bytes, whatever the name', async () => {
@@ -245,6 +285,18 @@ describe('entry names (pure)', () => {
     expect(idx.resolve('file:///only.png')).toBe('b/only.png');
     expect(idx.resolve('x.xml')).toBeNull(); // the XML itself is not an attachment
     expect(idx.resolve('')).toBeNull();
+  });
+
+  it('ambiguous paths: every entry of the deciding step is a candidate, the first in the archive wins', () => {
+    const idx = createAttachmentIndex(['t.xml', 'bilder/a.jpg', 'bilder/a.jpg', 'Bilder/B.JPG', 'bilder/b.jpg', 'x/c.png', 'y/c.png', 'd.png', 'z/d.png'], 't.xml');
+    expect(idx.candidates('bilder/a.jpg')).toEqual(['bilder/a.jpg', 'bilder/a.jpg']); // the same name twice
+    expect(idx.candidates('bilder/b.jpg')).toEqual(['Bilder/B.JPG', 'bilder/b.jpg']); // differing only in case
+    expect(idx.resolve('bilder/b.jpg')).toBe('Bilder/B.JPG');
+    expect(idx.candidates('c.png')).toEqual(['x/c.png', 'y/c.png']); // two folders end in the path
+    expect(idx.candidates('d.png')).toEqual(['d.png']); // the root match decides before any suffix
+    expect(idx.candidates('fehlt.png')).toEqual([]);
+    expect(describeCandidates(['bilder/a.jpg', 'bilder/a.jpg'])).toBe('"bilder/a.jpg" twice');
+    expect(describeCandidates(['A.jpg', 'a.jpg', 'a.JPG', 'a.JPG', 'a.JPG'])).toBe('"A.jpg", "a.jpg", "a.JPG" 3 times');
   });
 
   it('a literal % in a file name still resolves', () => {
