@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { ChunkInput, ChunkResult } from '../common/messages';
 import { tenantOf } from '../config/config';
+import { unknownUserMessage } from '../domain/users';
 import { externalNumberOf, planEstate, SOURCE_IMV, type ApplyContext, type EstateColumns, type StoredEstate } from '../domain/estate';
 import type { TransferObject } from '../openimmo/types';
 import { upsertChunkAddresses } from './addresses';
@@ -90,7 +91,7 @@ export function applyActivities(deps: ActivityDeps) {
             continue;
           }
           if (!users.has(user)) {
-            fail(`object ${o.sourceId}: unknown onOffice user "${user}" for tenant ${tenant.id}; add the user to the configuration and replay import ${imp.id}`);
+            fail(unknownUserMessage(o.sourceId, user, tenant.id, imp.id));
             continue;
           }
           const ctx: ApplyContext = {
