@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Knex } from 'knex';
 import type { ChunkInput, ChunkResult } from '../common/messages';
 import { tenantOf } from '../config/config';
+import { contactWarnings } from '../domain/contact';
 import { unknownUserMessage } from '../domain/users';
 import { externalNumberOf, planEstate, SOURCE_IMV, type ApplyContext, type EstateColumns, type StoredEstate } from '../domain/estate';
 import type { TransferObject } from '../openimmo/types';
@@ -132,6 +133,8 @@ export function applyActivities(deps: ActivityDeps) {
             case 'unchanged':
               break;
           }
+          // The address step imports this object's contacts: say here which of them it cannot.
+          if (APPLIED.has(plan.outcome)) messages.push(...contactWarnings(o));
           results.push({ position: r.position, sourceId: o.sourceId, action: o.action, outcome: plan.outcome, messages });
         }
 

@@ -1,4 +1,4 @@
-import type { ContactData } from '../openimmo/types';
+import type { ContactData, TransferObject } from '../openimmo/types';
 
 /** Normalized keys for onOffice's contact de-duplication (case, spacing and ß/ss insensitive). */
 export function norm(v: string | null | undefined): string | null {
@@ -39,10 +39,48 @@ export function contactKeys(c: ContactData): ContactKeys {
   };
 }
 
-/** A contact worth importing: something that identifies a person or a company. */
+/**
+ * A contact that can become an address: it has an identity, a (last) name or a company, as an
+ * onOffice address record and its duplicate check need. An e-mail, a phone, a first name or a person
+ * number alone identify nobody a user could recognise, so they create (or match) no address.
+ */
 export function isImportableContact(c: ContactData | null): c is ContactData {
   if (!c) return false;
-  return !!(c.lastName?.trim() || c.company?.trim() || Object.keys(c.emails).length || c.externalId);
+  return !!(c.lastName?.trim() || c.company?.trim());
+}
+
+/** What a contact without identity does carry, by kind (never the values: personal data). */
+function carriedKinds(c: ContactData): string[] {
+  const kinds: [string, boolean][] = [
+    ['first name', !!c.firstName?.trim()],
+    ['e-mail', Object.keys(c.emails).length > 0],
+    ['phone', Object.keys(c.phones).length > 0],
+    ['postal address', !!(c.street || c.houseNumber || c.zip || c.city || c.country)],
+    ['person number', !!c.externalId?.trim()],
+    ['salutation', !!(c.salutation || c.title)],
+    ['url', !!c.url],
+  ];
+  return kinds.filter(([, has]) => has).map(([k]) => k);
+}
+
+/**
+ * Per-object warnings for address elements that give no address: present but empty, or without a
+ * name or company. A DELETE imports no contact, so it has none. The text names the element and what
+ * kinds of data it had, never the data.
+ */
+export function contactWarnings(o: Pick<TransferObject, 'action' | 'contact' | 'furtherAddresses' | 'emptyAddresses'>): string[] {
+  if (o.action === 'DELETE') return [];
+  const what = (field: string) => (field === 'kontaktperson' ? 'no owner address created' : 'no address created');
+  const out = (o.emptyAddresses ?? []).map((field) => `${field} is empty: ${what(field)}`);
+  const contacts: [ContactData, string][] = [];
+  if (o.contact) contacts.push([o.contact, o.contact.field ?? 'kontaktperson']);
+  for (const w of o.furtherAddresses ?? []) contacts.push([w, w.field ?? 'weitere_adresse']);
+  for (const [c, field] of contacts) {
+    if (isImportableContact(c)) continue;
+    const kinds = carriedKinds(c);
+    out.push(`${field} has no name or company${kinds.length ? ` (only ${kinds.join(', ')})` : ''}: ${what(field)}`);
+  }
+  return out;
 }
 
 /**

@@ -372,7 +372,12 @@ function addKeyed(into: Record<string, string>, key: string, value: string): voi
 }
 
 export function mapContact(el: XmlElement | null, role: string | null, field: string, warnings: string[]): ContactData | null {
-  if (!el) return null;
+  return readContact(el, role, field, warnings).contact;
+}
+
+/** The contact, and whether the element was there but empty (as opposed to absent or dropped with a warning). */
+function readContact(el: XmlElement | null, role: string | null, field: string, warnings: string[]): { contact: ContactData | null; empty: boolean } {
+  if (!el) return { contact: null, empty: false };
   const emails: Record<string, string> = {};
   const phones: Record<string, string> = {};
   for (const k of elementChildren(el)) {
@@ -400,6 +405,7 @@ export function mapContact(el: XmlElement | null, role: string | null, field: st
     phones,
     url: childText(el, 'url'),
     role,
+    field,
   };
   // Values the address de-duplication matches on (never echoed: personal data).
   const keys: [string, string | null][] = [
@@ -413,7 +419,7 @@ export function mapContact(el: XmlElement | null, role: string | null, field: st
   for (const [name, v] of keys) {
     if (overlongKey(v) !== null) {
       warnings.push(`${overlongMessage(`${field}/${name}`, v!)}; this address is not imported`);
-      return null;
+      return { contact: null, empty: false };
     }
   }
   const empty =
@@ -421,7 +427,7 @@ export function mapContact(el: XmlElement | null, role: string | null, field: st
     c.lastName === null && c.company === null && c.street === null && c.houseNumber === null &&
     c.zip === null && c.city === null && c.country === null && c.url === null &&
     Object.keys(emails).length === 0 && Object.keys(phones).length === 0;
-  return empty ? null : c;
+  return empty ? { contact: null, empty: true } : { contact: c, empty: false };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -503,25 +509,35 @@ export function mapImmobilie(imm: XmlElement, ctx: ObjectContext): TransferObjec
   }
 
   const further: ContactData[] = [];
+  const emptyAddresses: string[] = [];
   const kontakt = g.get('kontaktperson') ?? null;
   // 1.2.7 puts weitere_adresse beside kontaktperson; some exporters nest it inside.
   const weitere = [...childrenNamed(imm, 'weitere_adresse'), ...childrenNamed(kontakt, 'weitere_adresse')];
   weitere.forEach((w, i) => {
-    const c = mapContact(w, textValue(attr(w, 'adressart')), `weitere_adresse[${i + 1}]`, warnings);
-    if (c) further.push(c);
+    const field = `weitere_adresse[${i + 1}]`;
+    const c = readContact(w, textValue(attr(w, 'adressart')), field, warnings);
+    if (c.contact) further.push(c.contact);
+    else if (c.empty) emptyAddresses.push(field);
   });
+  // Evaluated in this order so that warnings keep a stable order: action, stand_vom, estate, contact, attachments.
+  const action = mapAction(child(techn, 'aktion'), warnings);
+  const standVom = dateOrTimestampField(childText(techn, 'stand_vom'), 'verwaltung_techn/stand_vom', warnings);
+  const estate = estateFields(g, userFields, warnings);
+  const contact = readContact(kontakt, null, 'kontaktperson', warnings);
+  if (contact.empty) emptyAddresses.unshift('kontaktperson');
 
   return {
     position: ctx.position,
     providerIndex: ctx.providerIndex,
     sourceId,
     openimmoObid,
-    action: mapAction(child(techn, 'aktion'), warnings),
+    action,
     user: simplefield(userFields, 'immobilie', USER_FIELD_NAME),
-    standVom: dateOrTimestampField(childText(techn, 'stand_vom'), 'verwaltung_techn/stand_vom', warnings),
-    estate: estateFields(g, userFields, warnings),
-    contact: mapContact(kontakt, null, 'kontaktperson', warnings),
+    standVom,
+    estate,
+    contact: contact.contact,
     furtherAddresses: further,
+    ...(emptyAddresses.length ? { emptyAddresses } : {}),
     userFields,
     attachments: mapAttachments(imm, warnings),
     raw: imm,

@@ -77,6 +77,8 @@ export interface ContactData {
   url: string | null;
   /** For weitere_adresse: its adressart attribute; for kontaktperson: null. */
   role: string | null;
+  /** Where it was found, for messages: `kontaktperson` or `weitere_adresse[2]` (1-based, document order). */
+  field?: string;
 }
 
 export interface EnergyCertificate {
@@ -184,6 +186,11 @@ export interface TransferObject {
   contact: ContactData | null;
   /** weitere_adresse entries. */
   furtherAddresses: ContactData[];
+  /**
+   * Address elements that are present but carry nothing (`kontaktperson`, `weitere_adresse[2]`), so
+   * they have no ContactData; reported when the object is applied (domain/contact.ts).
+   */
+  emptyAddresses?: string[];
   userFields: UserField[];
   attachments: AttachmentRef[];
   /** The whole immobilie element, losslessly. */

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { externalNumberOf, planEstate, contentHash, WARNING_NOTE, estateColumns, type ApplyContext, type StoredEstate } from '../../domain/estate';
 import { compareVersions, isStale } from '../../domain/staleness';
-import { contactKeys, matchSteps, normStreet, isImportableContact } from '../../domain/contact';
+import { contactKeys, contactWarnings, matchSteps, normStreet, isImportableContact } from '../../domain/contact';
 import type { ContactData, TransferObject } from '../../openimmo/types';
 import { readTransferBuffer } from '../../openimmo/reader';
 import fs from 'node:fs';
@@ -99,9 +99,62 @@ describe("contact de-duplication (onOffice's order)", () => {
     expect(contactKeys(contact({ lastName: ' GRÖSS ' })).last).toBe(contactKeys(contact({ lastName: 'größ' })).last);
   });
 
-  it('R2: a contact without name, company, e-mail or id is not imported', () => {
+  it('R2: a contact needs a name or a company to be imported; an e-mail, a first name or a person number alone is not enough', () => {
     expect(isImportableContact(contact({ city: 'Bonn' }))).toBe(false);
+    expect(isImportableContact(contact({ emails: { email_privat: 'x@example.org' } }))).toBe(false);
+    expect(isImportableContact(contact({ externalId: 'K-1', firstName: 'Renate', phones: { tel_handy: '0170' } }))).toBe(false);
+    expect(isImportableContact(contact({ lastName: '  ' }))).toBe(false);
     expect(isImportableContact(contact({ lastName: 'Petersen' }))).toBe(true);
+    expect(isImportableContact(contact({ company: 'Hanse Gewerbebau GmbH', emails: { email_zentrale: 'x@example.org' } }))).toBe(true);
     expect(isImportableContact(null)).toBe(false);
+  });
+});
+
+describe('R2: address elements that give no address are warned about per object, without personal data', () => {
+  const object = (o: Partial<Pick<TransferObject, 'action' | 'contact' | 'furtherAddresses' | 'emptyAddresses'>>) => ({
+    action: 'UPSERT' as const,
+    contact: null,
+    furtherAddresses: [],
+    ...o,
+  });
+
+  it('a kontaktperson with only an e-mail: no owner address, and the warning says so without the address', () => {
+    const w = contactWarnings(object({ contact: contact({ field: 'kontaktperson', emails: { email_privat: 'renate@example.org' } }) }));
+    expect(w).toEqual(['kontaktperson has no name or company (only e-mail): no owner address created']);
+  });
+
+  it('an empty kontaktperson, and one with only a first name, phone and town', () => {
+    expect(contactWarnings(object({ emptyAddresses: ['kontaktperson'] }))).toEqual(['kontaktperson is empty: no owner address created']);
+    const w = contactWarnings(object({ contact: contact({ firstName: 'Renate', phones: { tel_handy: '+49 170 1' }, city: 'Köln', externalId: 'K-9' }) }));
+    expect(w).toEqual(['kontaktperson has no name or company (only first name, phone, postal address, person number): no owner address created']);
+    for (const text of ['Renate', '170', 'Köln', 'K-9']) expect(w.join(' ')).not.toContain(text);
+  });
+
+  it('weitere_adresse entries are named by their place', () => {
+    const w = contactWarnings(
+      object({
+        contact: contact({ lastName: 'Petersen' }),
+        furtherAddresses: [contact({ company: 'Verwaltung', field: 'weitere_adresse[1]' }), contact({ url: 'https://x.example', field: 'weitere_adresse[3]' })],
+        emptyAddresses: ['weitere_adresse[2]'],
+      }),
+    );
+    expect(w).toEqual(['weitere_adresse[2] is empty: no address created', 'weitere_adresse[3] has no name or company (only url): no address created']);
+  });
+
+  it('no warning for a named contact, for an object without kontaktperson, nor for a DELETE (which imports no contact)', () => {
+    expect(contactWarnings(object({ contact: contact({ lastName: 'Petersen', emails: { a: 'p@example.org' } }) }))).toEqual([]);
+    expect(contactWarnings(object({}))).toEqual([]);
+    expect(contactWarnings(object({ action: 'DELETE', emptyAddresses: ['kontaktperson'], contact: null }))).toEqual([]);
+    expect(contactWarnings(object({ action: 'DELETE', contact: contact({ emails: { a: 'p@example.org' } }) }))).toEqual([]);
+  });
+
+  it('read from a transfer: the reader and the rule together', async () => {
+    const xml = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?><openimmo><anbieter><anbieternr>A</anbieternr>
+      <immobilie><kontaktperson><email_privat>nur.mail@example.org</email_privat></kontaktperson><verwaltung_techn><objektnr_extern>1</objektnr_extern></verwaltung_techn></immobilie>
+      <immobilie><kontaktperson/><verwaltung_techn><objektnr_extern>2</objektnr_extern></verwaltung_techn></immobilie>
+    </anbieter></openimmo>`);
+    const [a, b] = await objectsOf(xml);
+    expect(contactWarnings(a!)).toEqual(['kontaktperson has no name or company (only e-mail): no owner address created']);
+    expect(contactWarnings(b!)).toEqual(['kontaktperson is empty: no owner address created']);
   });
 });

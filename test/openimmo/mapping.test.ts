@@ -122,6 +122,7 @@ describe('full-object.xml: every group', () => {
       phones: { tel_durchw: '+49 30 1', tel_handy: '+49 170 2' },
       url: 'https://muster.example',
       role: null,
+      field: 'kontaktperson',
     });
   });
 
@@ -180,9 +181,30 @@ describe('full-object.xml: every group', () => {
 });
 
 describe('contacts', () => {
-  it('an empty kontaktperson is null', async () => {
+  it('an empty kontaktperson is null, and recorded as empty (not as absent)', async () => {
     const [o] = await readObjects(transfer([immobilie({ id: '1', body: '<kontaktperson><name/><email_zentrale> </email_zentrale></kontaktperson>' })]));
     expect(o!.contact).toBeNull();
+    expect(o!.emptyAddresses).toEqual(['kontaktperson']);
+  });
+
+  it('empty weitere_adresse elements are recorded by their place in the document; absent ones are not', async () => {
+    const [a, b] = await readObjects(
+      transfer([
+        immobilie({ id: '1', body: '<kontaktperson><name>A</name></kontaktperson><weitere_adresse/><weitere_adresse><firma>B</firma></weitere_adresse><weitere_adresse adressart="MIETER"> </weitere_adresse>' }),
+        immobilie({ id: '2' }),
+      ]),
+    );
+    expect(a!.emptyAddresses).toEqual(['weitere_adresse[1]', 'weitere_adresse[3]']);
+    expect(a!.furtherAddresses.map((w) => [w.company, w.field])).toEqual([['B', 'weitere_adresse[2]']]);
+    expect(b!.contact).toBeNull();
+    expect(b!).not.toHaveProperty('emptyAddresses');
+  });
+
+  it('a kontaktperson dropped for an over-long key is not reported as empty as well', async () => {
+    const [o] = await readObjects(transfer([immobilie({ id: '1', body: `<kontaktperson><name>${'N'.repeat(3000)}</name></kontaktperson>` })]));
+    expect(o!.contact).toBeNull();
+    expect(o!).not.toHaveProperty('emptyAddresses');
+    expect(o!.warnings.join('\n')).toContain('kontaktperson/name is 3000 characters long');
   });
 
   it('weitere_adresse nested inside kontaktperson is found too', async () => {

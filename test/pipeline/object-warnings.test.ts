@@ -1,0 +1,96 @@
+/**
+ * Per-object warnings through the pipeline (issue 7): contacts without identity (R2, R7), a
+ * look-alike onOffice user name (R9) and two ZIP entries under one name reach the ledger's
+ * import_objects.messages and the report on the FTP server, without personal data.
+ */
+import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { buildZip } from '../openimmo/helpers';
+import { readRemote, uniqueId, uploadTo, usePipeline } from '../support/harness';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+function object(id: string, user: string, inner: string): string {
+  return `<immobilie>
+  <objektkategorie><nutzungsart WOHNEN="1"/><vermarktungsart KAUF="1"/><objektart><wohnung wohnungtyp="ETAGE"/></objektart></objektkategorie>
+  <geo><plz>50667</plz><ort>Köln</ort></geo>
+  ${inner}
+  <verwaltung_techn><objektnr_extern>${id}</objektnr_extern><stand_vom>2026-11-20</stand_vom></verwaltung_techn>
+  <user_defined_simplefield feldname="onoffice_benutzer">${user}</user_defined_simplefield>
+</immobilie>`;
+}
+
+const transfer = (objects: string[]) => `<?xml version="1.0" encoding="UTF-8"?>
+<openimmo><uebertragung umfang="TEIL" version="1.2.7" timestamp="2026-11-20T10:00:00Z"/>
+<anbieter><openimmo_anid>IMVONLINE</openimmo_anid>
+${objects.join('\n')}
+</anbieter></openimmo>`;
+
+describe('per-object warnings in the ledger and the report', () => {
+  const tenant = uniqueId('warnings');
+  const ctx = usePipeline({ tenants: [{ id: tenant, users: ['mmustermann', 'skoch'] }], identities: ['warnings-worker'] });
+
+  it('contacts without a name or company create no address and are warned; a look-alike user is shown by code point', async () => {
+    const xml = transfer([
+      object('7001', 'mmustermann', '<kontaktperson><email_privat>nur.mail@example.org</email_privat><tel_handy>+49 170 5550001</tel_handy></kontaktperson>'),
+      object('7002', 'mmustermann', '<kontaktperson> </kontaktperson>'),
+      object('7003', 'sk\u043Ech', '<kontaktperson><name>Petersen</name></kontaktperson>'),
+      object('7004', 'skoch', '<kontaktperson><name>Petersen</name><email_privat>p@example.org</email_privat></kontaktperson>'),
+    ]);
+    await uploadTo(tenant, 'contacts.xml', xml);
+    const summary = await ctx.batch(tenant);
+    expect(summary.partial).toBe(1);
+
+    const row = await ctx.db('import_files').where({ tenant_id: tenant, file_name: 'contacts.xml' }).first();
+    const objects = await ctx.db('import_objects').where({ import_id: row.id }).orderBy('position').select('source_id', 'outcome', 'messages');
+    expect(objects).toEqual([
+      { source_id: '7001', outcome: 'created', messages: ['kontaktperson has no name or company (only e-mail, phone): no owner address created'] },
+      { source_id: '7002', outcome: 'created', messages: ['kontaktperson is empty: no owner address created'] },
+      {
+        source_id: '7003',
+        outcome: 'rejected',
+        messages: [
+          `object 7003: unknown onOffice user "sk\\u043Ech" (contains non-ASCII U+043E Cyrillic letter) for tenant ${tenant}; add the user to the configuration and replay import ${row.id}`,
+        ],
+      },
+      { source_id: '7004', outcome: 'created', messages: [] },
+    ]);
+
+    // Only the named owner became an address, linked to its estate; the nameless ones none.
+    const addresses = await ctx.db('addresses').where({ tenant_id: tenant }).select('last_name', 'emails');
+    expect(addresses).toEqual([{ last_name: 'Petersen', emails: { email_privat: 'p@example.org' } }]);
+    const linked = await ctx.db('estate_contacts as l').join('estates as e', 'e.id', 'l.estate_id').where('e.tenant_id', tenant).pluck('e.source_id');
+    expect(linked).toEqual(['7004']);
+
+    // The report names file, object and problem, and carries none of the personal data.
+    const report = readRemote(tenant, `processed/${row.id}-contacts.xml.report.txt`);
+    expect(report).toContain('object #0 (id 7001) created: kontaktperson has no name or company (only e-mail, phone): no owner address created');
+    expect(report).toContain('unknown onOffice user "sk\\u043Ech" (contains non-ASCII U+043E');
+    for (const personal of ['nur.mail@example.org', '5550001', 'p@example.org']) expect(report).not.toContain(personal);
+  });
+
+  it('a ZIP with two pictures under one name: the object is warned, naming the entry; the first in the archive is stored', async () => {
+    const first = Buffer.from('first picture');
+    const second = Buffer.from('second picture');
+    const xml = transfer([
+      object('7101', 'skoch', `<kontaktperson><name>Anhang</name></kontaktperson>
+        <anhaenge><anhang gruppe="TITELBILD"><format>jpg</format><daten><pfad>bilder/a.jpg</pfad></daten></anhang></anhaenge>`),
+    ]);
+    await uploadTo(tenant, 'pictures.zip', buildZip([
+      { name: 'openimmo.xml', data: xml },
+      { name: 'bilder/a.jpg', data: first },
+      { name: 'bilder/A.JPG', data: second },
+    ]));
+    const summary = await ctx.batch(tenant);
+    expect(summary.imported).toBe(1);
+
+    const row = await ctx.db('import_files').where({ tenant_id: tenant, file_name: 'pictures.zip' }).first();
+    const obj = await ctx.db('import_objects').where({ import_id: row.id }).first('outcome', 'messages');
+    expect(obj).toEqual({
+      outcome: 'created',
+      messages: ['anhaenge/anhang[1]: file "bilder/a.jpg" matches 2 entries in the ZIP ("bilder/a.jpg", "bilder/A.JPG"); the first in the archive is used'],
+    });
+    const stored = await ctx.db('estate_attachments as a').join('estates as e', 'e.id', 'a.estate_id').where({ 'e.tenant_id': tenant, 'e.source_id': '7101' }).pluck('a.sha256');
+    expect(stored).toEqual([sha(first)]);
+  });
+});
