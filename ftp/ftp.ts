@@ -16,9 +16,43 @@ export interface FtpOptions {
   timeoutMs?: number;
 }
 
+interface ListParser {
+  testLine(line: string): boolean;
+  parseLine(line: string): FileInfo | undefined;
+  transformList(files: FileInfo[]): FileInfo[];
+}
+// basic-ftp's own line parsers (its index exports only the combined parseList).
+/* eslint-disable @typescript-eslint/no-require-imports -- deep modules without typings of their own */
+const LIST_PARSERS: ListParser[] = [
+  require('basic-ftp/dist/parseListDOS') as ListParser,
+  require('basic-ftp/dist/parseListUnix') as ListParser,
+  require('basic-ftp/dist/parseListMLSD') as ListParser,
+];
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+/**
+ * A directory listing where one entry cannot break the others. basic-ftp picks the format from the
+ * LAST line and throws when it does not recognise it: a file name holding a line break ends the
+ * listing with a fragment, and the whole inbox could no longer be listed. Here the format is the one
+ * that recognises the most lines, and lines it does not recognise (such fragments) are left out.
+ */
+export function tolerantParseList(raw: string): FileInfo[] {
+  const lines = raw.split(/\r?\n/).filter((l) => l.trim() !== '' && !l.startsWith('total'));
+  if (!lines.length) return [];
+  let best: { parser: ListParser; lines: string[] } | null = null;
+  for (const parser of LIST_PARSERS) {
+    const ok = lines.filter((l) => parser.testLine(l));
+    if (ok.length && (!best || ok.length > best.lines.length)) best = { parser, lines: ok };
+  }
+  if (!best) throw new Error(`unrecognised directory listing format (${lines.length} lines)`);
+  const parser = best.parser;
+  return parser.transformList(best.lines.map((l) => parser.parseLine(l)).filter((f): f is FileInfo => f !== undefined));
+}
+
 export async function connect(access: FtpAccess, opts: FtpOptions = {}): Promise<Client> {
   const client = new Client(opts.timeoutMs ?? 30_000);
   client.ftp.verbose = false;
+  client.parseList = tolerantParseList;
   await client.access({
     host: access.host,
     port: access.port,

@@ -6,24 +6,16 @@
  * end every file in a final ledger state with a readable report, leave no row `importing` or
  * `error`, and not block the next batch, which imports nothing again.
  */
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
 import type { BatchSummary } from '../../common/messages';
-import { parseConfig, type AppConfig } from '../../config/config';
-import { openDatabase, type Db } from '../../db/db';
 import { archiveNames, MAX_NAME_BYTES } from '../../common/remote-names';
 import { NUL_SYMBOL } from '../../common/pg-safe';
-import { startEmbeddedFtp, type EmbeddedFtp } from '../../dev/embedded-ftp';
-import { createTestDatabase, startWorker, temporalClient, uniqueId, type RunningWorker } from '../support/harness';
-import { FTP_PASSWORD, FTP_USER } from '../support/vsftpd';
 import { goodXml, goodZip, imvObject, imvTransfer, PNG } from './hostile-files';
 import { buildZip } from '../openimmo/helpers';
+import { SERVERS, useTwoServers, type Server } from './two-servers';
 
-type Server = 'vsftpd' | 'ftp-srv';
 
 interface Poison {
   name: string;
@@ -69,68 +61,21 @@ function walk(dir: string): string[] {
 }
 
 describe('poison files fail alone, on vsftpd and on the embedded FTP server', () => {
-  const tenants: Record<Server, string> = { vsftpd: uniqueId('poison-v'), 'ftp-srv': uniqueId('poison-e') };
-  const roots = {} as Record<Server, string>;
+  const two = useTwoServers('poison');
   const files = poisonFiles();
   const summaries = {} as Record<Server, BatchSummary>;
-  let embedded: EmbeddedFtp;
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let worker: RunningWorker;
-  let client: Client;
-
-  const runBatch = (tenant: string): Promise<BatchSummary> =>
-    client.workflow.execute('importBatch', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueId(`import-batch/${tenant}`), args: [{ tenant }] });
 
   beforeAll(async () => {
-    roots['ftp-srv'] = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-ftpsrv-'));
-    embedded = await startEmbeddedFtp({ root: roots['ftp-srv'], port: 0, user: FTP_USER, password: FTP_PASSWORD });
-    roots.vsftpd = inject('ftpRoot');
-    const ports: Record<Server, number> = { vsftpd: inject('ftpPort'), 'ftp-srv': embedded.port };
-    dbHandle = await createTestDatabase();
-    cfg = parseConfig(
-      {
-        tenants: (Object.keys(tenants) as Server[]).map((s) => ({
-          id: tenants[s],
-          ftp: { url: `ftp://${FTP_USER}@127.0.0.1:${ports[s]}/${tenants[s]}`, passwordEnv: 'IMV_TEST_FTP_PASSWORD' },
-          users: ['skoch'],
-          options: { minFileAgeSeconds: 0, stableCheckMs: 300, feedback: true },
-        })),
-        temporal: { address: inject('temporalAddress'), taskQueue: uniqueId('tq-poison') },
-        databaseUrl: dbHandle.url,
-        fileStoreDir: fs.mkdtempSync(path.join(os.tmpdir(), 'imv-store-')),
-        worker: { maxConcurrentActivities: 8, shutdownGraceSeconds: 5 },
-      },
-      { IMV_TEST_FTP_PASSWORD: FTP_PASSWORD },
-    );
-    db = await openDatabase(cfg, 4);
-    worker = await startWorker(cfg, 'poison-worker');
-    client = await temporalClient();
-    // Written straight into the served folders: FTP clients cannot even upload some of these names.
-    for (const s of Object.keys(tenants) as Server[]) {
-      const dir = path.join(roots[s], tenants[s]);
-      fs.mkdirSync(dir, { recursive: true });
-      for (const f of files) fs.writeFileSync(path.join(dir, f.name), f.bytes);
-      if (s === 'vsftpd') execFileSync('chown', ['-R', `${FTP_USER}:${FTP_USER}`, dir]);
-    }
-    for (const s of Object.keys(tenants) as Server[]) summaries[s] = await runBatch(tenants[s]);
+    for (const s of SERVERS) two.put(s, files);
+    for (const s of SERVERS) summaries[s] = await two.batch(two.tenants[s]);
   });
 
-  afterAll(async () => {
-    await worker?.stop();
-    await client?.connection.close();
-    await db?.destroy();
-    await dbHandle?.drop();
-    await embedded?.stop();
-  });
-
-  describe.each(['vsftpd', 'ftp-srv'] as Server[])('%s', (server) => {
+  describe.each(SERVERS)('%s', (server) => {
     it('one batch: the good files import, every file ends in a final state, nothing importing or error', async () => {
-      const tenant = tenants[server];
+      const tenant = two.tenants[server];
       const summary = summaries[server];
       expect(summary.files).toBe(files.length);
-      const rows = await db('import_files').where({ tenant_id: tenant }).select();
+      const rows = await two.db('import_files').where({ tenant_id: tenant }).select();
       expect(rows.filter((r) => r.status === 'importing' || r.status === 'error').map((r) => r.file_name)).toEqual([]);
       for (const f of files) {
         const row = rows.find((r) => r.file_name === f.name);
@@ -143,42 +88,42 @@ describe('poison files fail alone, on vsftpd and on the embedded FTP server', ()
         }
       }
       // Each good object is an estate; the poison ones are not.
-      const estates = (await db('estates').where({ tenant_id: tenant }).pluck('source_id')) as string[];
+      const estates = (await two.db('estates').where({ tenant_id: tenant }).pluck('source_id')) as string[];
       const good = files.filter((f) => f.status[server] === 'imported').map((f) => f.id);
       expect(estates.sort()).toEqual(good.sort());
     });
 
     it('an entry the server will not size or date is imported on its own, with a note saying so', async () => {
-      const tenant = tenants[server];
+      const tenant = two.tenants[server];
       // ftp-srv answers SIZE of a 0-byte file without a number and refuses MDTM/SIZE for a `"` name.
       if (server === 'ftp-srv') {
         for (const name of ['empty.xml', 'quote"name.xml']) {
-          const row = await db('import_files').where({ tenant_id: tenant, file_name: name }).first();
+          const row = await two.db('import_files').where({ tenant_id: tenant, file_name: name }).first();
           expect(row.notes.join('\n'), name).toMatch(/listed with fallbacks: .*SIZE (refused|gave no number)/);
         }
       }
-      const quote = await db('import_files').where({ tenant_id: tenant, file_name: 'quote"name.xml' }).first();
+      const quote = await two.db('import_files').where({ tenant_id: tenant, file_name: 'quote"name.xml' }).first();
       if (server === 'ftp-srv') expect([quote.error_type, quote.error_message]).toEqual(['Unreadable', expect.stringMatching(/^quote"name\.xml: the FTP server refuses to send the file/)]);
       else expect(quote.status).toBe('imported');
     });
 
     it('a NUL in a ZIP entry name is stored visibly, not refused by PostgreSQL', async () => {
-      const row = await db('import_files').where({ tenant_id: tenants[server], file_name: 'nul-entry.zip' }).first();
+      const row = await two.db('import_files').where({ tenant_id: two.tenants[server], file_name: 'nul-entry.zip' }).first();
       expect(row.error_message).toContain(NUL_SYMBOL);
       expect(row.error_message).toMatch(/^nul-entry\.zip: /);
     });
 
     it('every failed file has a readable report beside its archived name, all names within 255 bytes', async () => {
-      const tenant = tenants[server];
-      const tree = walk(path.join(roots[server], tenant));
+      const tenant = two.tenants[server];
+      const tree = walk(two.inbox(server));
       for (const name of tree) expect(Buffer.byteLength(path.basename(name)), name).toBeLessThanOrEqual(MAX_NAME_BYTES);
-      const rows = await db('import_files').where({ tenant_id: tenant }).select();
+      const rows = await two.db('import_files').where({ tenant_id: tenant }).select();
       for (const row of rows) {
         const names = archiveNames(row.id, row.file_name);
         const folder = row.status === 'failed' ? 'failed' : 'processed';
         if (row.status === 'failed') {
           expect(tree, row.file_name).toContain(`${folder}/${names.report}`);
-          const report = fs.readFileSync(path.join(roots[server], tenant, folder, names.report), 'utf8');
+          const report = fs.readFileSync(path.join(two.inbox(server), folder, names.report), 'utf8');
           expect(report).toContain('status:    failed');
           expect(report).toContain(`error:     ${row.error_type}: `);
           expect(report).toContain(`imv-import replay ${row.id}`);
@@ -188,29 +133,29 @@ describe('poison files fail alone, on vsftpd and on the embedded FTP server', ()
     });
 
     it('files the server will not move stay in the inbox, finished, with a note; all others are archived', async () => {
-      const tenant = tenants[server];
-      const inbox = fs.readdirSync(path.join(roots[server], tenant), { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort();
+      const tenant = two.tenants[server];
+      const inbox = fs.readdirSync(two.inbox(server), { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort();
       const stays = files.filter((f) => f.staysOn?.includes(server)).map((f) => f.name).sort();
       expect(inbox).toEqual(stays);
       for (const name of stays) {
-        const row = await db('import_files').where({ tenant_id: tenant, file_name: name }).first();
+        const row = await two.db('import_files').where({ tenant_id: tenant, file_name: name }).first();
         expect(row.notes.join('\n'), name).toMatch(/not moved to (processed|failed)\/: the server refused/);
         expect(row.archived_path).toBeNull();
       }
       for (const f of files.filter((x) => !stays.includes(x.name))) {
-        const row = await db('import_files').where({ tenant_id: tenant, file_name: f.name }).first();
+        const row = await two.db('import_files').where({ tenant_id: tenant, file_name: f.name }).first();
         const names = archiveNames(row.id, f.name);
         const folder = row.status === 'failed' ? 'failed' : 'processed';
         expect(row.archived_path).toBe(`/${tenant}/${folder}/${names.archived}`);
         // The archived copy is the file as it arrived (for the sender and for replay).
-        expect(fs.readFileSync(path.join(roots[server], tenant, folder, names.archived)).equals(f.bytes), f.name).toBe(true);
+        expect(fs.readFileSync(path.join(two.inbox(server), folder, names.archived)).equals(f.bytes), f.name).toBe(true);
       }
     });
 
     it('long names are shortened with a hash, keeping their start and extension', async () => {
-      const tenant = tenants[server];
+      const tenant = two.tenants[server];
       for (const f of files.filter((x) => x.name.length >= 252)) {
-        const row = await db('import_files').where({ tenant_id: tenant, file_name: f.name }).first();
+        const row = await two.db('import_files').where({ tenant_id: tenant, file_name: f.name }).first();
         const names = archiveNames(row.id, f.name);
         expect(names.archived).toMatch(/^\d+-l+~[0-9a-f]{10}\.xml$/);
         expect(names.feedback).toMatch(/^\d+-l+(-\d+)?(~[0-9a-f]{10})?-feedback\.xml$/);
@@ -218,11 +163,11 @@ describe('poison files fail alone, on vsftpd and on the embedded FTP server', ()
     });
 
     it('the next batch imports nothing again and does not fail', async () => {
-      const tenant = tenants[server];
-      const before = await db('import_files').where({ tenant_id: tenant }).count<{ n: number }[]>('* as n');
-      const next = await runBatch(tenant);
+      const tenant = two.tenants[server];
+      const before = await two.db('import_files').where({ tenant_id: tenant }).count<{ n: number }[]>('* as n');
+      const next = await two.batch(tenant);
       expect(next.files).toBe(0);
-      const after = await db('import_files').where({ tenant_id: tenant }).count<{ n: number }[]>('* as n');
+      const after = await two.db('import_files').where({ tenant_id: tenant }).count<{ n: number }[]>('* as n');
       expect(after[0].n).toBe(before[0].n);
     });
   });
