@@ -12,7 +12,7 @@ import { logger } from '../common/logger';
 import { describeSchedule, ensureSchedule, scheduleIdOf } from '../ops/schedule';
 import { importLocalFiles, printBatchProgress } from '../ops/import-local';
 import { listImports, formatImports } from '../ops/ledger';
-import { listEstates, activateEstate, publishEstate, formatEstates, EstateRuleError } from '../ops/estates';
+import { activateEstate, publishEstate, formatEstates, listEstatesPage, streamEstates, EstateRuleError, DEFAULT_ESTATE_PAGE, NO_ESTATES } from '../ops/estates';
 import { replayImports } from '../ops/replay';
 import { parseFileForCli } from '../ops/parse';
 import { triggerBatch } from '../ops/batches';
@@ -61,6 +61,19 @@ async function withDb<T>(cfg: AppConfig, fn: (db: Db) => Promise<T>): Promise<T>
 }
 
 const tenantOption = () => new Option('-t, --tenant <tenant>', 'tenant id (default: the only configured tenant)');
+
+const integerOption =
+  (name: string, min: number) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new CliError(`${name} needs a whole number of at least ${min}, not ${JSON.stringify(v)}`);
+    return n;
+  };
+
+/** Writes with backpressure: a million estates as JSON lines must not pile up in memory. */
+async function write(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+}
 
 export function buildProgram(): Command {
   const program = new Command('imv-import')
@@ -229,11 +242,32 @@ export function buildProgram(): Command {
     .description('list estates; like the CRM, inactive ones only with --status inaktiv|all (R12)')
     .addOption(tenantOption())
     .addOption(new Option('--status <status>', 'which estates').choices(['aktiv', 'inaktiv', 'all']).default('aktiv'))
-    .option('--json', 'machine-readable output')
-    .action(async (o: { tenant?: string; status: 'aktiv' | 'inaktiv' | 'all'; json?: boolean }) => {
+    .option('--json', 'machine-readable output (a JSON array; with --all one estate per line)')
+    .option('--limit <n>', `estates per page (default ${DEFAULT_ESTATE_PAGE})`, integerOption('--limit', 1))
+    .option('--after <id>', 'the page after this estate id (the last id of the previous page)', integerOption('--after', 0))
+    .option('--all', 'every estate, streamed page by page (with --json: JSON lines, one estate per line)')
+    .action(async (o: { tenant?: string; status: 'aktiv' | 'inaktiv' | 'all'; json?: boolean; limit?: number; after?: number; all?: boolean }) => {
       const cfg = config();
-      const rows = await withDb(cfg, (db) => listEstates(db, { tenant: o.tenant, status: o.status }));
-      console.log(o.json ? JSON.stringify(rows, null, 2) : formatEstates(rows));
+      if (o.all && o.limit !== undefined) throw new CliError('--all lists every estate: leave out --limit');
+      const filter = { tenant: o.tenant, status: o.status, after: o.after };
+      await withDb(cfg, async (db) => {
+        if (o.all) {
+          let n = 0;
+          for await (const chunk of streamEstates(db, filter)) {
+            n += chunk.length;
+            await write((o.json ? chunk.map((r) => JSON.stringify(r)) : formatEstates(chunk).split('\n')).join('\n') + '\n');
+          }
+          if (!n && !o.json) console.log(o.after !== undefined ? `no estates after id ${o.after}` : NO_ESTATES);
+          return;
+        }
+        const page = await listEstatesPage(db, { ...filter, limit: o.limit ?? DEFAULT_ESTATE_PAGE });
+        if (o.json) await write(JSON.stringify(page.rows, null, 2) + '\n');
+        else console.log(!page.rows.length && o.after !== undefined ? `no estates after id ${o.after}` : formatEstates(page.rows));
+        if (page.next !== null) {
+          const again = ['imv-import estates', ...(o.tenant ? ['--tenant', o.tenant] : []), '--status', o.status, ...(o.json ? ['--json'] : [])].join(' ');
+          console.error(`imv-import: ${page.rows.length} estates shown, more follow: next page ${again} --after ${page.next}; all at once ${again} --all`);
+        }
+      });
     });
 
   const estate = program.command('estate').description('act on one estate by its external number');

@@ -34,16 +34,57 @@ export interface EstateView {
   contacts: { role: string; lastName: string | null; firstName: string | null; company: string | null; origin: string; status: string }[];
 }
 
-export async function listEstates(db: Db, o: { tenant?: string; status: 'aktiv' | 'inaktiv' | 'all' }): Promise<EstateView[]> {
-  const q = db('estates').orderBy('id');
-  if (o.tenant) q.where({ tenant_id: o.tenant });
-  if (o.status !== 'all') q.where({ status: o.status });
+export type EstateStatusFilter = 'aktiv' | 'inaktiv' | 'all';
+
+/**
+ * Estates are read in chunks of at most this many, keyset-paged on the id; the related rows
+ * (contacts, attachments) are read per chunk, so no statement ever carries more ids than this
+ * (PostgreSQL allows 65,535 bind parameters per statement).
+ */
+export const ESTATE_CHUNK = 1000;
+/** Rows of one `imv-import estates` page unless --limit says otherwise. */
+export const DEFAULT_ESTATE_PAGE = 1000;
+
+export interface EstateFilter {
+  tenant?: string;
+  status: EstateStatusFilter;
+  /** Keyset cursor: only estates with an id greater than this. */
+  after?: number;
+}
+
+// Everything EstateView shows; not `data` (the lossless JSON, often far larger than the rest).
+const ESTATE_COLUMNS = [
+  'id', 'tenant_id', 'external_number', 'source_id', 'status', 'user_name', 'title', 'kind', 'marketing_type', 'city', 'zip', 'street',
+  'purchase_price', 'cold_rent', 'living_area', 'rooms', 'archived', 'reference', 'published_at', 'warning_note', 'updated_at', 'fields',
+];
+
+function groupBy<T extends { estate_id: number }>(rows: T[]): Map<number, T[]> {
+  const m = new Map<number, T[]>();
+  for (const r of rows) {
+    const list = m.get(r.estate_id);
+    if (list) list.push(r);
+    else m.set(r.estate_id, [r]);
+  }
+  return m;
+}
+
+/** One chunk of at most `size` (≤ ESTATE_CHUNK) estates after the cursor, with their contacts and attachments. */
+async function loadChunk(db: Db, f: EstateFilter, size: number): Promise<EstateView[]> {
+  const q = db('estates').select(ESTATE_COLUMNS).orderBy('id').limit(Math.min(size, ESTATE_CHUNK));
+  if (f.tenant) q.where({ tenant_id: f.tenant });
+  if (f.status !== 'all') q.where({ status: f.status });
+  if (f.after != null) q.where('id', '>', f.after);
   const rows = await q;
-  const ids = rows.map((r) => r.id);
-  const contacts = ids.length
-    ? await db('estate_contacts as l').join('addresses as a', 'a.id', 'l.address_id').whereIn('l.estate_id', ids).orderBy(['l.estate_id', 'l.id']).select('l.estate_id', 'l.role', 'a.last_name', 'a.first_name', 'a.company', 'a.contact_origin', 'a.status')
-    : [];
-  const attachments = ids.length ? await db('estate_attachments').whereIn('estate_id', ids).orderBy(['estate_id', 'position']) : [];
+  if (!rows.length) return [];
+  const ids = rows.map((r) => r.id as number);
+  const contacts = groupBy(
+    await db('estate_contacts as l')
+      .join('addresses as a', 'a.id', 'l.address_id')
+      .whereIn('l.estate_id', ids)
+      .orderBy(['l.estate_id', 'l.id'])
+      .select('l.estate_id', 'l.role', 'a.last_name', 'a.first_name', 'a.company', 'a.contact_origin', 'a.status'),
+  );
+  const attachments = groupBy(await db('estate_attachments').whereIn('estate_id', ids).orderBy(['estate_id', 'position']));
   return rows.map((r) => ({
     id: r.id,
     tenant: r.tenant_id,
@@ -67,20 +108,55 @@ export async function listEstates(db: Db, o: { tenant?: string; status: 'aktiv' 
     warning: r.warning_note,
     updatedAt: new Date(r.updated_at).toISOString(),
     fields: r.fields,
-    attachments: attachments
-      .filter((a) => a.estate_id === r.id)
-      .map((a) => ({ position: a.position, group: a.group, title: a.title, format: a.format, sha256: a.sha256, url: a.url, size: a.size })),
-    contacts: contacts
-      .filter((c) => c.estate_id === r.id)
-      .map((c) => ({ role: c.role, lastName: c.last_name, firstName: c.first_name, company: c.company, origin: c.contact_origin, status: c.status })),
+    attachments: (attachments.get(r.id) ?? []).map((a) => ({ position: a.position, group: a.group, title: a.title, format: a.format, sha256: a.sha256, url: a.url, size: a.size })),
+    contacts: (contacts.get(r.id) ?? []).map((c) => ({ role: c.role, lastName: c.last_name, firstName: c.first_name, company: c.company, origin: c.contact_origin, status: c.status })),
   }));
 }
 
+/**
+ * Estates in id order, chunk by chunk (each at most ESTATE_CHUNK), from the cursor on; at most
+ * `limit` in all (default: every one). Memory stays bounded by one chunk.
+ */
+export async function* streamEstates(db: Db, f: EstateFilter & { limit?: number }): AsyncGenerator<EstateView[]> {
+  let after = f.after;
+  let left = f.limit ?? Infinity;
+  while (left > 0) {
+    const size = Math.min(left, ESTATE_CHUNK);
+    const chunk = await loadChunk(db, { ...f, after }, size);
+    if (chunk.length) yield chunk;
+    if (chunk.length < size) return;
+    left -= chunk.length;
+    after = chunk[chunk.length - 1].id;
+  }
+}
+
+/** One page: at most `limit` estates after the cursor, and the cursor of the next page (null on the last). */
+export async function listEstatesPage(db: Db, f: EstateFilter & { limit: number }): Promise<{ rows: EstateView[]; next: number | null }> {
+  const rows: EstateView[] = [];
+  for await (const chunk of streamEstates(db, f)) rows.push(...chunk);
+  if (rows.length < f.limit) return { rows, next: null };
+  const last = rows[rows.length - 1].id;
+  const more = db('estates').where('id', '>', last).first('id');
+  if (f.tenant) more.where({ tenant_id: f.tenant });
+  if (f.status !== 'all') more.where({ status: f.status });
+  return { rows, next: (await more) ? last : null };
+}
+
+/** Every matching estate (read chunk by chunk); for callers that want them all in memory. */
+export async function listEstates(db: Db, f: EstateFilter): Promise<EstateView[]> {
+  const rows: EstateView[] = [];
+  for await (const chunk of streamEstates(db, f)) rows.push(...chunk);
+  return rows;
+}
+
+export const NO_ESTATES = 'no estates (imported estates are inaktiv: use --status inaktiv or --status all)';
+
 export function formatEstates(rows: EstateView[]): string {
-  if (!rows.length) return 'no estates (imported estates are inaktiv: use --status inaktiv or --status all)';
+  if (!rows.length) return NO_ESTATES;
   return rows
     .map((r) =>
       [
+        String(r.id).padStart(7),
         r.externalNumber.padEnd(16),
         r.status.padEnd(7),
         (r.archived ? 'archived' : r.reference ? 'reference' : '').padEnd(9),
