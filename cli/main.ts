@@ -13,6 +13,7 @@ import { describeSchedule, ensureSchedule, scheduleIdOf } from '../ops/schedule'
 import { importLocalFiles, printBatchProgress } from '../ops/import-local';
 import { listImports, formatImports } from '../ops/ledger';
 import { activateEstate, publishEstate, formatEstates, listEstatesPage, streamEstates, EstateRuleError, DEFAULT_ESTATE_PAGE, NO_ESTATES } from '../ops/estates';
+import { isDatabaseError, shortErrorMessage } from '../ops/errors';
 import { replayImports } from '../ops/replay';
 import { parseFileForCli } from '../ops/parse';
 import { triggerBatch } from '../ops/batches';
@@ -43,7 +44,13 @@ function tenantsFor(cfg: AppConfig, tenant?: string): string[] {
 }
 
 async function withClient<T>(cfg: AppConfig, fn: (c: Client) => Promise<T>): Promise<T> {
-  const connection = await Connection.connect({ address: cfg.temporal.address });
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({ address: cfg.temporal.address });
+  } catch (e) {
+    logger.debug({ err: { message: (e as Error).message, stack: (e as Error).stack } }, 'Temporal connection failed');
+    throw new CliError(`cannot reach Temporal at ${cfg.temporal.address} (temporal.address in IMV_CONFIG, or TEMPORAL_ADDRESS): ${shortErrorMessage(e)}`);
+  }
   try {
     return await fn(new Client({ connection, namespace: cfg.temporal.namespace }));
   } finally {
@@ -320,13 +327,15 @@ export async function main(argv = process.argv): Promise<void> {
     await buildProgram().parseAsync(argv);
   } catch (e) {
     const err = e as Error & { exitCode?: number };
+    // The whole error (a database error's message starts with its SQL statement) goes to the debug
+    // log only (LOG_LEVEL=debug); the terminal gets one short line.
+    logger.debug({ err: { message: err?.message, stack: err?.stack, code: (err as { code?: unknown })?.code } }, 'command failed');
     // Errors that carry an exit code are the user's to fix (unknown import id, a rule): a message, no stack.
-    if (err instanceof CliError || err instanceof EstateRuleError || err.name === 'ConfigError' || typeof err.exitCode === 'number') {
+    if (!isDatabaseError(err) && (err instanceof CliError || err instanceof EstateRuleError || err?.name === 'ConfigError' || typeof err?.exitCode === 'number')) {
       console.error(`imv-import: ${err.message}`);
       process.exitCode = err.exitCode ?? 1;
     } else {
-      logger.error({ err: { message: err.message, stack: err.stack } }, 'command failed');
-      console.error(`imv-import: ${err.message}`);
+      console.error(`imv-import: ${shortErrorMessage(err)} (LOG_LEVEL=debug shows the details)`);
       process.exitCode = 1;
     }
   }

@@ -1,7 +1,9 @@
 /**
  * Issue 7, what ops see through the built CLI (child processes, real PostgreSQL):
  * - `estates` on more estates than PostgreSQL's 65,535 bind parameters: pages (--limit, --after)
- *   and streams (--all, JSON lines), related rows read per chunk.
+ *   and streams (--all, JSON lines), related rows read per chunk;
+ * - a database error prints its code and PostgreSQL's short message, never the SQL statement (that
+ *   is in the debug log only).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -10,7 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AppConfig } from '../../config/config';
 import { openDatabase, type Db } from '../../db/db';
+import { freePort } from '../../common/net';
 import { createTestDatabase, testConfig, testEnv, uniqueId } from '../support/harness';
+import { MAX_MESSAGE_CHARS, shortErrorMessage } from '../../ops/errors';
 
 const bin = path.resolve(__dirname, '../../bin/imv-import.js');
 
@@ -156,5 +160,57 @@ describe('estates on more estates than PostgreSQL has bind parameters', () => {
       expect(r.stderr).toMatch(/^imv-import: .*(--limit|--after|--all)/);
       expect(r.stdout).toBe('');
     }
+  });
+});
+
+describe('short error messages', () => {
+  const tenant = uniqueId('errors');
+
+  it('a database error prints its code and message, not the SQL statement; the debug log keeps the statement', async () => {
+    const other = await createTestDatabase();
+    try {
+      const otherCfg = testConfig({ databaseUrl: other.url, tenants: [{ id: tenant }] });
+      const otherDb = await openDatabase(otherCfg, 1);
+      await otherDb.raw('ALTER TABLE import_files RENAME TO import_files_moved');
+      await otherDb.destroy();
+      const file = writeConfig(otherCfg);
+
+      const r = await run(cliEnv(file), ['imports']);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/^imv-import: database error 42P01: relation "import_files" does not exist \(LOG_LEVEL=debug shows the details\)\n$/);
+      expect(r.stderr.toLowerCase()).not.toContain('select');
+      expect(r.stdout).toBe('');
+
+      const debug = await run(cliEnv(file, { LOG_LEVEL: 'debug' }), ['imports']);
+      expect(debug.code).toBe(1);
+      const failed = debug.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as { msg: string; err?: { message: string; code: string } })
+        .find((x) => x.msg === 'command failed');
+      expect(failed?.err?.code).toBe('42P01');
+      expect(failed?.err?.message).toMatch(/^select .* from "import_files"/);
+    } finally {
+      await other.drop();
+    }
+  });
+
+  it('other errors print one short line: a database nobody answers for, a huge message, a statement-prefixed one', async () => {
+    const port = await freePort();
+    const broken = testConfig({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/imv_nowhere`, tenants: [{ id: tenant }] });
+    const r = await run(cliEnv(writeConfig(broken)), ['imports']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^imv-import: connect ECONNREFUSED 127\\.0\\.0\\.1:${port} \\(LOG_LEVEL=debug shows the details\\)\n$`));
+
+    // What knex made of the 65,536-id IN list (1.6 MB of SQL before the server's message).
+    const sql = `select * from "estate_attachments" where "estate_id" in (${Array.from({ length: 65536 }, (_, i) => i + 1).join(', ')})`;
+    const knexError = Object.assign(new Error(`${sql} - bind message supplies 0 parameters, but prepared statement "" requires 65536`), { code: '08P01', severity: 'ERROR' });
+    expect(shortErrorMessage(knexError)).toBe('database error 08P01: bind message supplies 0 parameters, but prepared statement "" requires 65536');
+    const huge = shortErrorMessage(new Error('x'.repeat(100_000)));
+    expect(huge.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);
+    expect(shortErrorMessage(new Error(`${sql} - Timeout acquiring a connection`))).toBe('Timeout acquiring a connection');
+    expect(shortErrorMessage(new AggregateError([new Error('connect ECONNREFUSED ::1:5432'), new Error('connect ECONNREFUSED 127.0.0.1:5432')], ''))).toBe(
+      'connect ECONNREFUSED ::1:5432; connect ECONNREFUSED 127.0.0.1:5432',
+    );
   });
 });
