@@ -33,14 +33,20 @@ function config(): AppConfig {
   return loadConfig();
 }
 
+/** Every command that takes --tenant refuses one that is not configured (checked before it runs). */
+function checkTenant(cfg: AppConfig, tenant: string): string {
+  if (cfg.tenants.some((t) => t.id === tenant)) return tenant;
+  throw new CliError(`unknown tenant "${tenant}": the configured tenants are ${cfg.tenants.map((t) => t.id).join(', ')} (IMV_CONFIG=${process.env.IMV_CONFIG ?? '?'})`);
+}
+
 function pickTenant(cfg: AppConfig, tenant?: string): string {
-  if (tenant) return tenantOf(cfg, tenant).id;
+  if (tenant) return checkTenant(cfg, tenant);
   if (cfg.tenants.length === 1) return cfg.tenants[0].id;
   throw new CliError(`several tenants are configured (${cfg.tenants.map((t) => t.id).join(', ')}): pass --tenant`);
 }
 
 function tenantsFor(cfg: AppConfig, tenant?: string): string[] {
-  return tenant ? [tenantOf(cfg, tenant).id] : cfg.tenants.map((t) => t.id);
+  return tenant ? [checkTenant(cfg, tenant)] : cfg.tenants.map((t) => t.id);
 }
 
 async function withClient<T>(cfg: AppConfig, fn: (c: Client) => Promise<T>): Promise<T> {
@@ -86,6 +92,12 @@ export function buildProgram(): Command {
   const program = new Command('imv-import')
     .description('Imports IMV online OpenImmo transfers from FTP into the CRM database, orchestrated by Temporal')
     .showHelpAfterError();
+
+  // Before any command that was given --tenant: an unknown tenant is an error, never "nothing found".
+  program.hook('preAction', (_program, command) => {
+    const tenant = command.opts().tenant as string | undefined;
+    if (tenant !== undefined) checkTenant(config(), tenant);
+  });
 
   program
     .command('worker')
@@ -227,6 +239,7 @@ export function buildProgram(): Command {
               if (!Number.isInteger(n)) throw new CliError(`not an import id: ${x}`);
               return n;
             }),
+            tenant: o.tenant,
             failed: o.failed ? { tenant: pickTenant(cfg, o.tenant), since: o.since, until: o.until } : undefined,
             wait: o.wait,
           }),

@@ -10,9 +10,11 @@ import type { Db } from '../db/db';
 import type { ImportFileResult } from '../common/messages';
 import { fileSearchAttributes } from '../common/search-attributes';
 
-export async function startReplay(cfg: AppConfig, client: Client, db: Db, importId: number) {
+/** Starts a replay of one import. `tenant`: the import must belong to it. */
+export async function startReplay(cfg: AppConfig, client: Client, db: Db, importId: number, o: { tenant?: string } = {}) {
   const row = await db('import_files').where({ id: importId }).first();
   if (!row) throw Object.assign(new Error(`no import with id ${importId}`), { exitCode: 1 });
+  if (o.tenant && row.tenant_id !== o.tenant) throw Object.assign(new Error(`import ${importId} belongs to tenant ${row.tenant_id}, not ${o.tenant}`), { exitCode: 1 });
   if (row.status === 'importing') throw Object.assign(new Error(`import ${importId} is still running (${row.workflow_id})`), { exitCode: 1 });
   // Millisecond time plus a short random part: two replays of one import never collide.
   const stamp = new Date().toISOString().replace(/[-:]/g, '') + '-' + Math.random().toString(36).slice(2, 6);
@@ -32,7 +34,7 @@ export async function replayImports(
   cfg: AppConfig,
   client: Client,
   db: Db,
-  o: { ids: number[]; failed?: { tenant: string; since?: string; until?: string }; wait: boolean },
+  o: { ids: number[]; tenant?: string; failed?: { tenant: string; since?: string; until?: string }; wait: boolean },
 ): Promise<number> {
   const ids = [...o.ids];
   if (o.failed) {
@@ -50,7 +52,7 @@ export async function replayImports(
   let code = 0;
   const started = [];
   for (const id of ids) {
-    const s = await startReplay(cfg, client, db, id);
+    const s = await startReplay(cfg, client, db, id, { tenant: o.tenant });
     console.log(`replaying import ${id} as ${s.workflowId}`);
     started.push(s);
   }

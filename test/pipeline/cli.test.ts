@@ -89,6 +89,30 @@ describe.runIf(hasSamples)('imv-import CLI', () => {
     expect(JSON.parse((await cli(['schedule', 'describe', '--json'])).stdout)[0].paused).toBe(false);
   });
 
+  it('every command that takes --tenant refuses an unknown tenant: exit 1, the configured tenants named', async () => {
+    const commands = [
+      ['imports'],
+      ['imports', '--json'],
+      ['estates', '--status', 'all', '--json'],
+      ['replay', '1'],
+      ['replay', '--failed'],
+      ['import', imvSample('imv-1001-wohnung.xml')],
+      ['schedule', 'ensure'],
+      ['schedule', 'trigger'],
+      ['schedule', 'pause'],
+      ['schedule', 'unpause'],
+      ['schedule', 'describe'],
+      ['estate', 'activate', 'IMVO-ID-1001'],
+      ['estate', 'publish', 'IMVO-ID-1001'],
+    ];
+    for (const c of commands) {
+      const r = await cli([...c, '--tenant', 'nope']);
+      expect(r.code, c.join(' ')).toBe(1);
+      expect(r.stderr, c.join(' ')).toBe(`imv-import: unknown tenant "nope": the configured tenants are ${tenant} (IMV_CONFIG=${env.IMV_CONFIG})\n`);
+      expect(r.stdout, c.join(' ')).toBe('');
+    }
+  });
+
   it('parse FILE --json prints the normalized transfer without database or Temporal', async () => {
     const r = await cli(['parse', imvSample('imv-latin1-two-objects.xml'), '--json']);
     expect(r.code, r.stderr).toBe(0);
