@@ -3,13 +3,14 @@
  * and a drain on SIGTERM/SIGINT (the SDK's default shutdown signals) within the grace time.
  *
  * Metrics: one endpoint on `metricsPort` serves the app's prom-client registry plus the SDK's own
- * metrics, whose exporter is bound to an internal loopback port and appended to every scrape.
+ * metrics, whose exporter is bound to an internal loopback port and appended to every scrape. The
+ * endpoint listens on 127.0.0.1 unless METRICS_HOST says otherwise (it has no authentication).
  */
 import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
 import type { AppConfig } from '../config/config';
 import { logger, type Logger } from '../common/logger';
 import { createImportWorker } from './worker';
-import { freeLoopbackPort, startMetricsServer, type MetricsServer } from './metrics';
+import { freeLoopbackPort, metricsHostOf, startMetricsServer, type MetricsServer } from './metrics';
 
 export interface RuntimeTelemetry {
   /** The SDK's internal Prometheus exporter, when metrics are on (loopback only). */
@@ -47,14 +48,14 @@ export function installRuntime(cfg: AppConfig, o: { log?: Logger; sdkLogLevel?: 
 
 /**
  * The runtime plus, when `metricsPort` is set, the one `/metrics` endpoint. `port` overrides the
- * config's (0 = any free port, for tests).
+ * config's (0 = any free port, for tests); `host` overrides METRICS_HOST (default 127.0.0.1).
  */
 export async function startTelemetry(cfg: AppConfig, o: { log?: Logger; port?: number; host?: string; sdkLogLevel?: LogLevel } = {}): Promise<{ metrics: MetricsServer | null; close(): Promise<void> }> {
   const enabled = o.port !== undefined || Boolean(cfg.metricsPort);
   const { sdkMetricsUrl } = await installRuntime(cfg, { ...o, sdkMetrics: enabled });
   if (!enabled) return { metrics: null, close: async () => {} };
   const port = o.port ?? cfg.metricsPort ?? 0;
-  const metrics = await startMetricsServer({ port, host: o.host, sdkMetricsUrl, log: o.log ?? logger });
+  const metrics = await startMetricsServer({ port, host: o.host ?? metricsHostOf(), sdkMetricsUrl, log: o.log ?? logger });
   return { metrics, close: () => metrics.close() };
 }
 
@@ -67,6 +68,7 @@ export async function runWorkerProcess(cfg: AppConfig, o: { identity?: string } 
       address: cfg.temporal.address,
       tenants: cfg.tenants.map((t) => t.id),
       metricsPort: telemetry.metrics?.port ?? null,
+      metricsUrl: telemetry.metrics?.url ?? null,
     },
     'worker started',
   );

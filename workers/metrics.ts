@@ -4,6 +4,9 @@
  * appended to the same scrape, the Temporal SDK's runtime metrics, whose exporter listens on an
  * internal loopback port only. Labels are tenant ids, outcomes and activity types: never file
  * contents, names of people or anything else a transfer carries.
+ *
+ * The endpoint has no authentication: it listens on 127.0.0.1 unless METRICS_HOST opens it on purpose
+ * (0.0.0.0 in a container network where Prometheus scrapes it).
  */
 import type { AddressInfo } from 'node:net';
 import { freePort } from '../common/net';
@@ -77,8 +80,18 @@ export function appMetrics(): AppMetrics {
 /** A free TCP port on loopback (for the SDK's internal exporter). */
 export const freeLoopbackPort = freePort;
 
+export const DEFAULT_METRICS_HOST = '127.0.0.1';
+
+/** Where the endpoint listens: METRICS_HOST, else loopback only (it has no authentication). */
+export function metricsHostOf(env: NodeJS.ProcessEnv = process.env): string {
+  return env.METRICS_HOST?.trim() || DEFAULT_METRICS_HOST;
+}
+
 export interface MetricsServer {
+  /** The address it listens on, as bound (0.0.0.0 = every interface). */
+  host: string;
   port: number;
+  /** http://<host>:<port>/metrics with the real host. */
   url: string;
   close(): Promise<void>;
 }
@@ -86,6 +99,7 @@ export interface MetricsServer {
 export interface MetricsServerOptions {
   /** 0 picks a free port (tests). */
   port: number;
+  /** Default 127.0.0.1 (see metricsHostOf). */
   host?: string;
   registry?: Registry;
   /** The SDK's internal Prometheus exporter (`http://127.0.0.1:<port>/metrics`), appended to each scrape. */
@@ -116,7 +130,7 @@ export async function renderMetrics(registry: Registry, sdkMetricsUrl?: string |
 
 export async function startMetricsServer(o: MetricsServerOptions): Promise<MetricsServer> {
   const registry = o.registry ?? appMetrics().registry;
-  const host = o.host ?? '0.0.0.0';
+  const host = o.host ?? DEFAULT_METRICS_HOST;
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -146,11 +160,12 @@ export async function startMetricsServer(o: MetricsServerOptions): Promise<Metri
       resolve();
     });
   });
-  const port = (server.address() as AddressInfo).port;
-  const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const bound = server.address() as AddressInfo;
+  const port = bound.port;
   return {
+    host: bound.address,
     port,
-    url: `http://${shownHost}:${port}/metrics`,
+    url: `http://${bound.address.includes(':') ? `[${bound.address}]` : bound.address}:${port}/metrics`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -2,6 +2,7 @@
  * Prometheus metrics on one port: a worker with a metrics endpoint imports a good IMV sample and a
  * malformed file; one scrape of /metrics shows the SDK's runtime metrics (temporal_*) and the
  * app's counters (files, objects, durations, activity failures) with the values of that import.
+ * The endpoint listens on 127.0.0.1 unless METRICS_HOST opens it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -10,7 +11,9 @@ import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../../config/config';
 import { ensureSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
+import { Registry } from 'prom-client';
 import { startTelemetry } from '../../workers/main';
+import { metricsHostOf, startMetricsServer } from '../../workers/metrics';
 import { createTestDatabase, hasSamples, quietLog, samplesDir, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
 import { parsePrometheus, valueOf, type Sample } from './support';
 
@@ -26,7 +29,9 @@ describe.runIf(hasSamples)('worker metrics endpoint', () => {
     dbHandle = await createTestDatabase();
     cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant }] });
     // Before any worker: the runtime (with the SDK's exporter on loopback) is installed once per process.
-    telemetry = await startTelemetry(cfg, { port: 0, host: '127.0.0.1', log: quietLog, sdkLogLevel: 'ERROR' });
+    // No host given and METRICS_HOST unset: the default must be loopback (the endpoint has no authentication).
+    delete process.env.METRICS_HOST;
+    telemetry = await startTelemetry(cfg, { port: 0, log: quietLog, sdkLogLevel: 'ERROR' });
     worker = await startWorker(cfg, 'worker-metrics');
     client = await temporalClient();
     await ensureSchedule(client, cfg, cfg.tenants[0]);
@@ -46,6 +51,25 @@ describe.runIf(hasSamples)('worker metrics endpoint', () => {
     const text = await res.text();
     return { text, samples: parsePrometheus(text) };
   }
+
+  it('listens on 127.0.0.1 by default and shows the real host in its URL; METRICS_HOST opens it on purpose', async () => {
+    expect(telemetry.metrics!.host).toBe('127.0.0.1');
+    expect(telemetry.metrics!.url).toBe(`http://127.0.0.1:${telemetry.metrics!.port}/metrics`);
+
+    expect(metricsHostOf({})).toBe('127.0.0.1');
+    expect(metricsHostOf({ METRICS_HOST: '0.0.0.0' })).toBe('0.0.0.0');
+    const plain = await startMetricsServer({ port: 0, registry: new Registry() });
+    const open = await startMetricsServer({ port: 0, host: metricsHostOf({ METRICS_HOST: '0.0.0.0' }), registry: new Registry() });
+    try {
+      expect(plain.host).toBe('127.0.0.1');
+      expect(open.host).toBe('0.0.0.0');
+      expect(open.url).toBe(`http://0.0.0.0:${open.port}/metrics`);
+      expect((await fetch(`http://127.0.0.1:${open.port}/healthz`)).status).toBe(200);
+    } finally {
+      await plain.close();
+      await open.close();
+    }
+  });
 
   it('serves the SDK runtime metrics and the import counters on one port', async () => {
     expect(telemetry.metrics).not.toBeNull();
