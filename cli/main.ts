@@ -11,8 +11,10 @@ import { openDatabase, type Db } from '../db/db';
 import { logger } from '../common/logger';
 import { describeSchedule, ensureSchedule, scheduleIdOf } from '../ops/schedule';
 import { importLocalFiles, printBatchProgress } from '../ops/import-local';
-import { listImports, formatImports } from '../ops/ledger';
+import { listImports, formatImports, IMPORT_STATUSES } from '../ops/ledger';
 import { activateEstate, publishEstate, formatEstates, listEstatesPage, streamEstates, EstateRuleError, DEFAULT_ESTATE_PAGE, NO_ESTATES } from '../ops/estates';
+import { findStuckImports } from '../db/stuck';
+import { formatAge, formatStuckWarning, stuckAfterSeconds } from '../ops/stuck';
 import { isDatabaseError, shortErrorMessage } from '../ops/errors';
 import { replayImports } from '../ops/replay';
 import { parseFileForCli } from '../ops/parse';
@@ -210,13 +212,26 @@ export function buildProgram(): Command {
     .description('the ledger: recent imports with status, counts, messages and workflow ids')
     .addOption(tenantOption())
     .option('--json', 'machine-readable output')
-    .option('--status <status>', 'only imports with this status (imported, partial, failed, duplicate, error, importing)')
-    .option('-n, --limit <n>', 'how many', (v) => Number(v), 20)
+    .addOption(
+      new Option('--status <status>', 'only imports with this status; stuck = importing for longer than the stuck limit').choices([...IMPORT_STATUSES]),
+    )
+    .option('-n, --limit <n>', 'how many', integerOption('--limit', 1), 20)
     .option('--objects', 'include per-object outcomes')
-    .action(async (o: { tenant?: string; json?: boolean; status?: string; limit: number; objects?: boolean }) => {
+    .option('--stuck-after <duration>', 'an import still importing after this long is stuck (e.g. 90m, 2h; default IMV_STUCK_AFTER, else 2h)')
+    .action(async (o: { tenant?: string; json?: boolean; status?: string; limit: number; objects?: boolean; stuckAfter?: string }) => {
       const cfg = config();
-      const rows = await withDb(cfg, (db) => listImports(db, { tenant: o.tenant, status: o.status, limit: o.limit, objects: o.objects || o.json }));
-      console.log(o.json ? JSON.stringify(rows, null, 2) : formatImports(rows, !!o.objects));
+      const stuckAfter = stuckAfterSeconds(o.stuckAfter);
+      const { rows, stuck } = await withDb(cfg, async (db) => ({
+        rows: await listImports(db, { tenant: o.tenant, status: o.status, limit: o.limit, objects: o.objects || o.json, stuckAfterSeconds: stuckAfter }),
+        stuck: await findStuckImports(db, { stuckAfterSeconds: stuckAfter, tenants: tenantsFor(cfg, o.tenant) }),
+      }));
+      if (o.json) console.log(JSON.stringify(rows, null, 2));
+      else if (o.status === 'stuck' && !rows.length) console.log(`no stuck imports (none importing for more than ${formatAge(stuckAfter)})`);
+      else console.log(formatImports(rows, !!o.objects));
+      // Stuck imports are shown whatever the filter: nothing else would ever show them. With --json
+      // stdout stays JSON and the warning goes to stderr.
+      const warning = formatStuckWarning(stuck, stuckAfter);
+      if (warning) (o.json ? console.error : console.log)(`${o.json ? '' : '\n'}${warning}`);
     });
 
   program
@@ -228,7 +243,8 @@ export function buildProgram(): Command {
     .option('--since <time>', 'ISO time: imports started at or after')
     .option('--until <time>', 'ISO time: imports started before')
     .option('--no-wait', 'do not wait for the results')
-    .action(async (ids: string[], o: { tenant?: string; failed?: boolean; since?: string; until?: string; wait: boolean }) => {
+    .option('--stuck-after <duration>', 'an import still importing after this long is stuck and may be replayed once its workflow no longer runs (default IMV_STUCK_AFTER, else 2h)')
+    .action(async (ids: string[], o: { tenant?: string; failed?: boolean; since?: string; until?: string; wait: boolean; stuckAfter?: string }) => {
       const cfg = config();
       if (!ids.length && !o.failed) throw new CliError('name import ids, or use --failed --tenant T [--since] [--until]');
       const code = await withClient(cfg, (c) =>
@@ -242,6 +258,7 @@ export function buildProgram(): Command {
             tenant: o.tenant,
             failed: o.failed ? { tenant: pickTenant(cfg, o.tenant), since: o.since, until: o.until } : undefined,
             wait: o.wait,
+            stuckAfterSeconds: stuckAfterSeconds(o.stuckAfter),
           }),
         ),
       );

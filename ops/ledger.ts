@@ -1,5 +1,6 @@
 /** The import ledger as ops see it (`imv-import imports`). */
 import type { Db } from '../db/db';
+import { DEFAULT_STUCK_AFTER_SECONDS, whereStuck } from '../db/stuck';
 
 export interface ImportView {
   id: number;
@@ -22,10 +23,17 @@ export interface ImportView {
   objects?: { position: number; sourceId: string | null; action: string | null; outcome: string; messages: string[] }[];
 }
 
-export async function listImports(db: Db, o: { tenant?: string; status?: string; limit?: number; objects?: boolean; ids?: number[] }): Promise<ImportView[]> {
+/** Statuses of the ledger, plus `stuck`: `importing` for longer than the stuck limit (db/stuck.ts). */
+export const IMPORT_STATUSES = ['importing', 'imported', 'partial', 'failed', 'duplicate', 'error', 'stuck'] as const;
+
+export async function listImports(
+  db: Db,
+  o: { tenant?: string; status?: string; limit?: number; objects?: boolean; ids?: number[]; stuckAfterSeconds?: number },
+): Promise<ImportView[]> {
   const q = db('import_files').orderBy('id', 'desc').limit(o.limit ?? 20);
   if (o.tenant) q.where({ tenant_id: o.tenant });
-  if (o.status) q.where({ status: o.status });
+  if (o.status === 'stuck') whereStuck(q, o.stuckAfterSeconds ?? DEFAULT_STUCK_AFTER_SECONDS);
+  else if (o.status) q.where({ status: o.status });
   if (o.ids) q.whereIn('id', o.ids);
   const rows = await q;
   const views: ImportView[] = rows.map((r) => ({
@@ -47,11 +55,13 @@ export async function listImports(db: Db, o: { tenant?: string; status?: string;
     notes: r.notes ?? [],
   }));
   if (o.objects && views.length) {
-    const objs = await db('import_objects').whereIn('import_id', views.map((v) => v.id)).orderBy(['import_id', 'position']);
-    for (const v of views) {
-      v.objects = objs
-        .filter((x) => x.import_id === v.id)
-        .map((x) => ({ position: x.position, sourceId: x.source_id, action: x.action, outcome: x.outcome, messages: x.messages }));
+    // Per chunk of imports: no statement carries more ids than that (PostgreSQL's bind-parameter limit).
+    for (let i = 0; i < views.length; i += 1000) {
+      const chunk = views.slice(i, i + 1000);
+      const byImport = new Map<number, NonNullable<ImportView['objects']>>();
+      for (const v of chunk) byImport.set(v.id, (v.objects = []));
+      const objs = await db('import_objects').whereIn('import_id', chunk.map((v) => v.id)).orderBy(['import_id', 'position']);
+      for (const x of objs) byImport.get(x.import_id)!.push({ position: x.position, sourceId: x.source_id, action: x.action, outcome: x.outcome, messages: x.messages });
     }
   }
   return views;

@@ -4,18 +4,45 @@
  * file from overwriting newer data.
  */
 import type { Client } from '@temporalio/client';
-import { WorkflowIdReusePolicy } from '@temporalio/client';
+import { WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import type { AppConfig } from '../config/config';
 import type { Db } from '../db/db';
 import type { ImportFileResult } from '../common/messages';
 import { fileSearchAttributes } from '../common/search-attributes';
+import { DEFAULT_STUCK_AFTER_SECONDS, findStuckImports } from '../db/stuck';
+import { formatAge } from './stuck';
 
-/** Starts a replay of one import. `tenant`: the import must belong to it. */
-export async function startReplay(cfg: AppConfig, client: Client, db: Db, importId: number, o: { tenant?: string } = {}) {
+const refuse = (message: string) => Object.assign(new Error(message), { exitCode: 1 });
+
+async function workflowStillRunning(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
+  } catch (e) {
+    if (e instanceof WorkflowNotFoundError) return false;
+    throw e;
+  }
+}
+
+/**
+ * Starts a replay of one import. `tenant`: the import must belong to it. An import still in status
+ * `importing` is replayed only when it is stuck (older than `stuckAfterSeconds`) and its workflow no
+ * longer runs: otherwise the same file would be imported twice at once.
+ */
+export async function startReplay(cfg: AppConfig, client: Client, db: Db, importId: number, o: { tenant?: string; stuckAfterSeconds?: number } = {}) {
   const row = await db('import_files').where({ id: importId }).first();
-  if (!row) throw Object.assign(new Error(`no import with id ${importId}`), { exitCode: 1 });
-  if (o.tenant && row.tenant_id !== o.tenant) throw Object.assign(new Error(`import ${importId} belongs to tenant ${row.tenant_id}, not ${o.tenant}`), { exitCode: 1 });
-  if (row.status === 'importing') throw Object.assign(new Error(`import ${importId} is still running (${row.workflow_id})`), { exitCode: 1 });
+  if (!row) throw refuse(`no import with id ${importId}`);
+  if (o.tenant && row.tenant_id !== o.tenant) throw refuse(`import ${importId} belongs to tenant ${row.tenant_id}, not ${o.tenant}`);
+  if (row.status === 'importing') {
+    const stuckAfter = o.stuckAfterSeconds ?? DEFAULT_STUCK_AFTER_SECONDS;
+    const [stuck] = await findStuckImports(db, { stuckAfterSeconds: stuckAfter, ids: [importId] });
+    if (!stuck) throw refuse(`import ${importId} is still running (${row.workflow_id}); it counts as stuck after ${formatAge(stuckAfter)} in status importing`);
+    if (await workflowStillRunning(client, row.workflow_id)) {
+      throw refuse(
+        `import ${importId} has been importing for ${formatAge(stuck.ageSeconds)} and its workflow ${row.workflow_id} is still running: ` +
+          `look at it in the Temporal UI; if it hangs, terminate it (temporal workflow terminate --workflow-id '${row.workflow_id}') and replay again`,
+      );
+    }
+  }
   // Millisecond time plus a short random part: two replays of one import never collide.
   const stamp = new Date().toISOString().replace(/[-:]/g, '') + '-' + Math.random().toString(36).slice(2, 6);
   const workflowId = `import-replay/${row.tenant_id}/${stamp}/${row.file_name}/of-${importId}`;
@@ -34,7 +61,7 @@ export async function replayImports(
   cfg: AppConfig,
   client: Client,
   db: Db,
-  o: { ids: number[]; tenant?: string; failed?: { tenant: string; since?: string; until?: string }; wait: boolean },
+  o: { ids: number[]; tenant?: string; failed?: { tenant: string; since?: string; until?: string }; wait: boolean; stuckAfterSeconds?: number },
 ): Promise<number> {
   const ids = [...o.ids];
   if (o.failed) {
@@ -52,7 +79,7 @@ export async function replayImports(
   let code = 0;
   const started = [];
   for (const id of ids) {
-    const s = await startReplay(cfg, client, db, id, { tenant: o.tenant });
+    const s = await startReplay(cfg, client, db, id, { tenant: o.tenant, stuckAfterSeconds: o.stuckAfterSeconds });
     console.log(`replaying import ${id} as ${s.workflowId}`);
     started.push(s);
   }

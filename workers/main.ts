@@ -5,12 +5,18 @@
  * Metrics: one endpoint on `metricsPort` serves the app's prom-client registry plus the SDK's own
  * metrics, whose exporter is bound to an internal loopback port and appended to every scrape. The
  * endpoint listens on 127.0.0.1 unless METRICS_HOST says otherwise (it has no authentication).
+ *
+ * Stuck imports: at start and every 5 minutes (IMV_STUCK_CHECK_INTERVAL) the worker counts ledger rows
+ * in status importing for longer than IMV_STUCK_AFTER (default 2h), logs a warning naming them and
+ * sets the gauge imv_import_stuck_imports{tenant}.
  */
 import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
 import type { AppConfig } from '../config/config';
 import { logger, type Logger } from '../common/logger';
 import { createImportWorker } from './worker';
-import { freeLoopbackPort, metricsHostOf, startMetricsServer, type MetricsServer } from './metrics';
+import { appMetrics, freeLoopbackPort, metricsHostOf, startMetricsServer, type AppMetrics, type MetricsServer } from './metrics';
+import type { Db } from '../db/db';
+import { stuckAfterSeconds, stuckCheckIntervalSeconds, watchStuckImports, type StuckImportsWatch } from '../ops/stuck';
 
 export interface RuntimeTelemetry {
   /** The SDK's internal Prometheus exporter, when metrics are on (loopback only). */
@@ -59,6 +65,23 @@ export async function startTelemetry(cfg: AppConfig, o: { log?: Logger; port?: n
   return { metrics, close: () => metrics.close() };
 }
 
+/** The worker's periodic stuck-imports check (log warning + gauge) for the configured tenants. */
+export function startStuckImportsWatch(
+  cfg: AppConfig,
+  db: Db,
+  o: { log?: Logger; metrics?: AppMetrics; env?: NodeJS.ProcessEnv } = {},
+): StuckImportsWatch {
+  const env = o.env ?? process.env;
+  return watchStuckImports({
+    db,
+    tenants: cfg.tenants.map((t) => t.id),
+    stuckAfterSeconds: stuckAfterSeconds(undefined, env),
+    intervalSeconds: stuckCheckIntervalSeconds(env),
+    gauge: (o.metrics ?? appMetrics()).stuckImports,
+    log: (o.log ?? logger).child({ component: 'stuck-imports' }),
+  });
+}
+
 export async function runWorkerProcess(cfg: AppConfig, o: { identity?: string } = {}): Promise<void> {
   const telemetry = await startTelemetry(cfg);
   const w = await createImportWorker(cfg, { identity: o.identity });
@@ -72,9 +95,11 @@ export async function runWorkerProcess(cfg: AppConfig, o: { identity?: string } 
     },
     'worker started',
   );
+  const stuck = startStuckImportsWatch(cfg, w.db);
   try {
     await w.run();
   } finally {
+    stuck.stop();
     await telemetry.close();
   }
   logger.info('worker stopped');

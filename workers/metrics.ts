@@ -11,7 +11,7 @@
 import type { AddressInfo } from 'node:net';
 import { freePort } from '../common/net';
 import http from 'node:http';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../common/logger';
 
 export const OBJECT_OUTCOMES = ['created', 'updated', 'unchanged', 'archived', 'stale', 'rejected'] as const;
@@ -28,6 +28,8 @@ export interface AppMetrics {
   activityDuration: Histogram<'activity_type' | 'outcome'>;
   /** Failed activity attempts, by type and error type (the ApplicationFailure type or error class). */
   activityFailures: Counter<'activity_type' | 'error_type'>;
+  /** Ledger rows in status importing for longer than the stuck limit, by tenant (set by the worker's periodic check). */
+  stuckImports: Gauge<'tenant'>;
 }
 
 export function createAppMetrics(registry = new Registry(), o: { defaultMetrics?: boolean } = {}): AppMetrics {
@@ -65,6 +67,12 @@ export function createAppMetrics(registry = new Registry(), o: { defaultMetrics?
       name: 'imv_import_activity_failures_total',
       help: 'Failed activity attempts, by activity type and error type',
       labelNames: ['activity_type', 'error_type'],
+      registers,
+    }),
+    stuckImports: new Gauge({
+      name: 'imv_import_stuck_imports',
+      help: 'Imports stuck in status importing for longer than the limit (IMV_STUCK_AFTER, default 2h), by tenant; checked at worker start and every 5 minutes',
+      labelNames: ['tenant'],
       registers,
     }),
   };

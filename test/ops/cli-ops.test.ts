@@ -1,19 +1,25 @@
 /**
- * Issue 7, what ops see through the built CLI (child processes, real PostgreSQL):
+ * Issue 7, what ops see through the built CLI (child processes, real PostgreSQL and Temporal):
  * - `estates` on more estates than PostgreSQL's 65,535 bind parameters: pages (--limit, --after)
  *   and streams (--all, JSON lines), related rows read per chunk;
  * - a database error prints its code and PostgreSQL's short message, never the SQL statement (that
- *   is in the debug log only).
+ *   is in the debug log only);
+ * - stuck imports (status importing beyond the limit): `imports` warns, `--status stuck` lists them,
+ *   `replay` takes a stuck one only when its workflow no longer runs;
+ * - the worker process reports stuck imports in its log and as imv_import_stuck_imports{tenant}, on a
+ *   metrics endpoint that listens on 127.0.0.1 by default.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../../config/config';
 import { openDatabase, type Db } from '../../db/db';
 import { freePort } from '../../common/net';
-import { createTestDatabase, testConfig, testEnv, uniqueId } from '../support/harness';
+import { createTestDatabase, temporalClient, testConfig, testEnv, uniqueId } from '../support/harness';
+import { parsePrometheus, valueOf } from './support';
 import { MAX_MESSAGE_CHARS, shortErrorMessage } from '../../ops/errors';
 
 const bin = path.resolve(__dirname, '../../bin/imv-import.js');
@@ -212,5 +218,163 @@ describe('short error messages', () => {
     expect(shortErrorMessage(new AggregateError([new Error('connect ECONNREFUSED ::1:5432'), new Error('connect ECONNREFUSED 127.0.0.1:5432')], ''))).toBe(
       'connect ECONNREFUSED ::1:5432; connect ECONNREFUSED 127.0.0.1:5432',
     );
+  });
+});
+
+describe('stuck imports', () => {
+  const a = uniqueId('ops-a');
+  const b = uniqueId('ops-b');
+  let dbHandle: { url: string; drop(): Promise<void> };
+  let db: Db;
+  let cfg: AppConfig;
+  let configFile: string;
+  let client: Client;
+  const row = { stuckA: 0, freshA: 0, doneA: 0, stuckB: 0, runningB: 0 };
+
+  beforeAll(async () => {
+    expect(fs.existsSync(path.resolve(__dirname, '../../dist/cli/main.js')), 'run `npm run build` first (npm test does)').toBe(true);
+    dbHandle = await createTestDatabase();
+    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: a }, { id: b }] });
+    db = await openDatabase(cfg, 2);
+    client = await temporalClient();
+    const ledger = async (tenant: string, file: string, status: string, startedAgo: string) => {
+      const [r] = await db('import_files')
+        .insert({
+          tenant_id: tenant,
+          remote_path: `/${tenant}/${file}`,
+          file_name: file,
+          size: 100,
+          mtime: new Date(),
+          status,
+          workflow_id: `import-file/${tenant}/${uniqueId('t')}/${file}/100`,
+          started_at: db.raw(`now() - interval '${startedAgo}'`),
+          finished_at: status === 'importing' ? null : db.fn.now(),
+        })
+        .returning('id');
+      return r.id as number;
+    };
+    row.doneA = await ledger(a, 'done.xml', 'imported', '5 hours');
+    row.stuckA = await ledger(a, 'hangs-a.xml', 'importing', '3 hours');
+    row.freshA = await ledger(a, 'fresh-a.xml', 'importing', '10 minutes');
+    row.stuckB = await ledger(b, 'hangs-b.zip', 'importing', '1 day');
+    row.runningB = await ledger(b, 'still-running-b.xml', 'importing', '4 hours');
+    configFile = writeConfig(cfg);
+  });
+
+  afterAll(async () => {
+    await client?.connection.close();
+    await db?.destroy();
+    await dbHandle?.drop();
+  });
+
+  it('imports warns about imports stuck in status importing (ids, files, how long, the replay command)', async () => {
+    const r = await run(cliEnv(configFile), ['imports']);
+    expect(r.code, r.stderr).toBe(0);
+    const warning = r.stdout.slice(r.stdout.indexOf('WARNING'));
+    expect(warning).toMatch(/^WARNING: 3 imports are stuck in status "importing" for more than 2h:/);
+    expect(warning).toMatch(new RegExp(`#${row.stuckA}\\s+${a}\\s+hangs-a\\.xml\\s+importing for 3h( \\d+m)? `));
+    expect(warning).toMatch(new RegExp(`#${row.stuckB}\\s+${b}\\s+hangs-b\\.zip\\s+importing for 1d `));
+    expect(warning).toMatch(new RegExp(`#${row.runningB}\\s+${b}\\s+still-running-b\\.xml\\s+importing for 4h( \\d+m)? `));
+    expect(warning).not.toContain('fresh-a.xml');
+    // oldest first
+    expect(warning).toContain(`imv-import replay ${row.stuckB} ${row.runningB} ${row.stuckA}`);
+
+    const onlyA = await run(cliEnv(configFile), ['imports', '--tenant', a]);
+    expect(onlyA.stdout).toContain('WARNING: 1 import is stuck');
+    expect(onlyA.stdout).toContain(`imv-import replay ${row.stuckA}\n`);
+
+    // --json keeps stdout JSON; the warning goes to stderr.
+    const json = await run(cliEnv(configFile), ['imports', '--json']);
+    expect(json.code).toBe(0);
+    expect(ids(JSON.parse(json.stdout)).sort((x, y) => x - y)).toEqual([row.doneA, row.stuckA, row.freshA, row.stuckB, row.runningB]);
+    expect(json.stderr).toContain('WARNING: 3 imports are stuck');
+  });
+
+  it('imports --status stuck lists them; the limit comes from --stuck-after or IMV_STUCK_AFTER', async () => {
+    const stuck = await run(cliEnv(configFile), ['imports', '--status', 'stuck', '--json']);
+    expect(stuck.code, stuck.stderr).toBe(0);
+    const rows = JSON.parse(stuck.stdout) as { id: number; status: string; file: string }[];
+    expect(ids(rows)).toEqual([row.stuckA, row.runningB, row.stuckB].sort((x, y) => y - x));
+    expect(rows.every((x) => x.status === 'importing')).toBe(true);
+
+    const wider = JSON.parse((await run(cliEnv(configFile), ['imports', '--status', 'stuck', '--json', '--stuck-after', '5m'])).stdout);
+    expect(ids(wider)).toContain(row.freshA);
+    const env = cliEnv(configFile, { IMV_STUCK_AFTER: '5h' });
+    const narrow = JSON.parse((await run(env, ['imports', '--status', 'stuck', '--json'])).stdout);
+    expect(ids(narrow)).toEqual([row.stuckB]);
+
+    const none = await run(cliEnv(configFile), ['imports', '--status', 'stuck', '--tenant', a, '--stuck-after', '2d']);
+    expect(none.stdout.trim()).toBe('no stuck imports (none importing for more than 2d)');
+    const bad = await run(cliEnv(configFile), ['imports', '--stuck-after', 'soon']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('not a duration');
+  });
+
+  it('replay takes a stuck import only once its workflow no longer runs', async () => {
+    const env = cliEnv(configFile);
+    const fresh = await run(env, ['replay', String(row.freshA), '--no-wait']);
+    expect(fresh.code).toBe(1);
+    expect(fresh.stderr).toMatch(/import \d+ is still running .*counts as stuck after 2h in status importing/);
+
+    // A workflow with the stuck row's id that still runs (its task queue has no worker).
+    const wfId = (await db('import_files').where({ id: row.runningB }).first('workflow_id')).workflow_id as string;
+    const running = await client.workflow.start('importFile', { taskQueue: uniqueId('no-worker'), workflowId: wfId, args: [{ tenant: b }] });
+    try {
+      const refused = await run(env, ['replay', String(row.runningB), '--no-wait']);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain(`its workflow ${wfId} is still running`);
+      expect(refused.stderr).toContain('temporal workflow terminate');
+    } finally {
+      await running.terminate('test done');
+    }
+
+    // The wrong tenant is refused, the right one replays (started without waiting; no worker runs it).
+    const wrong = await run(env, ['replay', String(row.stuckA), '--tenant', b, '--no-wait']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(`import ${row.stuckA} belongs to tenant ${a}, not ${b}`);
+    const ok = await run(env, ['replay', String(row.stuckA), '--tenant', a, '--no-wait']);
+    expect(ok.code, ok.stderr).toBe(0);
+    const m = /replaying import \d+ as (\S+)/.exec(ok.stdout);
+    expect(m).not.toBeNull();
+    await client.workflow.getHandle(m![1]).terminate('test done');
+  });
+
+  it('the worker process logs the stuck imports and exports imv_import_stuck_imports{tenant}; /metrics listens on 127.0.0.1', async () => {
+    const port = await freePort();
+    const env = cliEnv(configFile, { METRICS_PORT: String(port), LOG_LEVEL: 'info', TEMPORAL_TASK_QUEUE: uniqueId('tq-stuck') });
+    const worker = spawn(process.execPath, [bin, 'worker', '--identity', 'stuck-watch'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exit = new Promise<number | null>((resolve) => worker.on('exit', (code) => resolve(code)));
+    let out = '';
+    const records: Record<string, unknown>[] = [];
+    const stuckLogged = new Promise<Record<string, unknown>>((resolve, reject) => {
+      worker.stdout!.on('data', (d: Buffer) => {
+        out += d.toString('utf8');
+        const lines = out.split('\n');
+        out = lines.pop()!;
+        for (const l of lines) {
+          if (!l.startsWith('{')) continue;
+          const rec = JSON.parse(l) as Record<string, unknown>;
+          records.push(rec);
+          if (rec.component === 'stuck-imports' && rec.level === 40) resolve(rec);
+        }
+      });
+      void exit.then((code) => reject(new Error(`worker exited with ${code}`)));
+    });
+    try {
+      const warning = await stuckLogged;
+      expect(warning.stuckImports).toBe(3);
+      // oldest first
+      expect(warning.importIds).toEqual([row.stuckB, row.runningB, row.stuckA]);
+      expect(String(warning.msg)).toContain('imv-import imports --status stuck');
+      const started = records.find((x) => x.msg === 'worker started');
+      expect(started?.metricsUrl).toBe(`http://127.0.0.1:${port}/metrics`);
+
+      const samples = parsePrometheus(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text());
+      expect(valueOf(samples, 'imv_import_stuck_imports', { tenant: b })).toBe(2);
+      expect(valueOf(samples, 'imv_import_stuck_imports', { tenant: a })).toBe(1);
+    } finally {
+      worker.kill('SIGTERM');
+      expect(await exit).toBe(0);
+    }
   });
 });

@@ -2,7 +2,8 @@
  * Prometheus metrics on one port: a worker with a metrics endpoint imports a good IMV sample and a
  * malformed file; one scrape of /metrics shows the SDK's runtime metrics (temporal_*) and the
  * app's counters (files, objects, durations, activity failures) with the values of that import.
- * The endpoint listens on 127.0.0.1 unless METRICS_HOST opens it.
+ * The endpoint listens on 127.0.0.1 unless METRICS_HOST opens it; the stuck-imports gauge is set by
+ * the worker's periodic check.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -12,10 +13,10 @@ import type { AppConfig } from '../../config/config';
 import { ensureSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
 import { Registry } from 'prom-client';
-import { startTelemetry } from '../../workers/main';
+import { startStuckImportsWatch, startTelemetry } from '../../workers/main';
 import { metricsHostOf, startMetricsServer } from '../../workers/metrics';
 import { createTestDatabase, hasSamples, quietLog, samplesDir, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
-import { parsePrometheus, valueOf, type Sample } from './support';
+import { captureLog, parsePrometheus, valueOf, type Sample } from './support';
 
 describe.runIf(hasSamples)('worker metrics endpoint', () => {
   const tenant = uniqueId('metrics');
@@ -127,5 +128,36 @@ describe.runIf(hasSamples)('worker metrics endpoint', () => {
     // Other paths are not the metrics.
     const other = await fetch(telemetry.metrics!.url.replace('/metrics', '/'));
     expect(other.status).toBe(404);
+  });
+  it('imv_import_stuck_imports{tenant}: the check of the worker counts imports importing beyond the limit and logs their ids', async () => {
+    const db = worker.handle.db;
+    const insert = async (file: string, ago: string) =>
+      (
+        await db('import_files')
+          .insert({ tenant_id: tenant, remote_path: `/${tenant}/${file}`, file_name: file, size: 1, mtime: new Date(), status: 'importing', workflow_id: uniqueId(`import-file/${tenant}/x/${file}`), started_at: db.raw(`now() - interval '${ago}'`) })
+          .returning('id')
+      )[0].id as number;
+    const stuck = await insert('hangs.xml', '3 hours');
+    await insert('young.xml', '5 minutes');
+    const captured = captureLog('debug');
+    const watch = startStuckImportsWatch(cfg, db, { log: captured.log, env: {} });
+    try {
+      await watch.ready; // the check at start
+      expect((await watch.check()).map((r) => r.id)).toEqual([stuck]);
+      const { samples } = await scrape();
+      expect(valueOf(samples, 'imv_import_stuck_imports', { tenant })).toBe(1);
+      const warnings = captured.records().filter((r) => r.level === 40 && r.component === 'stuck-imports');
+      expect(warnings).toHaveLength(2);
+      expect(warnings[0]).toMatchObject({ stuckImports: 1, importIds: [stuck], stuckAfterSeconds: 7200 });
+
+      // Once it is finished, the next check sets the gauge back to 0 and says nothing.
+      await db('import_files').where({ id: stuck }).update({ status: 'failed', finished_at: db.fn.now() });
+      const before = captured.records().length;
+      expect(await watch.check()).toEqual([]);
+      expect(valueOf((await scrape()).samples, 'imv_import_stuck_imports', { tenant })).toBe(0);
+      expect(captured.records().length).toBe(before);
+    } finally {
+      watch.stop();
+    }
   });
 });
