@@ -31,6 +31,34 @@ async function portOr(preferred: number): Promise<number> {
   return (await isPortListening('127.0.0.1', preferred)) ? freePort() : preferred;
 }
 
+/** An error the CLI prints as its message alone (no stack), exit code 1. */
+function devError(message: string): Error {
+  return Object.assign(new Error(message), { exitCode: 1 });
+}
+
+/**
+ * TEMPORAL_ADDRESS is set: something must answer there as a Temporal frontend (a TCP check first,
+ * which fails at once on a closed port, then a real client connection).
+ */
+export async function checkTemporalAnswers(address: string): Promise<void> {
+  const advice = (what: string) =>
+    devError(
+      `TEMPORAL_ADDRESS=${address} is set but ${what}: unset it (unset TEMPORAL_ADDRESS) to let \`imv-import dev\` start its own Temporal server, ` +
+        `or start the server at that address first (e.g. the \`imv-import dev\` whose banner printed it)`,
+    );
+  const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(address.trim());
+  if (!m) throw advice('it is not host:port');
+  const [, host, port] = m;
+  if (!(await isPortListening(host, Number(port)))) throw advice('nothing answers there');
+  try {
+    const connection = await Connection.connect({ address, connectTimeout: 5000 });
+    await connection.close();
+  } catch (e) {
+    logger.debug({ err: { message: (e as Error).message } }, 'Temporal connection failed');
+    throw advice('no Temporal server answers there');
+  }
+}
+
 export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean }): Promise<number> {
   const dataDir = path.resolve(o.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
@@ -40,6 +68,9 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
   // Temporal
   let temporal: DevServer | null = null;
   let address = process.env.TEMPORAL_ADDRESS;
+  // The banner tells other shells to export TEMPORAL_ADDRESS; in the shell that runs `dev` again it
+  // means "use that server", so say plainly when nothing answers there instead of a raw gRPC error.
+  if (address) await checkTemporalAnswers(address);
   if (!address) {
     say('starting the Temporal dev server (Web UI included) …');
     temporal = await startTemporalDevServer({
