@@ -4,6 +4,9 @@
  * error code and its own message. The full detail belongs in the debug log only.
  */
 
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure } from '@temporalio/common';
+
 export const MAX_MESSAGE_CHARS = 300;
 
 interface PgLikeError extends Error {
@@ -33,8 +36,25 @@ export function databaseMessage(e: PgLikeError): string {
   return i >= 0 ? msg.slice(i + 3) : msg;
 }
 
+/**
+ * A failed workflow says only "Workflow execution failed": what failed is at the end of its cause
+ * chain (an activity and its error). Named here: "workflow failed: activity listTransfers: …".
+ */
+function workflowFailure(e: WorkflowFailedError): string {
+  let cause: unknown = e.cause;
+  let activity: string | null = null;
+  let last: Error | null = null;
+  for (let depth = 0; cause instanceof Error && depth < 10; depth++) {
+    if (cause instanceof ActivityFailure) activity = cause.activityType;
+    else last = cause;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return `workflow failed${activity ? `: activity ${activity}` : ''}: ${last ? shortErrorMessage(last) : e.message}`;
+}
+
 /** One line, at most a few hundred characters, never a SQL statement. */
 export function shortErrorMessage(e: unknown): string {
+  if (e instanceof WorkflowFailedError) return truncate(workflowFailure(e));
   if (isDatabaseError(e)) return truncate(`database error ${e.code}: ${databaseMessage(e)}`);
   const err = e as PgLikeError & { code?: unknown };
   let msg = err && typeof err === 'object' ? String(err.message ?? '') : String(e);

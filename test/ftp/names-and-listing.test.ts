@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { NUL_SYMBOL, pgSafe, pgSafeText } from '../../common/pg-safe';
 import { archiveNames, boundedName, MAX_NAME_BYTES, printableName, truncateUtf8 } from '../../common/remote-names';
 import { listTime, tolerantParseList } from '../../ftp/ftp';
+import { WorkflowFailedError } from '@temporalio/client';
+import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
+import { shortErrorMessage } from '../../ops/errors';
 
 describe('pgSafe', () => {
   it('replaces NUL and lone surrogates, leaves everything else as it is', () => {
@@ -94,5 +97,14 @@ describe('the listing', () => {
     ]);
     expect(() => tolerantParseList('what\nis this')).toThrow(/unrecognised directory listing/);
     expect(tolerantParseList('total 0\r\n')).toEqual([]);
+  });
+});
+
+describe('CLI messages for a failed workflow', () => {
+  it('name the activity and its error, not just "Workflow execution failed"', () => {
+    const app = ApplicationFailure.create({ message: "Can't parse response to command 'SIZE x.xml' as a numerical value: 213 File status", type: 'Error' });
+    const act = new ActivityFailure('Activity task failed', 'listTransfers', '1', RetryState.MAXIMUM_ATTEMPTS_REACHED, 'w', app);
+    const wf = new WorkflowFailedError('Workflow execution failed', act, RetryState.NON_RETRYABLE_FAILURE);
+    expect(shortErrorMessage(wf)).toBe("workflow failed: activity listTransfers: Can't parse response to command 'SIZE x.xml' as a numerical value: 213 File status");
   });
 });
