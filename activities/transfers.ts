@@ -158,7 +158,7 @@ export function transferActivities(deps: ActivityDeps) {
         }
         await db('import_files')
           .where({ id: existing.id })
-          .update({ status: 'importing', run_id: input.runId, attempts: db.raw('attempts + 1'), error_type: null, error_message: null });
+          .update({ status: 'importing', run_id: input.runId, attempts: db.raw('attempts + 1'), error_type: null, error_message: null, started_at: db.fn.now(), finished_at: null });
         return { importId: existing.id, fileName: existing.file_name, finished: null, chunkSize: t.options.chunkSize, heartbeatTimeoutSeconds: cfg.worker.heartbeatTimeoutSeconds };
       }
       const [row] = await db('import_files')
