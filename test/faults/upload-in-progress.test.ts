@@ -21,7 +21,7 @@ import {
   sharedFtpPort,
   startBatch,
   upload,
-  uploadSlowly,
+  uploadUntilReleased,
   waitFor,
   type TransferFile,
 } from '../support/faults';
@@ -59,21 +59,30 @@ describe('a file still being uploaded when the batch lists the inbox', () => {
   });
 
   it('is skipped by the batch that sees it growing and imported whole by the next one', async () => {
+    for (const f of finished) await upload(sharedFtpPort(), tenant, f.name, f.content);
+    // The sender trickles a few hundred bytes every 100 ms (the file changes between any two
+    // listings, and would take many minutes to finish) until the test lets the rest go: the file is
+    // still growing when the first batch lists, however long anything takes.
+    const uploading = uploadUntilReleased(sharedFtpPort(), tenant, slow.name, slow.content);
+    try {
+      await waitFor('upload started', async () => (await ftpAt(sharedFtpPort(), (c) => c.size(`/${tenant}/${slow.name}`))) > 0, 10_000, 20);
+
+      const first = await batchResult(await startBatch(client, cfg, tenant));
+      const sizeAfterBatch = await ftpAt(sharedFtpPort(), (c) => c.size(`/${tenant}/${slow.name}`));
+      expect(sizeAfterBatch, 'the upload was still running after the first batch').toBeLessThan(slow.content.length);
+      expect(first.results.map((r) => r.name).sort()).toEqual(finished.map((f) => f.name).sort());
+      expect(await db('import_files').where({ tenant_id: tenant, file_name: slow.name }).first()).toBeUndefined();
+    } finally {
+      uploading.release();
+    }
+    await uploading.done;
+    expect(await ftpAt(sharedFtpPort(), (c) => c.size(`/${tenant}/${slow.name}`))).toBe(slow.content.length);
+
+    // The undisturbed run starts only now: while the first batch listed, nothing else ran in this
+    // process that could hold up the trickle.
     const reference = referenceRun([...finished, slow], options);
     reference.catch(() => undefined);
 
-    for (const f of finished) await upload(sharedFtpPort(), tenant, f.name, f.content);
-    // ~4 s of upload, in 40 pieces 100 ms apart.
-    const uploading = uploadSlowly(sharedFtpPort(), tenant, slow.name, slow.content, { parts: 40, delayMs: 100 });
-    await waitFor('upload started', async () => (await ftpAt(sharedFtpPort(), (c) => c.size(`/${tenant}/${slow.name}`))) > 0, 10_000, 20);
-
-    const first = await batchResult(await startBatch(client, cfg, tenant));
-    const sizeAfterListing = await ftpAt(sharedFtpPort(), (c) => c.size(`/${tenant}/${slow.name}`));
-    expect(sizeAfterListing, 'the upload was still running after the first batch').toBeLessThan(slow.content.length);
-    expect(first.results.map((r) => r.name).sort()).toEqual(finished.map((f) => f.name).sort());
-    expect(await db('import_files').where({ tenant_id: tenant, file_name: slow.name }).first()).toBeUndefined();
-
-    await uploading;
     expect(await listDir(sharedFtpPort(), `/${tenant}`)).toEqual([slow.name]);
     const second = await batchResult(await startBatch(client, cfg, tenant));
     expect(second.results.map((r) => [r.name, r.outcome])).toEqual([[slow.name, 'partial']]);

@@ -1,8 +1,9 @@
 /**
  * Fault-injection helpers (test/faults): generated IMV-shaped transfers big enough to interrupt,
  * worker processes that can be SIGKILLed, a pausable and throttling FTP proxy, a private PostgreSQL
- * instance to restart, slow uploads, and a normalized snapshot of everything an import writes so
- * that a disturbed run can be compared with an undisturbed one.
+ * instance to restart, slow uploads and uploads held open until the test releases them, and a
+ * normalized snapshot of everything an import writes so that a disturbed run can be compared with
+ * an undisturbed one.
  */
 import { inject, expect } from 'vitest';
 import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
@@ -216,7 +217,9 @@ export async function upload(port: number, tenant: string, name: string, content
 
 /**
  * Uploads `content` in `parts` pieces, `delayMs` apart, so the file grows on the server for
- * parts × delayMs: what a sender on a slow line looks like to the lister.
+ * parts × delayMs: what a sender on a slow line looks like to the lister. The upload ends after
+ * that wall-clock time whatever the test is doing: a test that needs the file to be still growing
+ * at some point (after a batch, say) must use `uploadUntilReleased` instead.
  */
 export async function uploadSlowly(port: number, tenant: string, name: string, content: Buffer, o: { parts: number; delayMs: number }): Promise<void> {
   const size = Math.ceil(content.length / o.parts);
@@ -230,6 +233,69 @@ export async function uploadSlowly(port: number, tenant: string, name: string, c
     await c.ensureDir(`/${tenant}`);
     await c.uploadFrom(Readable.from(pieces()), `/${tenant}/${name}`);
   });
+}
+
+export interface HeldUpload {
+  /** Resolves when the whole file is on the server (the upload finished); rejects if it failed. */
+  done: Promise<void>;
+  /** Bytes handed to the data connection so far. */
+  sent(): number;
+  /** Sends the rest of the content at once and completes the upload. Idempotent. */
+  release(): void;
+}
+
+/**
+ * An upload that keeps growing until the test releases it: `pieceBytes` every `everyMs` (by
+ * default 256 bytes every 100 ms, 2.5 KB/s: a 2.5 MB transfer would take 16 minutes), then, once
+ * `release()` is called, the rest at once. Unlike `uploadSlowly` nothing depends on how long the
+ * test's other steps take: the file is incomplete, and changes between any two listings a second
+ * or so apart, for as long as the test wants. The trickle never sends the last piece on its own;
+ * if it gets there before `release()`, the upload fails (`done` rejects) rather than looking
+ * finished. `done` has a handler attached, so a test that fails before awaiting it does not also
+ * report an unhandled rejection; call `release()` in a `finally` so that the connection ends.
+ */
+export function uploadUntilReleased(
+  port: number,
+  tenant: string,
+  name: string,
+  content: Buffer,
+  o: { pieceBytes?: number; everyMs?: number } = {},
+): HeldUpload {
+  const pieceBytes = o.pieceBytes ?? 256;
+  const everyMs = o.everyMs ?? 100;
+  let release!: () => void;
+  let released = false;
+  const gate = new Promise<void>((r) => (release = r));
+  let at = 0;
+  async function* pieces() {
+    while (!released) {
+      if (at + pieceBytes >= content.length) {
+        throw new Error(`uploadUntilReleased: ${name} trickled up to its last piece (${at} of ${content.length} bytes) and was never released`);
+      }
+      const piece = content.subarray(at, at + pieceBytes);
+      at += piece.length;
+      yield piece;
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([gate, new Promise<void>((r) => (timer = setTimeout(r, everyMs)))]);
+      clearTimeout(timer);
+    }
+    const rest = content.subarray(at);
+    at = content.length;
+    yield rest;
+  }
+  const done = ftpAt(port, async (c) => {
+    await c.ensureDir(`/${tenant}`);
+    await c.uploadFrom(Readable.from(pieces()), `/${tenant}/${name}`);
+  });
+  done.catch(() => undefined);
+  return {
+    done,
+    sent: () => at,
+    release() {
+      released = true;
+      release();
+    },
+  };
 }
 
 export async function listDir(port: number, dir: string): Promise<string[]> {
