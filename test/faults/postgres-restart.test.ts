@@ -1,8 +1,9 @@
 /**
  * Fault: PostgreSQL goes down hard (`pg_ctl stop -m immediate`: every connection is cut, open
  * transactions are lost, crash recovery on start) in the middle of the upserts, twice, and comes
- * back a few seconds later. A private server is used so that the other test files, which share
- * the machine's server, are not disturbed. The final database must equal an undisturbed import.
+ * back once an activity attempt has failed against it. A private server is used so that the other
+ * test files, which share the machine's server, are not disturbed. The final database must equal
+ * an undisturbed import.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
@@ -22,7 +23,6 @@ import {
   referenceRun,
   quietDb,
   sharedFtpPort,
-  sleep,
   spawnWorker,
   startBatch,
   startPrivatePostgres,
@@ -72,15 +72,28 @@ describe('PostgreSQL restarted during the upserts', () => {
     const { handle, importId } = await fileWorkflow(client, db, tenant, transfer.name);
     const applied = async () => Number((await db('import_objects').where({ import_id: importId }).count<{ n: number }[]>('* as n'))[0].n);
 
+    // Pending activity attempts of the file workflow ("id#attempt"): a retry shows up as a new one.
+    const pending = async () => new Set(((await handle.describe()).raw.pendingActivities ?? []).map((a) => `${a.activityId}#${a.attempt ?? 1}`));
     const outages: string[] = [];
     for (const share of [0.2, 0.6]) {
-      const n = await waitFor(`${share * 100}% applied`, async () => {
-        const a = await applied();
-        return a >= share * N && a < N && a;
-      }, 60_000, 20);
-      await pg.stop();
-      outages.push(`down after ${n} of ${N} objects`);
-      await sleep(2500);
+      await waitFor(`${share * 100}% applied`, async () => (await applied()) >= share * N, 60_000, 20);
+      // The worker is frozen (SIGSTOP) while PostgreSQL goes down, so the outage starts with
+      // upserts left however fast the worker runs; it is thawed with the database gone.
+      worker.child.kill('SIGSTOP');
+      try {
+        const n = await applied();
+        expect(n, 'upserts left when PostgreSQL goes down').toBeLessThan(N);
+        const before = await pending();
+        await pg.stop();
+        outages.push(`down after ${n} of ${N} objects`);
+        worker.child.kill('SIGCONT');
+        // Down until an attempt has failed (a cut transaction fails at once, a new one when the
+        // pool gives up waiting for a connection), not for a fixed time that might fall between
+        // two activities.
+        await waitFor('an activity attempt failed during the outage', async () => [...(await pending())].some((k) => !before.has(k) && !k.endsWith('#1')), 60_000, 100);
+      } finally {
+        worker.child.kill('SIGCONT');
+      }
       await pg.start();
     }
 
