@@ -5,7 +5,7 @@
  * database must equal that of an undisturbed import of the same transfer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import { openDatabase, type Db } from '../../db/db';
 import type { AppConfig } from '../../config/config';
 import { createTestDatabase, temporalClient, uniqueId } from '../support/harness';
@@ -24,7 +24,6 @@ import {
   runningActivity,
   type RunningActivity,
   sharedFtpPort,
-  sleep,
   spawnWorker,
   startBatch,
   upload,
@@ -36,6 +35,23 @@ const N = 2000;
 // Chunks of 400 objects: each upsert step runs long enough to be caught in the middle.
 const options = { chunkSize: 400 };
 const transfer = { name: 'imv-gross.xml', content: generateTransfer({ firstId: 200_000, count: N, unknownUserEvery: 500, deleteEvery: 40, changeEvery: 29 }) };
+
+/**
+ * How attempt `attempt` of activity `id` ended, once the server knows: 'retried' (it failed or
+ * timed out, a later attempt is pending or has completed) or 'completed' (it completed itself).
+ */
+async function attemptFate(h: WorkflowHandle, id: string, attempt: number): Promise<'retried' | 'completed'> {
+  return waitFor(`the end of activity ${id} attempt ${attempt}`, async () => {
+    const pending = (await h.describe()).raw.pendingActivities?.find((a) => a.activityId === id);
+    if (pending) return (pending.attempt ?? 1) > attempt ? 'retried' : null;
+    // Closed: the started event (written when an activity closes) says which attempt it was.
+    const events = (await h.fetchHistory()).events ?? [];
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityId === id);
+    const started = scheduled && events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
+    if (!started) return null;
+    return (started.activityTaskStartedEventAttributes!.attempt ?? 1) > attempt ? 'retried' : 'completed';
+  }, 60_000, 100);
+}
 
 describe('worker SIGKILLed during fetch, parse and upserts', () => {
   const tenant = uniqueId('kill');
@@ -85,23 +101,31 @@ describe('worker SIGKILLed during fetch, parse and upserts', () => {
 
     /**
      * SIGKILLs the worker while it runs activity `type` and `progress` says it is in the middle of
-     * it, then starts a fresh worker. A kill that came a moment too late (the activity had just
-     * completed) does not count: the killed attempt must still be pending afterwards.
+     * it, then starts a fresh worker. The worker is frozen (SIGSTOP) and the activity and its
+     * progress are looked at again before the kill, so what was seen cannot change in between; a
+     * kill still counts only if the server then retries the killed attempt (it did not complete).
      */
-    const killDuring = async (type: string, progress: (a: RunningActivity) => Promise<string | null>) => {
+    const killDuring = async (type: string, progress: (a: RunningActivity) => Promise<string | null>): Promise<RunningActivity> => {
       for (let tries = 0; tries < 5; tries++) {
         const seen = await waitFor(`${type} under way`, async () => {
           const a = await runningActivity(file, type.startsWith('upsert'));
-          const p = a?.type === type ? await progress(a) : null;
-          return p && a ? { ...a, p } : null;
+          if (a?.type !== type || !(await progress(a))) return null;
+          worker.child.kill('SIGSTOP');
+          try {
+            const b = await runningActivity(file, type.startsWith('upsert'));
+            const p = b?.id === a.id && b.attempt === a.attempt ? await progress(b) : null;
+            if (!p) worker.child.kill('SIGCONT');
+            return p && b ? { ...b, p } : null;
+          } catch (e) {
+            worker.child.kill('SIGCONT');
+            throw e;
+          }
         }, 60_000, 10);
         await worker.kill('SIGKILL');
-        await sleep(300);
-        const after = await runningActivity(file);
-        const hit = after?.id === seen.id && after.attempt === seen.attempt;
-        kills.push(`${hit ? '' : 'missed '}${type} attempt ${seen.attempt} (${seen.p}) at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
         worker = await fresh();
-        if (hit) return;
+        const hit = (await attemptFate(file, seen.id, seen.attempt)) === 'retried';
+        kills.push(`${hit ? '' : 'missed '}${type} attempt ${seen.attempt} (${seen.p}) at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        if (hit) return seen;
       }
       throw new Error(`could not kill the worker during ${type}: ${kills.join('; ')}`);
     };
@@ -120,14 +144,14 @@ describe('worker SIGKILLed during fetch, parse and upserts', () => {
     // estates step is caught before it committed (no outcome of the chunk written yet).
     let lastChunk = 0;
     for (const step of ['upsertEstates', 'upsertAddresses', 'upsertEstates']) {
-      await killDuring(step, async (a) => {
+      const killed = await killDuring(step, async (a) => {
         const from = Number(a.input?.from);
         if (!(from > lastChunk) && !(step === 'upsertAddresses' && from === lastChunk)) return null;
         const n = await applied();
         if (step === 'upsertEstates' && n !== from) return null;
-        lastChunk = from;
         return `chunk from ${from}, ${n} of ${N} objects applied`;
       });
+      lastChunk = Number(killed.input?.from);
     }
 
     const summary = await batchResult(batch);
