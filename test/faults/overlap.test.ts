@@ -23,7 +23,6 @@ import {
   sharedFtpPort,
   startBatch,
   upload,
-  waitFor,
   type DbState,
   type TransferFile,
 } from '../support/faults';
@@ -32,27 +31,31 @@ interface Env {
   tenant: string;
   cfg: AppConfig;
   db: Db;
-  worker: RunningWorker;
+  /** Starts the tenant's worker (once). */
+  startWorker(): Promise<RunningWorker>;
   close(): Promise<void>;
 }
 
-async function environment(prefix: string, options: Record<string, unknown> = {}): Promise<Env> {
+/** A tenant with its own database; its worker runs from `startWorker()` on (at once unless `deferWorker`). */
+async function environment(prefix: string, options: Record<string, unknown> = {}, deferWorker = false): Promise<Env> {
   const tenant = uniqueId(prefix);
   const dbh = await createTestDatabase();
   const cfg = faultConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant, options }] });
   const db = await openDatabase(cfg, 2);
-  const worker = await startWorker(cfg, `${tenant}-worker`);
-  return {
+  let worker: Promise<RunningWorker> | null = null;
+  const env: Env = {
     tenant,
     cfg,
     db,
-    worker,
+    startWorker: () => (worker ??= startWorker(cfg, `${tenant}-worker`)),
     async close() {
-      await worker.stop();
+      if (worker) await (await worker).stop();
       await db.destroy();
       await dbh.drop();
     },
   };
+  if (!deferWorker) await env.startWorker();
+  return env;
 }
 
 /** Swaps two file names everywhere in a state (which of two identical uploads wins is a race). */
@@ -112,20 +115,22 @@ describe('the same transfer twice, and overlapping batches', () => {
     const reference = referenceRun(files, options);
     reference.catch(() => undefined);
 
-    const env = await environment('overlap', options);
+    // No worker yet: the scheduled batch cannot finish (nor list and archive anything) before the
+    // direct batch and the manual trigger have been started, however fast the machine is.
+    const env = await environment('overlap', options, true);
     envs.push(env);
     for (const f of files) await upload(sharedFtpPort(), env.tenant, f.name, f.content);
     expect(await ensureSchedule(client, env.cfg, env.cfg.tenants[0])).toBe('created');
     try {
       const scheduled = await triggerBatch(client, env.tenant);
       expect(scheduled.alreadyRunning).toBe(false);
-      // The first children run; more files wait in the batch's window.
-      await waitFor('first files importing', async () => (await env.db('import_files').where({ tenant_id: env.tenant }).count<{ n: number }[]>('* as n'))[0].n > 0, 30_000);
-      const direct = await startBatch(client, env.cfg, env.tenant, `import-batch/${env.tenant}/manual-${Date.now()}`);
+      const direct = await startBatch(client, env.cfg, env.tenant, uniqueId(`import-batch/${env.tenant}/manual`));
       // Run now through the schedule while its batch runs: overlap SKIP, the running batch is returned.
       const manual = await triggerBatch(client, env.tenant);
       expect(manual.alreadyRunning).toBe(true);
       expect(manual.workflowId).toBe(scheduled.workflowId);
+      // Both batches list the inbox when the worker comes, and compete for the same files.
+      await env.startWorker();
 
       const results: BatchSummary[] = [await scheduled.result(), await batchResult(direct)];
       const importedBy = new Map<string, number>();
