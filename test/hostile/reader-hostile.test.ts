@@ -74,9 +74,14 @@ describe('every hostile file gets its typed outcome, by buffer and by file', () 
   });
 
   it('a billion-laughs document is refused at once (no expansion is attempted)', async () => {
-    const t0 = performance.now();
-    await caught(readTransferBuffer(byName('billion-laughs.xml').bytes));
-    expect(performance.now() - t0).toBeLessThan(200);
+    // Refused before any entity is expanded: memory does not grow (an expansion would need gigabytes),
+    // and the error names the undefined entity rather than running out of memory. No wall-clock limit:
+    // a loaded machine is slow, not wrong.
+    const mem = watchMemory();
+    const err = await caught(readTransferBuffer(byName('billion-laughs.xml').bytes));
+    mem.sample();
+    expect(err.type).toBe('MalformedXml');
+    expect(mem.growthMB()).toBeLessThan(50);
   });
 
   it('XInclude and xml-stylesheet are data, never followed', async () => {
@@ -230,7 +235,6 @@ describe('a 200 MB transfer streams within bounded memory', () => {
     expect(r.objects).toBe(big.objects());
     expect(r.last).toBe(String(big.objects() - 1));
     expect(mem.growthMB()).toBeLessThan(150);
-    expect(seconds).toBeLessThan(60);
     console.log(`200 MB UTF-8: ${r.objects} objects in ${seconds.toFixed(1)} s, peak growth ${mem.growthMB().toFixed(0)} MB (heap + buffers)`);
   });
 
@@ -242,7 +246,6 @@ describe('a 200 MB transfer streams within bounded memory', () => {
     const seconds = (performance.now() - t0) / 1000;
     expect(r.objects).toBe(big.objects());
     expect(mem.growthMB()).toBeLessThan(150);
-    expect(seconds).toBeLessThan(60);
     console.log(`200 MB ISO-8859-1 (two passes): ${r.objects} objects in ${seconds.toFixed(1)} s, peak growth ${mem.growthMB().toFixed(0)} MB`);
   });
 
@@ -263,8 +266,7 @@ describe('a 200 MB transfer streams within bounded memory', () => {
       const seconds = (performance.now() - t1) / 1000;
       expect(r.objects).toBe(written.objects);
       expect(mem.growthMB()).toBeLessThan(150);
-      expect(seconds).toBeLessThan(60);
-      console.log(
+        console.log(
         `200 MB in a ZIP (${(fs.statSync(file).size / MiB).toFixed(0)} MiB on disk, written in ${((t1 - t0) / 1000).toFixed(1)} s): ${r.objects} objects in ${seconds.toFixed(1)} s, peak growth ${mem.growthMB().toFixed(0)} MB`,
       );
     });
