@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
-import { Context, ApplicationFailure, heartbeat } from '@temporalio/activity';
+import { Context, ApplicationFailure } from '@temporalio/activity';
 import type { Client } from 'basic-ftp';
 import type {
   BeginImportInput,
@@ -73,15 +73,19 @@ export function transferActivities(deps: ActivityDeps) {
     return ftpAccessOf(tenantOf(cfg, tenant), deps.env);
   }
 
-  /** Runs an FTP operation, closing the connection when Temporal cancels the activity. */
+  /**
+   * Runs an FTP operation on a connection of the worker's pool (or a new one without a pool), closing
+   * the connection when Temporal cancels the activity.
+   */
   async function ftpSession<T>(tenant: string, fn: (c: Client) => Promise<T>): Promise<T> {
-    const client = await connect(accessFor(tenant), { timeoutMs: deps.ftpTimeoutMs });
     let signal: AbortSignal | undefined;
     try {
       signal = Context.current().cancellationSignal;
     } catch {
       signal = undefined; // called outside an activity (CLI)
     }
+    if (deps.ftpPool) return deps.ftpPool.use(accessFor(tenant), fn, signal);
+    const client = await connect(accessFor(tenant), { timeoutMs: deps.ftpTimeoutMs });
     const onAbort = () => client.close();
     signal?.addEventListener('abort', onAbort);
     try {
@@ -151,23 +155,24 @@ export function transferActivities(deps: ActivityDeps) {
       } else {
         throw ApplicationFailure.nonRetryable('beginImport needs a file or replayOf', 'BadInput');
       }
+      const shape = { chunkSize: t.options.chunkSize, heartbeatTimeoutSeconds: cfg.worker.heartbeatTimeoutSeconds, localStepsMaxBytes: t.options.localStepsMaxBytes, mirror: t.options.mirror.enabled };
       const existing = (await db('import_files').where({ workflow_id: input.workflowId }).first()) as ImportRow | undefined;
       if (existing) {
         if (FINAL.has(existing.status)) {
-          return { importId: existing.id, fileName: existing.file_name, finished: existing.status as FileOutcome, chunkSize: t.options.chunkSize, heartbeatTimeoutSeconds: cfg.worker.heartbeatTimeoutSeconds };
+          return { importId: existing.id, fileName: existing.file_name, finished: existing.status as FileOutcome, size: Number(existing.size), ...shape };
         }
         await db('import_files')
           .where({ id: existing.id })
           .update({ status: 'importing', run_id: input.runId, attempts: db.raw('attempts + 1'), error_type: null, error_message: null, started_at: db.fn.now(), finished_at: null });
-        return { importId: existing.id, fileName: existing.file_name, finished: null, chunkSize: t.options.chunkSize, heartbeatTimeoutSeconds: cfg.worker.heartbeatTimeoutSeconds };
+        return { importId: existing.id, fileName: existing.file_name, finished: null, size: Number(existing.size), ...shape };
       }
       const [row] = await db('import_files')
         .insert({ ...values, workflow_id: input.workflowId, run_id: input.runId, status: 'importing' })
         .onConflict('workflow_id')
         .merge(['run_id'])
-        .returning(['id', 'file_name']);
+        .returning(['id', 'file_name', 'size']);
       deps.log.info({ tenant: input.tenant, importId: row.id, workflowId: input.workflowId, file: row.file_name }, 'import started');
-      return { importId: row.id, fileName: row.file_name, finished: null, chunkSize: t.options.chunkSize, heartbeatTimeoutSeconds: cfg.worker.heartbeatTimeoutSeconds };
+      return { importId: row.id, fileName: row.file_name, finished: null, size: Number(row.size), ...shape };
     },
 
     async fetchTransfer({ importId }: { importId: number }): Promise<FetchResult> {
@@ -236,6 +241,7 @@ export function transferActivities(deps: ActivityDeps) {
       const meta: ImportMeta = { providers: [], header: null };
       let objects = 0;
       let warnings = 0;
+      let attachments = 0;
       const chunkSize = tenantOf(cfg, row.tenant_id).options.chunkSize;
       const chunkStarts: number[] = [];
       let chunkCount = 0;
@@ -261,6 +267,7 @@ export function transferActivities(deps: ActivityDeps) {
           else {
             objects++;
             warnings += ev.object.warnings.length;
+            attachments += ev.object.attachments.length;
             const payload = await stageableObject(ev.object, store);
             batch.push({ import_id: importId, position: ev.object.position, source_id: ev.object.sourceId, payload });
             batchBytes += payload.length;
@@ -286,7 +293,7 @@ export function transferActivities(deps: ActivityDeps) {
       }
       await db('import_files').where({ id: importId }).update({ meta, objects_total: objects, warnings });
       deps.log.info({ tenant: row.tenant_id, importId, objects, warnings, chunks: chunkStarts.length }, 'parsed');
-      return { objects, warnings, chunkStarts };
+      return { objects, warnings, chunkStarts, attachments, umfang: meta.header?.umfang ?? null };
     },
 
     async finishImport({ importId, outcome }: { importId: number; outcome: FinishOutcome }): Promise<FinishResult> {
@@ -452,10 +459,12 @@ function renderReport(
 }
 
 function heartbeatSafe(details: unknown): void {
+  let ctx: Context;
   try {
-    heartbeat(details);
+    ctx = Context.current();
   } catch {
-    // not inside an activity (CLI use)
+    return; // not inside an activity (CLI use)
   }
+  // A local activity (a small file's step) has no heartbeats: its worker runs the workflow too.
+  if (!ctx.info.isLocal) ctx.heartbeat(details);
 }
-

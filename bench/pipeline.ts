@@ -3,7 +3,7 @@
  * real pipeline — Temporal dev server, FTP, a worker, PostgreSQL — and the time of each step, from
  * the file workflow's history. Prints figures; asserts nothing (targets live here, not in tests).
  *
- *   npm run build && node dist/bench/pipeline.js [objects] [--files K] [--chunk N]
+ *   npm run build && node dist/bench/pipeline.js [objects] [--files K] [--chunk N] [--window W]
  *
  * Uses DATABASE_URL's server (default the local one on 127.0.0.1:5432) with a fresh database.
  */
@@ -12,9 +12,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
+import pino from 'pino';
 import { parseConfig } from '../config/config';
 import { createImportWorker } from '../workers/worker';
 import { installRuntime } from '../workers/main';
+import { appMetrics } from '../workers/metrics';
 import { startTemporalDevServer, freePort } from '../dev/temporal-server';
 import { startEmbeddedFtp } from '../dev/embedded-ftp';
 import type { BatchSummary } from '../common/messages';
@@ -27,6 +29,8 @@ async function main(): Promise<void> {
   const files = filesIdx >= 0 ? Number(args[filesIdx + 1]) : 1;
   const chunkIdx = args.indexOf('--chunk');
   const chunkSize = chunkIdx >= 0 ? Number(args[chunkIdx + 1]) : undefined;
+  const windowIdx = args.indexOf('--window');
+  const window = windowIdx >= 0 ? Number(args[windowIdx + 1]) : undefined;
   const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const dbName = `imv_bench_${Date.now()}`;
   const admin = new pg.Client({ connectionString: base });
@@ -40,10 +44,13 @@ async function main(): Promise<void> {
   for (let f = 0; f < files; f++) {
     const file = path.join(inbox, `bench-${String(f).padStart(4, '0')}.xml`);
     await generate(file, perFile, 'utf-8');
-    if (f > 0) {
-      // Distinct ids per file: rewrite the generated ids with a file prefix.
-      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/<objektnr_extern>(\d+)<\/objektnr_extern>/g, `<objektnr_extern>F${f}-$1</objektnr_extern>`));
-    }
+    let xml = fs.readFileSync(file, 'utf8');
+    // Distinct ids per file: rewrite the generated ids with a file prefix.
+    if (f > 0) xml = xml.replace(/<objektnr_extern>(\d+)<\/objektnr_extern>/g, `<objektnr_extern>F${f}-$1</objektnr_extern>`);
+    // The generator's object 0 is a DELETE: in the many-files mode every file would delete an
+    // unknown estate and create nothing. One object per file is a new estate, as IMV sends it.
+    if (perFile === 1) xml = xml.replace(' aktionart="DELETE"', '');
+    fs.writeFileSync(file, xml);
     const past = new Date(Date.now() - 3600_000);
     fs.utimesSync(file, past, past);
   }
@@ -53,7 +60,7 @@ async function main(): Promise<void> {
   const ftp = await startEmbeddedFtp({ root: path.join(dir, 'ftp'), port: await freePort(), user: 'bench', password: 'bench' });
   const cfg = parseConfig(
     {
-      tenants: [{ id: 'bench', ftp: { url: `${ftp.url}bench`, passwordEnv: 'BENCH_FTP' }, users: ['mmustermann', 'skoch'], options: { minFileAgeSeconds: 0, stableCheckMs: 0, ...(chunkSize ? { chunkSize } : {}) } }],
+      tenants: [{ id: 'bench', ftp: { url: `${ftp.url}bench`, passwordEnv: 'BENCH_FTP' }, users: ['mmustermann', 'skoch'], options: { minFileAgeSeconds: 0, stableCheckMs: 0, ...(chunkSize ? { chunkSize } : {}), ...(window ? { maxConcurrentFiles: window } : {}) } }],
       temporal: { address: temporal.address, taskQueue: 'bench' },
       databaseUrl: dbUrl,
       fileStoreDir: path.join(dir, 'store'),
@@ -61,9 +68,8 @@ async function main(): Promise<void> {
     { BENCH_FTP: 'bench' },
   );
   process.env.BENCH_FTP = 'bench';
-  process.env.LOG_LEVEL = 'warn';
   installRuntime(cfg);
-  const worker = await createImportWorker(cfg, { env: { BENCH_FTP: 'bench' } });
+  const worker = await createImportWorker(cfg, { env: { BENCH_FTP: 'bench' }, log: pino({ level: process.env.LOG_LEVEL ?? 'warn' }) });
   const running = worker.run();
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
@@ -75,23 +81,22 @@ async function main(): Promise<void> {
   const secs = (Date.now() - t0) / 1000;
   clearInterval(sampler);
 
-  const steps = new Map<string, number>();
-  for (const r of summary.results) {
-    const events = (await client.workflow.getHandle(r.workflowId).fetchHistory()).events ?? [];
-    const scheduled = new Map<string, { type: string; at: number }>();
-    for (const e of events) {
-      const at = Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
-      if (e.activityTaskScheduledEventAttributes) scheduled.set(String(e.eventId), { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at });
-      const done = e.activityTaskCompletedEventAttributes;
-      if (done) {
-        const s = scheduled.get(String(done.scheduledEventId));
-        if (s) steps.set(s.type, (steps.get(s.type) ?? 0) + (at - s.at));
-      }
-    }
+  // Time spent inside each step (local and regular activities alike), from the worker's histogram.
+  const steps = new Map<string, { sum: number; count: number }>();
+  const hist = await appMetrics().activityDuration.get();
+  for (const v of hist.values) {
+    const type = String(v.labels.activity_type);
+    const cur = steps.get(type) ?? { sum: 0, count: 0 };
+    if (v.metricName?.endsWith('_sum')) cur.sum += v.value;
+    else if (v.metricName?.endsWith('_count')) cur.count += v.value;
+    steps.set(type, cur);
   }
+  let historyEvents = 0;
+  for (const r of summary.results.slice(0, 1)) historyEvents = (await client.workflow.getHandle(r.workflowId).fetchHistory()).events?.length ?? 0;
   console.log(`pipeline: ${files} file(s), ${summary.objects.total} objects, ${(bytes / 1024 / 1024).toFixed(1)} MB in ${secs.toFixed(1)} s`);
   console.log(`  ${Math.round(summary.objects.total / secs)} objects/s end to end; created ${summary.objects.created}, rejected ${summary.objects.rejected}`);
-  console.log(`  activity time by step (summed over files): ${[...steps].map(([k, v]) => `${k} ${(v / 1000).toFixed(1)} s`).join(', ')}`);
+  console.log(`  time inside each step (summed over files): ${[...steps].map(([k, v]) => `${k} ${v.sum.toFixed(1)} s (${v.count})`).join(', ')}`);
+  console.log(`  history of the first file workflow: ${historyEvents} events`);
   console.log(`  worker process peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB (worker, FTP server and client share the process)`);
 
   worker.shutdown();

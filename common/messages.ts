@@ -92,6 +92,12 @@ export interface BeginImportResult {
   chunkSize: number;
   /** Heartbeat timeout for the long activities (config worker.heartbeatTimeoutSeconds); absent in old histories. */
   heartbeatTimeoutSeconds?: number;
+  /** The file's size as known when it began (listing, or the ledger for a replay). */
+  size?: number;
+  /** Files up to this size run their steps as local activities (tenant option localStepsMaxBytes). */
+  localStepsMaxBytes?: number;
+  /** Mirror mode enabled for the tenant: without it the mirror step has nothing to do. */
+  mirror?: boolean;
 }
 
 export interface FetchResult {
@@ -109,6 +115,10 @@ export interface ParseResult {
    * staged JSON each. Absent in histories written before it existed (then: fixed-size chunks).
    */
   chunkStarts?: number[];
+  /** Attachments referenced by the objects: without any, the attachment step has nothing to do. */
+  attachments?: number;
+  /** The transfer's umfang (VOLL/TEIL): the mirror step only acts on a full transfer. */
+  umfang?: string | null;
 }
 
 export interface ChunkInput {

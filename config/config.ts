@@ -37,6 +37,13 @@ const TenantOptions = z
     maxConcurrentFiles: z.number().int().positive().default(4),
     /** Staged objects per upsert activity (one transaction each). */
     chunkSize: z.number().int().positive().default(500),
+    /**
+     * Files up to this size (IMV's everyday one-object transfers) run every step as a local activity
+     * on the worker that runs the file's workflow: the same steps, retried and idempotent, without a
+     * round trip through the server per step. Bigger files run them as regular activities (heartbeats,
+     * any worker). 0 turns it off.
+     */
+    localStepsMaxBytes: z.number().int().min(0).default(256 * 1024),
     /** Write an openimmo_feedback document to feedback/ after each file. */
     feedback: z.boolean().default(true),
     mirror: MirrorOptions,

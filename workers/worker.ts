@@ -10,6 +10,7 @@ import type { AppConfig } from '../config/config';
 import { createActivities } from '../activities';
 import { openDatabase, type Db } from '../db/db';
 import { FileStore } from '../store/file-store';
+import { FtpPool } from '../ftp/pool';
 import { logger as rootLogger, type Logger } from '../common/logger';
 import { activityObservability } from './interceptors';
 import { appMetrics, type AppMetrics } from './metrics';
@@ -49,13 +50,15 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
   const cleaned = await store.cleanTemp();
   if (cleaned) log.info({ cleaned }, 'removed temp files left by interrupted downloads');
   const connection = opts.connection ?? (await NativeConnection.connect({ address: cfg.temporal.address }));
+  // Logged-in FTP connections shared by this worker's activities (as many idle as activity slots).
+  const ftpPool = new FtpPool({ timeoutMs: opts.ftpTimeoutMs, maxIdle: slots });
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.temporal.taskQueue,
     identity: opts.identity ?? `imv-import-worker@${os.hostname()}:${process.pid}`,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
-    activities: createActivities({ cfg, db, store, log, env: opts.env, ftpTimeoutMs: opts.ftpTimeoutMs }),
+    activities: createActivities({ cfg, db, store, log, env: opts.env, ftpTimeoutMs: opts.ftpTimeoutMs, ftpPool }),
     interceptors: { activity: [activityObservability({ metrics: opts.metrics ?? appMetrics(), log: log.child({ component: 'activity' }), db })] },
     maxConcurrentActivityTaskExecutions: slots,
     maxConcurrentWorkflowTaskExecutions: cfg.worker.maxConcurrentWorkflowTasks,
@@ -68,6 +71,7 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
       try {
         await worker.run();
       } finally {
+        ftpPool.close();
         await db.destroy();
         if (!opts.connection) await connection.close();
       }

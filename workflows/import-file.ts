@@ -8,8 +8,10 @@ import {
   type ActivityOptions,
   ApplicationFailure,
   defineQuery,
+  type LocalActivityOptions,
   patched,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -53,6 +55,17 @@ const ATTACH: ActivityOptions = { startToCloseTimeout: '10m', retry };
 const acts = (options: ActivityOptions, summary: string) => proxyActivities<Activities>({ ...options, summary });
 
 /**
+ * Marker of the shape with local steps: begin is a local activity; a small file (up to the tenant's
+ * localStepsMaxBytes) runs every step as a local activity on the worker that runs its workflow, the
+ * same steps with the same retries, without a round trip through the server each; the mirror step
+ * runs only when mirror mode is on and the transfer is full. Histories from before keep their shape.
+ */
+export const LOCAL_STEPS = 'local-steps';
+/** Small files only: seconds of work at most, retried on the worker (then with timers). */
+const LOCAL: LocalActivityOptions = { startToCloseTimeout: '2m', localRetryThreshold: '10s', retry };
+const local = (options: LocalActivityOptions, summary: string) => proxyLocalActivities<Activities>({ ...options, summary });
+
+/**
  * The long activities with the deployment's heartbeat timeout (beginImport reports it), so that the
  * activity of a crashed worker is retried after seconds, not after its start-to-close timeout.
  * Histories from before the setting have no value: their options stay as they were (options are
@@ -80,8 +93,10 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
     setCurrentDetails(`**${name}** — objects ${progress.objectsDone}/${progress.objectsTotal}`);
   };
 
+  const fast = patched(LOCAL_STEPS);
   step('begin');
-  const begun = await acts(QUICK, input.replayOf != null ? `replay of import ${input.replayOf}` : `open ledger row for ${input.file?.name}`).beginImport({
+  const beginSummary = input.replayOf != null ? `replay of import ${input.replayOf}` : `open ledger row for ${input.file?.name}`;
+  const begun = await (fast ? local(LOCAL, beginSummary) : acts(QUICK, beginSummary)).beginImport({
     tenant: input.tenant,
     file: input.file,
     replayOf: input.replayOf,
@@ -90,6 +105,10 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
   });
   progress.importId = begun.importId;
   const hb = (options: ActivityOptions) => withHeartbeat(options, begun.heartbeatTimeoutSeconds);
+  const size = input.file?.size ?? begun.size;
+  const small = fast && !!begun.localStepsMaxBytes && size !== undefined && size <= begun.localStepsMaxBytes;
+  /** A step: a local activity for a small file, else a regular one with these options. */
+  const run = (options: ActivityOptions, summary: string) => (small ? local(LOCAL, summary) : acts(options, summary));
   const result = (outcome: FileOutcome, counts: ObjectCounts): ImportFileResult => {
     progress.outcome = outcome;
     upsertSearchAttributes([
@@ -106,13 +125,13 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
   /** finishImport, and if it fails for good, the last resort that closes the ledger row. */
   const finish = async (summary: string, outcome: FinishOutcome): Promise<FinishResult> => {
     try {
-      return await acts(QUICK, summary).finishImport({ importId: begun.importId, outcome });
+      return await run(QUICK, summary).finishImport({ importId: begun.importId, outcome });
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
       const permanent = cause instanceof ApplicationFailure && (cause.nonRetryable || (cause.type != null && PERMANENT_ERROR_TYPES.includes(cause.type)));
       if (!permanent || !patched(FINISH_LAST_RESORT)) throw err;
       const type = (cause as ApplicationFailure).type ?? 'FinishFailed';
-      const abandoned = await acts(QUICK, 'last resort: close the ledger row with the error').abandonImport({
+      const abandoned = await run(QUICK, 'last resort: close the ledger row with the error').abandonImport({
         importId: begun.importId,
         errorType: type,
         message: (cause as ApplicationFailure).message,
@@ -123,7 +142,7 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
 
   try {
     step('fetch');
-    const fetched = await acts(hb(TRANSFER), `download ${begun.fileName} into the file store`).fetchTransfer({ importId: begun.importId });
+    const fetched = await run(hb(TRANSFER), `download ${begun.fileName} into the file store`).fetchTransfer({ importId: begun.importId });
     if (fetched.duplicateOf !== null) {
       step('archive');
       const fin = await finish(`duplicate of import ${fetched.duplicateOf}: move to processed/`, { kind: 'duplicate', duplicateOf: fetched.duplicateOf });
@@ -131,7 +150,7 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
     }
 
     step('parse');
-    const parsed = await acts(hb(TRANSFER), `parse ${begun.fileName} (${fetched.size} bytes) into staging`).parseTransfer({ importId: begun.importId });
+    const parsed = await run(hb(TRANSFER), `parse ${begun.fileName} (${fetched.size} bytes) into staging`).parseTransfer({ importId: begun.importId });
     progress.objectsTotal = parsed.objects;
 
     const starts: number[] = parsed.chunkStarts ?? [];
@@ -140,17 +159,20 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
       const chunk = { importId: begun.importId, from: starts[i], to: starts[i + 1] ?? parsed.objects };
       const range = `objects ${chunk.from + 1}–${chunk.to} of ${parsed.objects}`;
       step('upsert estates');
-      await acts(hb(APPLY), `estates, ${range}`).upsertEstates(chunk);
+      await run(hb(APPLY), `estates, ${range}`).upsertEstates(chunk);
       step('upsert addresses');
-      await acts(hb(APPLY), `addresses, ${range}`).upsertAddresses(chunk);
+      await run(hb(APPLY), `addresses, ${range}`).upsertAddresses(chunk);
       step('link contacts');
-      await acts(hb(APPLY), `contact links, ${range}`).linkContacts(chunk);
+      await run(hb(APPLY), `contact links, ${range}`).linkContacts(chunk);
       step('store attachments');
-      await acts(hb(ATTACH), `attachments, ${range}`).storeAttachments(chunk);
+      await run(hb(ATTACH), `attachments, ${range}`).storeAttachments(chunk);
       progress.objectsDone = chunk.to;
     }
-    step('mirror');
-    await acts(QUICK, 'full-transfer mirror (only when enabled and umfang=VOLL)').mirrorFullTransfer({ importId: begun.importId });
+    // The mirror acts only with mirror mode on and a full transfer: otherwise there is nothing to run.
+    if (!fast || ((begun.mirror ?? true) && (parsed.umfang === undefined || parsed.umfang === 'VOLL'))) {
+      step('mirror');
+      await run(QUICK, 'full-transfer mirror (only when enabled and umfang=VOLL)').mirrorFullTransfer({ importId: begun.importId });
+    }
 
     step('archive');
     const fin = await finish(`move ${begun.fileName} to processed/, ledger, feedback`, { kind: 'completed' });
@@ -164,7 +186,7 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
       throw ApplicationFailure.nonRetryable(cause.message, cause.type);
     }
     // Transient and out of retries: the file stays in the inbox and the next batch tries again.
-    await acts(QUICK, 'record the transient error; the file stays in the inbox').markImportError({ importId: begun.importId, message: cause instanceof Error ? cause.message : String(cause) });
+    await run(QUICK, 'record the transient error; the file stays in the inbox').markImportError({ importId: begun.importId, message: cause instanceof Error ? cause.message : String(cause) });
     progress.outcome = 'error';
     upsertSearchAttributes([{ key: ImportOutcome, value: 'error' }]);
     throw err;

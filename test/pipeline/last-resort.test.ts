@@ -4,7 +4,8 @@
  * so no row stays `importing` and the batch goes on. The fault is injected into finishImport of an
  * otherwise real worker (real activities, Temporal, PostgreSQL, vsftpd): it fails non-retryably the
  * way the NUL-in-a-message bug once did. Its history is kept as a golden history of this shape
- * (UPDATE_GOLDEN_HISTORIES=1 writes test/replay/histories/file-abandoned.json).
+ * (UPDATE_GOLDEN_HISTORIES=1 writes test/replay/histories/local-steps-file-abandoned.json; file-abandoned.json is
+ * the same run before the local-steps patch).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -35,7 +36,8 @@ describe('the last resort when finishing an import fails for good', () => {
 
   beforeAll(async () => {
     dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant }] });
+    // Regular activities for every step after begin, so the history shows each step by name.
+    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant, options: { localStepsMaxBytes: 0 } }] });
     db = await openDatabase(cfg, 4);
     client = await temporalClient();
     connection = await NativeConnection.connect({ address: cfg.temporal.address });
@@ -82,10 +84,11 @@ describe('the last resort when finishing an import fails for good', () => {
     const handle = client.workflow.getHandle(wf);
     expect((await handle.result()).outcome).toBe('failed');
     const history = await handle.fetchHistory();
+    // Two patches: local-steps at the start, finish-last-resort where finishing failed.
     const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
-    expect(markers).toHaveLength(1);
+    expect(markers).toHaveLength(2);
     const types = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
     expect(types.slice(-2)).toEqual(['finishImport', 'abandonImport']);
-    if (process.env.UPDATE_GOLDEN_HISTORIES) fs.writeFileSync(path.join(__dirname, '../replay/histories/file-abandoned.json'), historyToJSON(history as never));
+    if (process.env.UPDATE_GOLDEN_HISTORIES) fs.writeFileSync(path.join(__dirname, '../replay/histories/local-steps-file-abandoned.json'), historyToJSON(history as never));
   });
 });

@@ -23,11 +23,15 @@ function transfer(id: number): string {
 </immobilie></anbieter></openimmo>`;
 }
 
+/**
+ * The workers that did a file's work: regular activities name the worker that started them; a small
+ * file's steps are local activities, run by the worker that completed its workflow tasks.
+ */
 async function activityIdentities(client: Client, workflowId: string): Promise<Set<string>> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const ids = new Set<string>();
   for (const e of history.events ?? []) {
-    const id = e.activityTaskStartedEventAttributes?.identity;
+    const id = e.activityTaskStartedEventAttributes?.identity ?? e.workflowTaskCompletedEventAttributes?.identity;
     if (id) ids.add(id);
   }
   return ids;
