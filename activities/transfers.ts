@@ -19,7 +19,7 @@ import type {
 } from '../common/messages';
 import { emptyCounts } from '../common/messages';
 import { ftpAccessOf, tenantOf } from '../config/config';
-import { connect, exists, ftpErrorText, inboxPath, isPermanentFtpError, listFinishedUploads, moveFile, uploadBuffer } from '../ftp/ftp';
+import { connect, exists, ftpErrorText, inboxPath, isPermanentFtpError, listFinishedUploads, moveFile, uploadBuffer, uploadStream } from '../ftp/ftp';
 import { fileWorkflowId } from '../common/file-ids';
 import { archiveNames, printableName } from '../common/remote-names';
 import { openTransfer } from '../openimmo/reader';
@@ -327,15 +327,13 @@ export function transferActivities(deps: ActivityDeps) {
       await ftpSession(row.tenant_id, async (c) => {
         if (row.remote_path !== dest) {
           const moved = await permanent(c, `not moved to ${folder}/: the server refused; the file stays at ${printableName(row.remote_path)} and is not imported again`, async () => {
-            const there = await exists(c, row.remote_path);
-            if (!there && !(await exists(c, dest)) && row.sha256 && (await store.has(row.sha256))) {
-              // The original vanished from the server (replay of a removed file): put our copy back.
-              const cwd = await c.pwd();
-              await c.ensureDir(inboxPath(access, folder));
-              await c.cd(cwd);
-              await c.uploadFrom(fs.createReadStream(store.pathOf(row.sha256)), dest);
-            } else {
+            try {
               await moveFile(c, row.remote_path, dest);
+            } catch (err) {
+              // The original vanished from the server (replay of a removed file): put our copy back.
+              const vanished = isPermanentFtpError(err, c) && !(await exists(c, row.remote_path)) && !(await exists(c, dest));
+              if (!vanished || !row.sha256 || !(await store.has(row.sha256))) throw err;
+              await uploadStream(c, dest, fs.createReadStream(store.pathOf(row.sha256)));
             }
           });
           if (!moved) archivedPath = row.archived_path ?? null;

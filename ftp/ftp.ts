@@ -216,16 +216,43 @@ export async function exists(client: Client, file: string): Promise<boolean> {
   }
 }
 
+/** Folders a connection has created or found (a pooled connection serves many files). */
+const knownDirs = new WeakMap<Client, Set<string>>();
+
+/**
+ * Runs `op` (which writes into `dir`), creating `dir` first unless this connection already knows it.
+ * If the folder was removed since, the refused operation is retried once after creating it again.
+ */
+async function intoDir<T>(client: Client, dir: string, op: () => Promise<T>): Promise<T> {
+  const known = knownDirs.get(client) ?? new Set<string>();
+  knownDirs.set(client, known);
+  const ensure = async () => {
+    const cwd = await client.pwd();
+    await client.ensureDir(dir);
+    await client.cd(cwd);
+    known.add(dir);
+  };
+  if (!known.has(dir)) {
+    await ensure();
+    return op();
+  }
+  try {
+    return await op();
+  } catch (err) {
+    if (!isPermanentFtpError(err)) throw err;
+    known.delete(dir);
+    await ensure();
+    return op();
+  }
+}
+
 /**
  * Moves `from` to `to` (creating the folder). Idempotent: when the rename is refused because `from`
  * is gone and `to` exists, an earlier attempt already did it.
  */
 export async function moveFile(client: Client, from: string, to: string): Promise<'moved' | 'already-moved'> {
-  const cwd = await client.pwd();
-  await client.ensureDir(path.dirname(to));
-  await client.cd(cwd);
   try {
-    await client.rename(from, to);
+    await intoDir(client, path.dirname(to), () => client.rename(from, to));
     return 'moved';
   } catch (err) {
     if (isPermanentFtpError(err) && (await exists(client, to)) && !(await exists(client, from))) return 'already-moved';
@@ -233,9 +260,14 @@ export async function moveFile(client: Client, from: string, to: string): Promis
   }
 }
 
-export async function uploadBuffer(client: Client, file: string, content: Buffer | string): Promise<void> {
+/** Uploads a stream (read once: the folder is made sure of first, never retried with it). */
+export async function uploadStream(client: Client, file: string, content: NodeJS.ReadableStream): Promise<void> {
   const cwd = await client.pwd();
   await client.ensureDir(path.dirname(file));
   await client.cd(cwd);
-  await client.uploadFrom(Readable.from([Buffer.from(content)]), file);
+  await client.uploadFrom(content as Readable, file);
+}
+
+export async function uploadBuffer(client: Client, file: string, content: Buffer | string): Promise<void> {
+  await intoDir(client, path.dirname(file), () => client.uploadFrom(Readable.from([Buffer.from(content)]), file));
 }
