@@ -16,13 +16,16 @@
 // (removed, the host process owns its shutdown); bunyan logging to stdout (replaced); MKD answered with
 // the server's local path and errors carried local paths (the file system below answers with client
 // paths and plain messages); symlinks inside the root could point outside it (refused); PASV needs
-// `pasv_url` (set to the loopback host; EPSV, which basic-ftp tries first, works either way).
+// `pasv_url` (set to the loopback host; EPSV, which basic-ftp tries first, works either way); the
+// control socket used Nagle's algorithm, so the 226 after a 150 waited for the client's delayed ACK and
+// every download or upload of a few KB took ~47 ms instead of ~3 ms (vsftpd): TCP_NODELAY is set.
 import { createReadStream, createWriteStream, promises as fsp, type Stats } from 'node:fs';
 import * as nodePath from 'node:path';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { AddressInfo, Server } from 'node:net';
 import { FtpSrv, FileSystem, type FtpConnection } from 'ftp-srv';
 import type { Logger } from 'pino';
+
 
 export interface EmbeddedFtpOptions {
   /** The folder served as the user's home (created if missing). */
@@ -79,6 +82,9 @@ export async function startEmbeddedFtp(options: EmbeddedFtpOptions): Promise<Emb
     // Compare both, always, in constant time: no hint which one was wrong.
     const userOk = timingSafeEqual(digest(username), expectedUser);
     const passwordOk = timingSafeEqual(digest(password), expectedPassword);
+    // Replies go out at once: with Nagle's algorithm a reply written right after another (150 then
+    // 226) waited for the client's delayed ACK, 40 ms per transfer.
+    (connection as unknown as { commandSocket?: { setNoDelay(on: boolean): void } }).commandSocket?.setNoDelay(true);
     if (userOk && passwordOk) resolve({ fs: new HomeFileSystem(connection, realRoot) });
     else reject(new Error('Login incorrect'));
   });
