@@ -34,7 +34,7 @@ const TenantOptions = z
     /** Two listings this far apart must agree on size and mtime before a file is taken. */
     stableCheckMs: z.number().int().min(0).default(2000),
     /** Sliding window of ImportFile children per batch. */
-    maxConcurrentFiles: z.number().int().positive().default(4),
+    maxConcurrentFiles: z.number().int().positive().default(8),
     /** Staged objects per upsert activity (one transaction each). */
     chunkSize: z.number().int().positive().default(500),
     /**
