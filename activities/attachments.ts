@@ -32,9 +32,9 @@ export function attachmentActivities(deps: ActivityDeps) {
       for (const r of rows) if (r.payload.action !== 'DELETE') last.set(r.estate_id!, r);
       if (!last.size) return { done: 0 };
 
-      const imp = await db('import_files').where({ id: input.importId }).first('sha256');
       let opened: OpenedTransfer | null = null;
       const needsZip = [...last.values()].some((r) => r.payload.attachments.some((a) => a.source.kind === 'path'));
+      const imp = needsZip ? await db('import_files').where({ id: input.importId }).first('sha256') : null;
       if (needsZip && imp?.sha256) {
         opened = await openTransfer(store.pathOf(imp.sha256));
         if (opened.kind !== 'zip') {

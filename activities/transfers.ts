@@ -343,8 +343,7 @@ export function transferActivities(deps: ActivityDeps) {
           await permanent(c, 'report not written: the server refused', () => uploadBuffer(c, reportPath, renderReport(row, status, outcome, counts, messages, notes)));
         }
         if (tenantOf(cfg, row.tenant_id).options.feedback && status !== 'duplicate') {
-          const fresh = await loadImport(importId);
-          const xml = await buildFeedback(db, fresh, status, outcome.kind === 'failed' ? outcome : null);
+          const xml = await buildFeedback(db, row, status, outcome.kind === 'failed' ? outcome : null);
           await permanent(c, 'feedback not written: the server refused', () => uploadBuffer(c, inboxPath(access, 'feedback', names.feedback), xml));
         }
       });
@@ -398,8 +397,9 @@ export function transferActivities(deps: ActivityDeps) {
   };
 
   async function countsOf(importId: number, row: ImportRow): Promise<ObjectCounts> {
-    const staged = await db('staged_objects').where({ import_id: importId }).count<{ count: number }[]>('* as count');
-    if (Number(staged[0].count) === 0 && FINAL.has(row.status)) {
+    // A finished import whose staging is gone (finishImport run again): its counts are in the ledger.
+    const staged = FINAL.has(row.status) ? await db('staged_objects').where({ import_id: importId }).count<{ count: number }[]>('* as count') : null;
+    if (staged && Number(staged[0].count) === 0) {
       const r = row as unknown as Record<string, number>;
       return { total: r.objects_total, created: r.created, updated: r.updated, unchanged: r.unchanged, archived: r.archived, stale: r.stale, rejected: r.rejected };
     }
