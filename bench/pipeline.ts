@@ -1,7 +1,8 @@
 /**
  * End-to-end benchmark: one IMV-shaped transfer of N objects (default 10,000, ~26 MB) through the
  * real pipeline — Temporal dev server, FTP, a worker, PostgreSQL — and the time of each step, from
- * the file workflow's history. Prints figures; asserts nothing (targets live here, not in tests).
+ * the worker's step histogram, and the same files through a bare in-process importer (bench/bare.ts)
+ * as the baseline of the same run. Prints figures; asserts nothing (targets live here, not in tests).
  *
  *   npm run build && node dist/bench/pipeline.js [objects] [--files K] [--chunk N] [--window W]
  *
@@ -21,6 +22,7 @@ import { startTemporalDevServer, freePort } from '../dev/temporal-server';
 import { startEmbeddedFtp } from '../dev/embedded-ftp';
 import type { BatchSummary } from '../common/messages';
 import { generate } from './reader';
+import { runBare } from './bare';
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
@@ -55,6 +57,9 @@ async function main(): Promise<void> {
     fs.utimesSync(file, past, past);
   }
   const bytes = fs.readdirSync(inbox).reduce((n, f) => n + fs.statSync(path.join(inbox, f)).size, 0);
+  // The same files for the baseline (the pipeline moves its copies to processed/).
+  const bareDir = path.join(dir, 'bare-input');
+  fs.cpSync(inbox, bareDir, { recursive: true });
 
   const temporal = await startTemporalDevServer({ headless: true, logFile: path.join(dir, 'temporal.log') });
   const ftp = await startEmbeddedFtp({ root: path.join(dir, 'ftp'), port: await freePort(), user: 'bench', password: 'bench' });
@@ -68,6 +73,15 @@ async function main(): Promise<void> {
     { BENCH_FTP: 'bench' },
   );
   process.env.BENCH_FTP = 'bench';
+
+  // Baseline first, in its own database: the project's reader and upserts without Temporal and FTP.
+  const bareDb = `${dbName}_bare`;
+  await admin.query(`CREATE DATABASE ${bareDb}`);
+  const bare = await runBare(
+    { ...cfg, databaseUrl: Object.assign(new URL(base), { pathname: `/${bareDb}` }).toString(), fileStoreDir: path.join(dir, 'bare-store') },
+    'bench',
+    bareDir,
+  );
   installRuntime(cfg);
   const worker = await createImportWorker(cfg, { env: { BENCH_FTP: 'bench' }, log: pino({ level: process.env.LOG_LEVEL ?? 'warn' }) });
   const running = worker.run();
@@ -95,6 +109,10 @@ async function main(): Promise<void> {
   for (const r of summary.results.slice(0, 1)) historyEvents = (await client.workflow.getHandle(r.workflowId).fetchHistory()).events?.length ?? 0;
   console.log(`pipeline: ${files} file(s), ${summary.objects.total} objects, ${(bytes / 1024 / 1024).toFixed(1)} MB in ${secs.toFixed(1)} s`);
   console.log(`  ${Math.round(summary.objects.total / secs)} objects/s end to end; created ${summary.objects.created}, rejected ${summary.objects.rejected}`);
+  console.log(
+    `baseline (bare importer, same reader and upserts, no Temporal, no FTP): ${bare.files} file(s), ${bare.objects} objects in ${bare.seconds.toFixed(1)} s, created ${bare.created}`,
+  );
+  console.log(`  pipeline throughput = ${((100 * bare.seconds) / secs).toFixed(0)}% of the baseline (pipeline ${secs.toFixed(1)} s / baseline ${bare.seconds.toFixed(1)} s = ${(secs / bare.seconds).toFixed(1)}×)`);
   console.log(`  time inside each step (summed over files): ${[...steps].map(([k, v]) => `${k} ${v.sum.toFixed(1)} s (${v.count})`).join(', ')}`);
   console.log(`  history of the first file workflow: ${historyEvents} events`);
   console.log(`  worker process peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB (worker, FTP server and client share the process)`);
@@ -105,6 +123,7 @@ async function main(): Promise<void> {
   await ftp.stop();
   await temporal.stop();
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+  await admin.query(`DROP DATABASE IF EXISTS ${bareDb} WITH (FORCE)`);
   await admin.end();
   fs.rmSync(dir, { recursive: true, force: true });
 }
