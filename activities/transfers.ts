@@ -241,7 +241,6 @@ export function transferActivities(deps: ActivityDeps) {
       const meta: ImportMeta = { providers: [], header: null };
       let objects = 0;
       let warnings = 0;
-      let attachments = 0;
       const chunkSize = tenantOf(cfg, row.tenant_id).options.chunkSize;
       const chunkStarts: number[] = [];
       let chunkCount = 0;
@@ -267,7 +266,6 @@ export function transferActivities(deps: ActivityDeps) {
           else {
             objects++;
             warnings += ev.object.warnings.length;
-            attachments += ev.object.attachments.length;
             const payload = await stageableObject(ev.object, store);
             batch.push({ import_id: importId, position: ev.object.position, source_id: ev.object.sourceId, payload });
             batchBytes += payload.length;
@@ -293,7 +291,7 @@ export function transferActivities(deps: ActivityDeps) {
       }
       await db('import_files').where({ id: importId }).update({ meta, objects_total: objects, warnings });
       deps.log.info({ tenant: row.tenant_id, importId, objects, warnings, chunks: chunkStarts.length }, 'parsed');
-      return { objects, warnings, chunkStarts, attachments, umfang: meta.header?.umfang ?? null };
+      return { objects, warnings, chunkStarts, umfang: meta.header?.umfang ?? null };
     },
 
     async finishImport({ importId, outcome }: { importId: number; outcome: FinishOutcome }): Promise<FinishResult> {

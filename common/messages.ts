@@ -115,8 +115,6 @@ export interface ParseResult {
    * staged JSON each. Absent in histories written before it existed (then: fixed-size chunks).
    */
   chunkStarts?: number[];
-  /** Attachments referenced by the objects: without any, the attachment step has nothing to do. */
-  attachments?: number;
   /** The transfer's umfang (VOLL/TEIL): the mirror step only acts on a full transfer. */
   umfang?: string | null;
 }

@@ -11,6 +11,7 @@ import type { FinishResult, ObjectCounts } from '../common/messages';
 import type { Db } from '../db/db';
 import type { Logger } from '../common/logger';
 import { OBJECT_OUTCOMES, type AppMetrics } from './metrics';
+import { databaseMessage, isDatabaseError } from '../ops/errors';
 
 const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
@@ -48,11 +49,8 @@ function errorTypeOf(e: unknown): string {
  * `DataError` with a short message; knex's message would carry the whole SQL statement.
  */
 export function asPermanentDataError(e: unknown): ApplicationFailure | null {
-  if (!(e instanceof Error) || e instanceof ApplicationFailure) return null;
-  const code = (e as { code?: unknown }).code;
-  if (typeof code !== 'string' || !/^22[0-9A-Z]{3}$/.test(code)) return null;
-  const text = e.message.includes(' - ') ? e.message.slice(e.message.lastIndexOf(' - ') + 3) : e.message;
-  return ApplicationFailure.nonRetryable(`PostgreSQL refused a value (SQLSTATE ${code}): ${text.slice(0, 300)}`, 'DataError');
+  if (!isDatabaseError(e) || !e.code.startsWith('22')) return null;
+  return ApplicationFailure.nonRetryable(`PostgreSQL refused a value (SQLSTATE ${e.code}): ${databaseMessage(e).slice(0, 300)}`, 'DataError');
 }
 
 function isCancellation(e: unknown): boolean {

@@ -10,6 +10,7 @@ import { listTime, tolerantParseList } from '../../ftp/ftp';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import { shortErrorMessage } from '../../ops/errors';
+import { asPermanentDataError } from '../../workers/interceptors';
 
 describe('pgSafe', () => {
   it('replaces NUL and lone surrogates, leaves everything else as it is', () => {
@@ -106,5 +107,20 @@ describe('CLI messages for a failed workflow', () => {
     const act = new ActivityFailure('Activity task failed', 'listTransfers', '1', RetryState.MAXIMUM_ATTEMPTS_REACHED, 'w', app);
     const wf = new WorkflowFailedError('Workflow execution failed', act, RetryState.NON_RETRYABLE_FAILURE);
     expect(shortErrorMessage(wf)).toBe("workflow failed: activity listTransfers: Can't parse response to command 'SIZE x.xml' as a numerical value: 213 File status");
+  });
+});
+
+describe('a PostgreSQL data exception in an activity', () => {
+  it('becomes a non-retryable DataError with a short message, never the SQL; other errors stay as they are', () => {
+    const pgError = Object.assign(new Error('insert into "import_files" ("x") values ($1) - invalid byte sequence for encoding "UTF8": 0x00'), {
+      code: '22021',
+      severity: 'ERROR',
+    });
+    const converted = asPermanentDataError(pgError);
+    expect(converted?.type).toBe('DataError');
+    expect(converted?.nonRetryable).toBe(true);
+    expect(converted?.message).toBe('PostgreSQL refused a value (SQLSTATE 22021): invalid byte sequence for encoding "UTF8": 0x00');
+    expect(asPermanentDataError(Object.assign(new Error('deadlock detected'), { code: '40P01', severity: 'ERROR' }))).toBeNull();
+    expect(asPermanentDataError(new Error('socket hang up'))).toBeNull();
   });
 });
