@@ -1,8 +1,11 @@
 /**
- * End-to-end benchmark: one IMV-shaped transfer of N objects (default 10,000, ~26 MB) through the
- * real pipeline — Temporal dev server, FTP, a worker, PostgreSQL — and the time of each step, from
- * the worker's step histogram, and the same files through a bare in-process importer (bench/bare.ts)
- * as the baseline of the same run. Prints figures; asserts nothing (targets live here, not in tests).
+ * End-to-end benchmark: one IMV-shaped transfer of N objects (default 10,000, ~26 MB), or N objects
+ * in K files, through the real pipeline — Temporal dev server, the embedded FTP server, a worker
+ * process (`imv-import worker`), PostgreSQL — with the tenant's default options, started as an
+ * operator does: the tenant's schedule, one trigger, wait for the batch. Prints the time, the time
+ * inside each step (the worker's /metrics), the worker's memory, and the same files through a bare
+ * in-process importer (bench/bare.ts) as the baseline of the same run. Asserts nothing (targets live
+ * here, not in tests).
  *
  *   npm run build && node dist/bench/pipeline.js [objects] [--files K] [--chunk N] [--window W]
  *
@@ -13,11 +16,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
-import pino from 'pino';
 import { parseConfig } from '../config/config';
-import { createImportWorker } from '../workers/worker';
-import { installRuntime } from '../workers/main';
-import { appMetrics } from '../workers/metrics';
+import { spawn } from 'node:child_process';
+import { tenantOf } from '../config/config';
+import { ensureSchedule } from '../ops/schedule';
+import { triggerBatch } from '../ops/batches';
 import { startTemporalDevServer, freePort } from '../dev/temporal-server';
 import { startEmbeddedFtp } from '../dev/embedded-ftp';
 import type { BatchSummary } from '../common/messages';
@@ -63,16 +66,20 @@ async function main(): Promise<void> {
 
   const temporal = await startTemporalDevServer({ headless: true, logFile: path.join(dir, 'temporal.log') });
   const ftp = await startEmbeddedFtp({ root: path.join(dir, 'ftp'), port: await freePort(), user: 'bench', password: 'bench' });
-  const cfg = parseConfig(
-    {
-      tenants: [{ id: 'bench', ftp: { url: `${ftp.url}bench`, passwordEnv: 'BENCH_FTP' }, users: ['mmustermann', 'skoch'], options: { minFileAgeSeconds: 0, stableCheckMs: 0, ...(chunkSize ? { chunkSize } : {}), ...(window ? { maxConcurrentFiles: window } : {}) } }],
-      temporal: { address: temporal.address, taskQueue: 'bench' },
-      databaseUrl: dbUrl,
-      fileStoreDir: path.join(dir, 'store'),
-    },
-    { BENCH_FTP: 'bench' },
-  );
+  // The tenant's default options (minimum age, stability check, window), unless the command line says otherwise.
+  const options = { ...(chunkSize ? { chunkSize } : {}), ...(window ? { maxConcurrentFiles: window } : {}) };
+  const metricsPort = await freePort();
+  const rawCfg = {
+    tenants: [{ id: 'bench', ftp: { url: `${ftp.url}bench`, passwordEnv: 'BENCH_FTP' }, users: ['mmustermann', 'skoch'], options }],
+    temporal: { address: temporal.address, taskQueue: 'bench' },
+    databaseUrl: dbUrl,
+    fileStoreDir: path.join(dir, 'store'),
+    metricsPort,
+  };
   process.env.BENCH_FTP = 'bench';
+  const cfg = parseConfig(rawCfg, { BENCH_FTP: 'bench' });
+  const cfgFile = path.join(dir, 'config.json');
+  fs.writeFileSync(cfgFile, JSON.stringify(rawCfg));
 
   // Baseline first, in its own database: the project's reader and upserts without Temporal and FTP.
   const bareDb = `${dbName}_bare`;
@@ -82,43 +89,58 @@ async function main(): Promise<void> {
     'bench',
     bareDir,
   );
-  installRuntime(cfg);
-  const worker = await createImportWorker(cfg, { env: { BENCH_FTP: 'bench' }, log: pino({ level: process.env.LOG_LEVEL ?? 'warn' }) });
-  const running = worker.run();
+
+  // The worker in a process of its own, as deployed (`imv-import worker`), so its memory is its own.
+  // BENCH_WORKER_NODE_ARGS: extra node flags for the worker, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const worker = spawn(process.execPath, [...nodeArgs, path.join(__dirname, '..', '..', 'bin', 'imv-import.js'), 'worker', '--identity', 'bench-worker'], {
+    env: { ...process.env, IMV_CONFIG: cfgFile, BENCH_FTP: 'bench', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', METRICS_PORT: String(metricsPort) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<void>((r) => worker.once('exit', () => r()));
   const connection = await Connection.connect({ address: temporal.address });
   const client = new Client({ connection });
-  let peakRss = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+  await waitForPoller(client, 'bench');
+  const idleRss = rssOf(worker.pid!);
+  const rss: number[] = [];
+  const sampler = setInterval(() => rss.push(rssOf(worker.pid!)), 200);
 
+  // What an operator does: the tenant's schedule, one trigger, wait for the batch (`schedule trigger --wait`).
+  await ensureSchedule(client, cfg, tenantOf(cfg, 'bench'));
   const t0 = Date.now();
-  const summary: BatchSummary = await client.workflow.execute('importBatch', { taskQueue: 'bench', workflowId: `bench-${Date.now()}`, args: [{ tenant: 'bench' }] });
+  const run = await triggerBatch(client, 'bench');
+  const summary: BatchSummary = await run.result();
   const secs = (Date.now() - t0) / 1000;
   clearInterval(sampler);
 
-  // Time spent inside each step (local and regular activities alike), from the worker's histogram.
+  // Time spent inside each step (local and regular activities alike), from the worker's /metrics.
   const steps = new Map<string, { sum: number; count: number }>();
-  const hist = await appMetrics().activityDuration.get();
-  for (const v of hist.values) {
-    const type = String(v.labels.activity_type);
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  for (const m of text.matchAll(/^imv_import_activity_duration_seconds_(sum|count)\{([^}]*)\} (\S+)$/gm)) {
+    const type = /activity_type="([^"]+)"/.exec(m[2])?.[1] ?? '?';
     const cur = steps.get(type) ?? { sum: 0, count: 0 };
-    if (v.metricName?.endsWith('_sum')) cur.sum += v.value;
-    else if (v.metricName?.endsWith('_count')) cur.count += v.value;
+    if (m[1] === 'sum') cur.sum += Number(m[3]);
+    else cur.count += Number(m[3]);
     steps.set(type, cur);
   }
   let historyEvents = 0;
   for (const r of summary.results.slice(0, 1)) historyEvents = (await client.workflow.getHandle(r.workflowId).fetchHistory()).events?.length ?? 0;
-  console.log(`pipeline: ${files} file(s), ${summary.objects.total} objects, ${(bytes / 1024 / 1024).toFixed(1)} MB in ${secs.toFixed(1)} s`);
-  console.log(`  ${Math.round(summary.objects.total / secs)} objects/s end to end; created ${summary.objects.created}, rejected ${summary.objects.rejected}`);
+  const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
+  const sorted = [...rss].sort((a, b) => a - b);
+  console.log(`pipeline: ${files} file(s), ${summary.objects.total} objects, ${(bytes / 1024 / 1024).toFixed(1)} MB in ${secs.toFixed(1)} s (schedule trigger to batch result)`);
+  console.log(`  ${(files / secs).toFixed(1)} files/s, ${Math.round(summary.objects.total / secs)} objects/s end to end; created ${summary.objects.created}, rejected ${summary.objects.rejected}`);
   console.log(
     `baseline (bare importer, same reader and upserts, no Temporal, no FTP): ${bare.files} file(s), ${bare.objects} objects in ${bare.seconds.toFixed(1)} s, created ${bare.created}`,
   );
   console.log(`  pipeline throughput = ${((100 * bare.seconds) / secs).toFixed(0)}% of the baseline (pipeline ${secs.toFixed(1)} s / baseline ${bare.seconds.toFixed(1)} s = ${(secs / bare.seconds).toFixed(1)}×)`);
   console.log(`  time inside each step (summed over files): ${[...steps].map(([k, v]) => `${k} ${v.sum.toFixed(1)} s (${v.count})`).join(', ')}`);
   console.log(`  history of the first file workflow: ${historyEvents} events`);
-  console.log(`  worker process peak RSS ${(peakRss / 1024 / 1024).toFixed(0)} MB (worker, FTP server and client share the process)`);
+  console.log(
+    `  worker process RSS: idle ${mb(idleRss)}, during the run median ${mb(sorted[Math.floor(sorted.length / 2)] ?? 0)}, peak ${mb(sorted[sorted.length - 1] ?? 0)}`,
+  );
 
-  worker.shutdown();
-  await running;
+  worker.kill('SIGTERM');
+  await exited;
   await connection.close();
   await ftp.stop();
   await temporal.stop();
@@ -128,7 +150,28 @@ async function main(): Promise<void> {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
+/** Resident set size of a process, from /proc (Linux). */
+function rssOf(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Waits until a worker polls the task queue's workflow tasks. */
+async function waitForPoller(client: Client, taskQueue: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const d = await client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: taskQueue }, taskQueueType: 1 });
+    if ((d.pollers ?? []).length > 0) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no worker polls task queue ${taskQueue} after 60 s`);
+}
+
 main().catch((e) => {
   console.error(e);
-  process.exitCode = 1;
+  // The dev server and FTP server would keep the process alive.
+  process.exit(1);
 });

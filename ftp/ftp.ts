@@ -81,6 +81,8 @@ interface Seen {
   name: string;
   size: number;
   mtime: string;
+  /** The time is exact (MLSD or MDTM), not the listing's minutes. */
+  exact: boolean;
   note?: string;
 }
 
@@ -129,48 +131,58 @@ export function listTime(raw: string | undefined, now = Date.now()): Date | null
 }
 
 /**
- * One inbox entry's exact size and time. Each entry stands on its own: a server that refuses SIZE
- * or MDTM for this name, or answers without a number (a 0-byte file on ftp-srv, a name with quotes
- * or control characters that no command can carry) leaves the listing's values and a note, and
- * never fails the listing. Only a closed connection (broken, timed out) does, and is retried.
+ * One inbox entry's exact size and time. The listing's size is exact (bytes, binary mode); its time
+ * is exact only from MLSD. Otherwise MDTM asks for it (LIST gives minutes, and no year). Each entry
+ * stands on its own: a server that refuses MDTM (or SIZE, asked only when the listing has no size)
+ * for this name, or answers without a number (a 0-byte file on ftp-srv, a name with quotes or
+ * control characters that no command can carry) leaves the listing's values and a note, and never
+ * fails the listing. Only a closed connection (broken, timed out) does, and is retried.
  */
 async function sizeAndTime(client: Client, full: string, e: FileInfo): Promise<Seen> {
   const notes: string[] = [];
-  let mtime: Date | null = null;
-  let size: number | null = null;
-  try {
-    const d = await client.lastMod(full);
-    if (!Number.isNaN(d.getTime())) mtime = d;
-    else notes.push('MDTM gave no time');
-  } catch (err) {
-    if (client.closed) throw err;
-    notes.push(`MDTM refused (${ftpErrorText(err)})`);
+  let mtime: Date | null = e.modifiedAt && !Number.isNaN(e.modifiedAt.getTime()) ? e.modifiedAt : null;
+  let size: number | null = Number.isSafeInteger(e.size) && e.size >= 0 ? e.size : null;
+  let exact = mtime !== null;
+  if (mtime === null) {
+    try {
+      const d = await client.lastMod(full);
+      if (!Number.isNaN(d.getTime())) {
+        mtime = d;
+        exact = true;
+      } else notes.push('MDTM gave no time');
+    } catch (err) {
+      if (client.closed) throw err;
+      notes.push(`MDTM refused (${ftpErrorText(err)})`);
+    }
   }
-  try {
-    const n = await client.size(full);
-    if (Number.isSafeInteger(n) && n >= 0) size = n;
-    else notes.push('SIZE gave no number');
-  } catch (err) {
-    if (client.closed) throw err;
-    notes.push(`SIZE refused (${ftpErrorText(err)})`);
+  if (size === null) {
+    try {
+      const n = await client.size(full);
+      if (Number.isSafeInteger(n) && n >= 0) size = n;
+      else notes.push('SIZE gave no number');
+    } catch (err) {
+      if (client.closed) throw err;
+      notes.push(`SIZE refused (${ftpErrorText(err)})`);
+    }
   }
   if (mtime === null) {
     mtime = listTime(e.rawModifiedAt) ?? new Date(0);
     notes.push(mtime.getTime() === 0 ? 'no time known' : 'time from the listing (minute precision)');
   }
   if (size === null) {
-    size = Number.isSafeInteger(e.size) && e.size >= 0 ? e.size : 0;
-    notes.push('size from the listing');
+    size = 0;
+    notes.push('no size known');
   }
-  return { name: e.name, size, mtime: mtime.toISOString(), ...(notes.length ? { note: notes.join('; ') } : {}) };
+  return { name: e.name, size, mtime: mtime.toISOString(), exact, ...(notes.length ? { note: notes.join('; ') } : {}) };
 }
 
-async function snapshot(client: Client, dir: string): Promise<Seen[]> {
+/** The inbox's transfers (or only those named in `only`), each with its size and time. */
+async function snapshot(client: Client, dir: string, only?: Set<string>): Promise<Seen[]> {
   const entries: FileInfo[] = await client.list(dir);
   const out: Seen[] = [];
   for (const e of entries) {
     if (!e.isFile || e.name.startsWith('.') || !TRANSFER_NAME.test(e.name)) continue;
-    // LIST gives minute precision without a year: ask MDTM and SIZE for the exact values.
+    if (only && !only.has(e.name)) continue;
     out.push(await sizeAndTime(client, path.join(dir, e.name), e));
   }
   return out;
@@ -178,26 +190,33 @@ async function snapshot(client: Client, dir: string): Promise<Seen[]> {
 
 /**
  * Finished uploads, oldest first. A file still being written is skipped: it is younger than
- * `minAgeMs`, or its size or mtime changed between two listings `stableCheckMs` apart.
+ * `minAgeMs`, or its size or mtime changed between two listings `stableCheckMs` apart. The second
+ * listing is made only for files the age cannot vouch for: an exact time at least `minAgeMs` old
+ * means no byte was written for that long, which covers the shorter gap between two listings. So
+ * with the defaults (a minute, 2 s) files that waited in the inbox are taken from one listing, and
+ * the second look remains for times the server would not give exactly, or a minimum age below the gap.
  */
 export async function listFinishedUploads(
   client: Client,
   dir: string,
   opts: { minAgeMs: number; stableCheckMs: number; now?: () => number },
 ): Promise<RemoteFile[]> {
-  const first = await snapshot(client, dir);
-  let second = first;
-  if (opts.stableCheckMs > 0 && first.length) {
+  const clock = opts.now ?? Date.now;
+  const oldEnough = (f: Seen) => Date.parse(f.mtime) <= clock() - opts.minAgeMs;
+  const vouched = (f: Seen) => f.exact && opts.minAgeMs >= opts.stableCheckMs;
+  const first = (await snapshot(client, dir)).filter(oldEnough);
+  const taken = first.filter((f) => opts.stableCheckMs <= 0 || vouched(f));
+  const doubtful = first.filter((f) => !taken.includes(f));
+  if (doubtful.length) {
     await new Promise((r) => setTimeout(r, opts.stableCheckMs));
-    second = await snapshot(client, dir);
+    const again = new Map((await snapshot(client, dir, new Set(doubtful.map((f) => f.name)))).map((f) => [f.name, f]));
+    for (const b of doubtful) {
+      const f = again.get(b.name);
+      if (f && f.size === b.size && f.mtime === b.mtime) taken.push(f);
+    }
   }
-  const before = new Map(first.map((f) => [f.name, f]));
-  const now = (opts.now ?? Date.now)();
-  return second
-    .filter((f) => {
-      const b = before.get(f.name);
-      return b && b.size === f.size && b.mtime === f.mtime && Date.parse(f.mtime) <= now - opts.minAgeMs;
-    })
+  return taken
+    .map(({ exact: _exact, ...f }) => f)
     .sort((a, b) => (a.mtime < b.mtime ? -1 : a.mtime > b.mtime ? 1 : a.name < b.name ? -1 : 1));
 }
 

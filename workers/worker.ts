@@ -4,8 +4,6 @@
  */
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import os from 'node:os';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { AppConfig } from '../config/config';
 import { createActivities } from '../activities';
 import { openDatabase, type Db } from '../db/db';
@@ -14,6 +12,7 @@ import { FtpPool } from '../ftp/pool';
 import { logger as rootLogger, type Logger } from '../common/logger';
 import { activityObservability } from './interceptors';
 import { appMetrics, type AppMetrics } from './metrics';
+import { prebuiltBundle, workflowsPath } from './workflow-bundle';
 
 export interface ImportWorker {
   worker: Worker;
@@ -36,11 +35,7 @@ export interface WorkerOptions {
   metrics?: AppMetrics;
 }
 
-/** The workflow bundle's entry: compiled JS in dist/, TypeScript source under tests. */
-export function workflowsPath(): string {
-  const base = path.join(__dirname, '..', 'workflows', 'index');
-  return fs.existsSync(`${base}.js`) ? `${base}.js` : `${base}.ts`;
-}
+export { workflowsPath };
 
 export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {}): Promise<ImportWorker> {
   const log = opts.log ?? rootLogger;
@@ -57,7 +52,7 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.temporal.taskQueue,
     identity: opts.identity ?? `imv-import-worker@${os.hostname()}:${process.pid}`,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
+    ...workflowCode(opts.workflowBundle),
     activities: createActivities({ cfg, db, store, log, env: opts.env, ftpTimeoutMs: opts.ftpTimeoutMs, ftpPool }),
     interceptors: { activity: [activityObservability({ metrics: opts.metrics ?? appMetrics(), log: log.child({ component: 'activity' }), db })] },
     maxConcurrentActivityTaskExecutions: slots,
@@ -80,4 +75,11 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
       if (worker.getState() === 'RUNNING') worker.shutdown();
     },
   };
+}
+
+/** The given bundle, else the one `npm run build` wrote, else the workflow sources (bundled now). */
+function workflowCode(given: WorkflowBundleOption | undefined): { workflowBundle: WorkflowBundleOption } | { workflowsPath: string } {
+  if (given) return { workflowBundle: given };
+  const prebuilt = prebuiltBundle();
+  return prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: workflowsPath() };
 }
