@@ -28,10 +28,6 @@ interface StagedRow {
 
 const APPLIED = new Set(['created', 'updated', 'unchanged']);
 
-async function tenantLock(trx: Knex.Transaction, tenant: string): Promise<void> {
-  await trx.raw("SELECT pg_advisory_xact_lock(hashtext('imv-import:' || ?))", [tenant]);
-}
-
 export function applyActivities(deps: ActivityDeps) {
   const { db, cfg } = deps;
 
@@ -39,23 +35,30 @@ export function applyActivities(deps: ActivityDeps) {
     return trx('staged_objects').where({ import_id: importId }).andWhere('position', '>=', from).andWhere('position', '<', to).orderBy('position');
   }
 
-  async function loadImport(trx: Knex.Transaction, importId: number): Promise<ImportRow> {
-    const row = await trx('import_files').where({ id: importId }).first();
+  /**
+   * The ledger row, the tenant's lock and its active users in one round trip. The lock is taken
+   * before anything this chunk reads to decide: the row and the users (what this statement read
+   * before the lock was granted) do not change while a file is applied.
+   */
+  async function lockedImport(trx: Knex.Transaction, importId: number): Promise<{ imp: ImportRow; users: Set<string> }> {
+    const r = await trx.raw(
+      `SELECT i.*, pg_advisory_xact_lock(hashtext('imv-import:' || i.tenant_id)) AS locked,
+              ARRAY(SELECT u.user_name FROM users u WHERE u.tenant_id = i.tenant_id AND u.active) AS active_users
+         FROM import_files i WHERE i.id = ?`,
+      [importId],
+    );
+    const row = r.rows[0] as (ImportRow & { active_users: string[] }) | undefined;
     if (!row) throw ApplicationFailure.nonRetryable(`import ${importId} does not exist`, 'UnknownImport');
-    return row;
+    return { imp: row, users: new Set(row.active_users) };
   }
 
   return {
     async upsertEstates(input: ChunkInput): Promise<ChunkResult> {
       return db.transaction(async (trx) => {
-        const imp = await loadImport(trx, input.importId);
-        await tenantLock(trx, imp.tenant_id);
+        const { imp, users } = await lockedImport(trx, input.importId);
         const rows = await loadChunk(trx, input);
         if (rows.length === 0 || rows.every((r) => r.outcome !== null)) return { done: rows.length };
         const tenant = tenantOf(cfg, imp.tenant_id);
-        const users = new Set<string>(
-          (await trx('users').where({ tenant_id: imp.tenant_id, active: true }).pluck('user_name')) as string[],
-        );
         const meta: ImportMeta = imp.meta ?? {};
         const ids = [...new Set(rows.map((r) => r.source_id).filter((x): x is string => !!x))];
         const stored = new Map<string, StoredEstate & { source_id: string }>();
@@ -177,17 +180,22 @@ export function applyActivities(deps: ActivityDeps) {
 
     async upsertAddresses(input: ChunkInput): Promise<ChunkResult> {
       return db.transaction(async (trx) => {
-        const imp = await loadImport(trx, input.importId);
-        await tenantLock(trx, imp.tenant_id);
-        const rows = (await loadChunk(trx, input)).filter(
+        const { imp } = await lockedImport(trx, input.importId);
+        // Each object with its estate's user (the owner of new addresses).
+        const chunk: (StagedRow & { user_name: string | null })[] = await trx('staged_objects as s')
+          .leftJoin('estates as e', 'e.id', 's.estate_id')
+          .where('s.import_id', input.importId)
+          .andWhere('s.position', '>=', input.from)
+          .andWhere('s.position', '<', input.to)
+          .orderBy('s.position')
+          .select('s.*', 'e.user_name');
+        const rows = chunk.filter(
           // address_ids set: applied by an earlier attempt of this chunk (same transaction as the links' source)
           (r) => r.outcome && APPLIED.has(r.outcome) && r.payload.action !== 'DELETE' && r.address_ids.length === 0,
         );
         if (!rows.length) return { done: 0 };
-        const estateIds = [...new Set(rows.map((r) => r.estate_id).filter((x): x is number => x != null))];
-        const users = new Map<number, string>(
-          (await trx('estates').whereIn('id', estateIds).select('id', 'user_name')).map((e: { id: number; user_name: string }) => [e.id, e.user_name]),
-        );
+        const users = new Map<number, string>();
+        for (const r of rows) if (r.estate_id != null && r.user_name != null) users.set(r.estate_id, r.user_name);
         const links = await upsertChunkAddresses(trx, imp.tenant_id, rows, users);
         if (links.size) {
           const values = [...links.keys()].map(() => '(?::int, ?::jsonb)').join(', ');
@@ -201,18 +209,16 @@ export function applyActivities(deps: ActivityDeps) {
     },
 
     async linkContacts(input: ChunkInput): Promise<ChunkResult> {
-      return db.transaction(async (trx) => {
-        // Only the ids: the payloads are not needed to link.
-        const rows: Pick<StagedRow, 'estate_id' | 'address_ids'>[] = await trx('staged_objects')
-          .where({ import_id: input.importId })
-          .andWhere('position', '>=', input.from)
-          .andWhere('position', '<', input.to)
-          .whereNotNull('estate_id')
-          .select('estate_id', 'address_ids');
-        const links = rows.flatMap((r) => r.address_ids.map((a) => ({ estate_id: r.estate_id, address_id: a.id, role: a.role })));
-        if (links.length) await trx('estate_contacts').insert(links).onConflict(['estate_id', 'address_id', 'role']).ignore();
-        return { done: links.length };
-      });
+      // One statement: the chunk's links, from the address ids the address step staged.
+      const r = await db.raw(
+        `INSERT INTO estate_contacts (estate_id, address_id, role)
+         SELECT s.estate_id, (a->>'id')::bigint, a->>'role'
+           FROM staged_objects s CROSS JOIN LATERAL jsonb_array_elements(s.address_ids) a
+          WHERE s.import_id = ? AND s.position >= ? AND s.position < ? AND s.estate_id IS NOT NULL
+         ON CONFLICT (estate_id, address_id, role) DO NOTHING`,
+        [input.importId, input.from, input.to],
+      );
+      return { done: r.rowCount ?? 0 };
     },
   };
 }
@@ -223,16 +229,19 @@ async function writeOutcomes(
   results: { position: number; sourceId: string | null; action: string; outcome: string; messages: string[]; estateId: number | null }[],
 ): Promise<void> {
   if (!results.length) return;
-  await trx('import_objects')
-    .insert(results.map((r) => ({ import_id: importId, position: r.position, source_id: r.sourceId, action: r.action, outcome: r.outcome, estate_id: r.estateId, messages: JSON.stringify(r.messages) })))
-    .onConflict(['import_id', 'position'])
-    .merge(['source_id', 'action', 'outcome', 'estate_id', 'messages']);
-  const values = results.map(() => '(?::int, ?::bigint, ?::text, ?::jsonb)').join(', ');
-  const bindings = results.flatMap((r) => [r.position, r.estateId, r.outcome, JSON.stringify(r.messages)]);
+  // One statement, one JSON document: the objects' outcomes, in the import's ledger and in staging.
+  const doc = JSON.stringify(results.map((r) => ({ position: r.position, source_id: r.sourceId, action: r.action, outcome: r.outcome, estate_id: r.estateId, messages: r.messages })));
   await trx.raw(
-    `UPDATE staged_objects AS s SET estate_id = v.estate_id, outcome = v.outcome, messages = v.messages
-       FROM (VALUES ${values}) AS v(position, estate_id, outcome, messages)
-      WHERE s.import_id = ? AND s.position = v.position`,
-    [...bindings, importId],
+    `WITH v AS (
+       SELECT * FROM jsonb_to_recordset(?::jsonb) AS v(position int, source_id text, action text, outcome text, estate_id bigint, messages jsonb)
+     ), ledger AS (
+       INSERT INTO import_objects (import_id, position, source_id, action, outcome, estate_id, messages)
+       SELECT ?, position, source_id, action, outcome, estate_id, messages FROM v
+       ON CONFLICT (import_id, position) DO UPDATE
+         SET source_id = EXCLUDED.source_id, action = EXCLUDED.action, outcome = EXCLUDED.outcome, estate_id = EXCLUDED.estate_id, messages = EXCLUDED.messages
+     )
+     UPDATE staged_objects AS s SET estate_id = v.estate_id, outcome = v.outcome, messages = v.messages
+       FROM v WHERE s.import_id = ? AND s.position = v.position`,
+    [doc, importId, importId],
   );
 }

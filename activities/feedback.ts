@@ -23,18 +23,25 @@ export const FEEDBACK_ERROR_NUMBERS: Record<string, number> = {
   file: 200,
 };
 
-export async function buildFeedback(
-  db: Knex,
-  row: ImportRow,
-  status: string,
-  fileError: { errorType: string; message: string } | null,
-): Promise<string> {
-  const objects: { position: number; source_id: string | null; outcome: string; messages: string[]; external_number: string | null; obid: string | null }[] =
-    await db('import_objects as o')
-      .leftJoin('estates as e', 'e.id', 'o.estate_id')
-      .where('o.import_id', row.id)
-      .orderBy('o.position')
-      .select('o.position', 'o.source_id', 'o.outcome', 'o.messages', 'e.external_number', db.raw("null as obid"));
+/** One object of the import as the ledger has it (import_objects with its estate's number). */
+export interface ObjectOutcome {
+  position: number;
+  source_id: string | null;
+  outcome: string;
+  messages: string[];
+  external_number: string | null;
+}
+
+/** The import's objects in document order, with their estates' numbers: one query. */
+export async function objectOutcomes(db: Knex, importId: number): Promise<ObjectOutcome[]> {
+  return db('import_objects as o')
+    .leftJoin('estates as e', 'e.id', 'o.estate_id')
+    .where('o.import_id', importId)
+    .orderBy('o.position')
+    .select('o.position', 'o.source_id', 'o.outcome', 'o.messages', 'e.external_number');
+}
+
+export function buildFeedback(row: ImportRow, status: string, fileError: { errorType: string; message: string } | null, objects: ObjectOutcome[]): string {
   const provider = row.meta.providers?.[0];
   const now = new Date();
   const datum = `${String(now.getUTCDate()).padStart(2, '0')}.${String(now.getUTCMonth() + 1).padStart(2, '0')}.${now.getUTCFullYear()}`;

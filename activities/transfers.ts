@@ -27,7 +27,7 @@ import { isTransferError } from '../openimmo/errors';
 import { sha256OfFile } from '../store/file-store';
 import type { ProviderInfo, TransferHeader } from '../openimmo/types';
 import type { ActivityDeps } from './deps';
-import { buildFeedback } from './feedback';
+import { buildFeedback, objectOutcomes, type ObjectOutcome } from './feedback';
 import { stageableObject } from './staging';
 
 export interface ImportRow {
@@ -156,22 +156,29 @@ export function transferActivities(deps: ActivityDeps) {
         throw ApplicationFailure.nonRetryable('beginImport needs a file or replayOf', 'BadInput');
       }
       const shape = { chunkSize: t.options.chunkSize, heartbeatTimeoutSeconds: cfg.worker.heartbeatTimeoutSeconds, localStepsMaxBytes: t.options.localStepsMaxBytes, mirror: t.options.mirror.enabled };
-      const existing = (await db('import_files').where({ workflow_id: input.workflowId }).first()) as ImportRow | undefined;
-      if (existing) {
-        if (FINAL.has(existing.status)) {
-          return { importId: existing.id, fileName: existing.file_name, finished: existing.status as FileOutcome, size: Number(existing.size), ...shape };
-        }
-        await db('import_files')
-          .where({ id: existing.id })
-          .update({ status: 'importing', run_id: input.runId, attempts: db.raw('attempts + 1'), error_type: null, error_message: null, started_at: db.fn.now(), finished_at: null });
-        return { importId: existing.id, fileName: existing.file_name, finished: null, size: Number(existing.size), ...shape };
-      }
-      const [row] = await db('import_files')
+      // One statement: a new row, or the workflow's row again (a retried begin, a new run) back to
+      // importing. A final row is left as it is and read below (its import is not run again).
+      const final = [...FINAL];
+      const upserted = (await db('import_files')
         .insert({ ...values, workflow_id: input.workflowId, run_id: input.runId, status: 'importing' })
         .onConflict('workflow_id')
-        .merge(['run_id'])
-        .returning(['id', 'file_name', 'size']);
-      deps.log.info({ tenant: input.tenant, importId: row.id, workflowId: input.workflowId, file: row.file_name }, 'import started');
+        .merge({
+          status: 'importing',
+          run_id: input.runId,
+          attempts: db.raw('import_files.attempts + 1'),
+          error_type: null,
+          error_message: null,
+          started_at: db.fn.now(),
+          finished_at: null,
+        })
+        .whereNotIn('import_files.status', final)
+        .returning(['id', 'file_name', 'size', db.raw('(xmax = 0) AS inserted')])) as { id: number; file_name: string; size: number; inserted: boolean }[];
+      const row = upserted[0];
+      if (!row) {
+        const done = (await db('import_files').where({ workflow_id: input.workflowId }).first('id', 'file_name', 'size', 'status')) as Pick<ImportRow, 'id' | 'file_name' | 'size' | 'status'>;
+        return { importId: done.id, fileName: done.file_name, finished: done.status as FileOutcome, size: Number(done.size), ...shape };
+      }
+      if (row.inserted) deps.log.info({ tenant: input.tenant, importId: row.id, workflowId: input.workflowId, file: printableName(row.file_name) }, 'import started');
       return { importId: row.id, fileName: row.file_name, finished: null, size: Number(row.size), ...shape };
     },
 
@@ -214,28 +221,33 @@ export function transferActivities(deps: ActivityDeps) {
       // gets the answer it got before. A replay is never a duplicate.
       const duplicateOf = await db.transaction(async (trx) => {
         await trx.raw("SELECT pg_advisory_xact_lock(hashtext('imv-import:content:' || ? || ':' || ?))", [row.tenant_id, sha256]);
-        const current = await trx('import_files').where({ id: importId }).first('sha256', 'duplicate_of');
-        if (current.sha256 === sha256) return (current.duplicate_of as number | null) ?? null;
-        let dup: number | null = null;
-        if (row.replay_of == null) {
-          const original = await trx('import_files')
-            .where({ tenant_id: row.tenant_id, sha256 })
-            .whereIn('status', ['imported', 'partial', 'importing'])
-            .whereNull('duplicate_of')
-            .whereNot({ id: importId })
-            .orderBy('id')
-            .first('id');
-          dup = original?.id ?? null;
-        }
-        await trx('import_files').where({ id: importId }).update({ sha256, size, duplicate_of: dup });
-        return dup;
+        // After the lock (a statement of its own, so it sees what the lock's previous holder wrote):
+        // a row that has this hash already keeps its answer; otherwise the original is looked up.
+        const original = row.replay_of == null
+          ? db.raw(
+              `(SELECT o.id FROM import_files o WHERE o.tenant_id = ? AND o.sha256 = ? AND o.status IN ('imported', 'partial', 'importing') AND o.duplicate_of IS NULL AND o.id <> ? ORDER BY o.id LIMIT 1)`,
+              [row.tenant_id, sha256, importId],
+            )
+          : null;
+        const [updated] = (await trx('import_files')
+          .where({ id: importId })
+          .update({
+            duplicate_of: trx.raw('CASE WHEN import_files.sha256 IS NOT DISTINCT FROM ? THEN import_files.duplicate_of ELSE ? END', [sha256, original]),
+            sha256,
+            size,
+          })
+          .returning(['duplicate_of'])) as { duplicate_of: number | null }[];
+        return updated?.duplicate_of ?? null;
       });
       deps.log.info({ tenant: row.tenant_id, importId, sha256, size, duplicateOf }, 'fetched');
       return { sha256: sha256!, size, duplicateOf };
     },
 
     async parseTransfer({ importId }: { importId: number }): Promise<ParseResult> {
-      const row = await loadImport(importId);
+      // The ledger row, and what an earlier attempt staged removed, in one round trip.
+      const loaded = await db.raw('WITH cleared AS (DELETE FROM staged_objects WHERE import_id = ?) SELECT * FROM import_files WHERE id = ?', [importId, importId]);
+      const row = loaded.rows[0] as ImportRow | undefined;
+      if (!row) throw ApplicationFailure.nonRetryable(`import ${importId} does not exist`, 'UnknownImport');
       if (!row.sha256) throw ApplicationFailure.nonRetryable(`import ${importId} was not fetched yet`, 'BadInput');
       const file = store.pathOf(row.sha256);
       const meta: ImportMeta = { providers: [], header: null };
@@ -245,7 +257,7 @@ export function transferActivities(deps: ActivityDeps) {
       const chunkStarts: number[] = [];
       let chunkCount = 0;
       let chunkBytes = 0;
-      await db('staged_objects').where({ import_id: importId }).delete();
+      let finalFlush: () => Promise<void> = async () => {};
       let opened;
       try {
         opened = await openTransfer(file);
@@ -259,6 +271,20 @@ export function transferActivities(deps: ActivityDeps) {
           batch = [];
           batchBytes = 0;
           heartbeatSafe({ objects });
+        };
+        // The last batch and the ledger's totals in one statement (a one-object file: one round trip).
+        finalFlush = async () => {
+          const done = { meta: JSON.stringify(meta), objects_total: objects, warnings };
+          if (!batch.length) return void (await db('import_files').where({ id: importId }).update(done));
+          const insert = db('staged_objects').insert(batch).toSQL();
+          await db.raw(`WITH staged AS (${insert.sql}) UPDATE import_files SET meta = ?::jsonb, objects_total = ?, warnings = ? WHERE id = ?`, [
+            ...insert.bindings,
+            done.meta,
+            done.objects_total,
+            done.warnings,
+            importId,
+          ]);
+          batch = [];
         };
         for await (const ev of opened.events()) {
           if (ev.type === 'header') meta.header = ev.header;
@@ -279,7 +305,7 @@ export function transferActivities(deps: ActivityDeps) {
             if (batch.length >= 200 || batchBytes >= 8 * 1024 * 1024) await flush();
           }
         }
-        await flush();
+        await finalFlush();
       } catch (e) {
         if (isTransferError(e)) {
           await db('staged_objects').where({ import_id: importId }).delete();
@@ -289,14 +315,14 @@ export function transferActivities(deps: ActivityDeps) {
       } finally {
         await opened?.close();
       }
-      await db('import_files').where({ id: importId }).update({ meta, objects_total: objects, warnings });
       deps.log.info({ tenant: row.tenant_id, importId, objects, warnings, chunks: chunkStarts.length }, 'parsed');
       return { objects, warnings, chunkStarts, umfang: meta.header?.umfang ?? null };
     },
 
     async finishImport({ importId, outcome }: { importId: number; outcome: FinishOutcome }): Promise<FinishResult> {
       const row = await loadImport(importId);
-      const counts = await countsOf(importId, row);
+      const objects = await objectOutcomes(db, importId);
+      const counts = await countsOf(importId, row, objects);
       let status: FileOutcome;
       if (outcome.kind === 'failed') status = 'failed';
       else if (outcome.kind === 'duplicate') status = 'duplicate';
@@ -306,7 +332,7 @@ export function transferActivities(deps: ActivityDeps) {
       const folder = status === 'failed' ? 'failed' : 'processed';
       const names = archiveNames(importId, row.file_name);
       const dest = inboxPath(access, folder, names.archived);
-      const messages = await objectMessages(importId);
+      const messages = objects.filter((o) => o.messages.length > 0);
       // What the server refuses for good (a name it cannot move, a folder it will not write) is
       // noted and the import still ends here, in a final state: the ledger is never left importing.
       // A broken connection is thrown and retried as before.
@@ -341,12 +367,13 @@ export function transferActivities(deps: ActivityDeps) {
           await permanent(c, 'report not written: the server refused', () => uploadBuffer(c, reportPath, renderReport(row, status, outcome, counts, messages, notes)));
         }
         if (tenantOf(cfg, row.tenant_id).options.feedback && status !== 'duplicate') {
-          const xml = await buildFeedback(db, row, status, outcome.kind === 'failed' ? outcome : null);
+          const xml = buildFeedback(row, status, outcome.kind === 'failed' ? outcome : null, objects);
           await permanent(c, 'feedback not written: the server refused', () => uploadBuffer(c, inboxPath(access, 'feedback', names.feedback), xml));
         }
       });
       const before: string[] = Array.isArray(row.notes) ? row.notes : [];
-      await db('import_files')
+      // The ledger's final state, and the staging rows removed, in one statement.
+      const final = db('import_files')
         .where({ id: importId })
         .update({
           status,
@@ -357,8 +384,9 @@ export function transferActivities(deps: ActivityDeps) {
           archived_path: archivedPath,
           notes: JSON.stringify([...before, ...notes.filter((n) => !before.includes(n))]),
           finished_at: db.fn.now(),
-        });
-      await db('staged_objects').where({ import_id: importId }).delete();
+        })
+        .toSQL();
+      await db.raw(`WITH cleared AS (DELETE FROM staged_objects WHERE import_id = ?) ${final.sql}`, [importId, ...final.bindings]);
       if (notes.length) deps.log.warn({ tenant: row.tenant_id, importId, status, notes: notes.length }, 'import finished with archive problems');
       deps.log.info({ tenant: row.tenant_id, importId, status, ...counts }, 'import finished');
       return { outcome: status, counts };
@@ -394,31 +422,25 @@ export function transferActivities(deps: ActivityDeps) {
     },
   };
 
-  async function countsOf(importId: number, row: ImportRow): Promise<ObjectCounts> {
+  async function countsOf(importId: number, row: ImportRow, objects: ObjectOutcome[]): Promise<ObjectCounts> {
     // A finished import whose staging is gone (finishImport run again): its counts are in the ledger.
     const staged = FINAL.has(row.status) ? await db('staged_objects').where({ import_id: importId }).count<{ count: number }[]>('* as count') : null;
     if (staged && Number(staged[0].count) === 0) {
       const r = row as unknown as Record<string, number>;
       return { total: r.objects_total, created: r.created, updated: r.updated, unchanged: r.unchanged, archived: r.archived, stale: r.stale, rejected: r.rejected };
     }
-    const rows = await db('import_objects').where({ import_id: importId }).select('outcome').count<{ outcome: string; count: number }[]>('* as count').groupBy('outcome');
     const c = emptyCounts();
     c.total = row.objects_total;
-    for (const r of rows) {
-      const n = Number(r.count);
-      if (r.outcome === 'created') c.created += n;
-      else if (r.outcome === 'updated') c.updated += n;
+    for (const o of objects) {
+      if (o.outcome === 'created') c.created++;
+      else if (o.outcome === 'updated') c.updated++;
       // A DELETE for an estate we never had changes nothing: reported (message, feedback), not rejected.
-      else if (r.outcome === 'unchanged' || r.outcome === 'not-found') c.unchanged += n;
-      else if (r.outcome === 'archived') c.archived += n;
-      else if (r.outcome === 'stale') c.stale += n;
-      else if (r.outcome === 'rejected') c.rejected += n;
+      else if (o.outcome === 'unchanged' || o.outcome === 'not-found') c.unchanged++;
+      else if (o.outcome === 'archived') c.archived++;
+      else if (o.outcome === 'stale') c.stale++;
+      else if (o.outcome === 'rejected') c.rejected++;
     }
     return c;
-  }
-
-  async function objectMessages(importId: number): Promise<{ position: number; source_id: string | null; outcome: string; messages: string[] }[]> {
-    return db('import_objects').where({ import_id: importId }).whereRaw("jsonb_array_length(messages) > 0").orderBy('position').select('position', 'source_id', 'outcome', 'messages');
   }
 }
 

@@ -107,11 +107,13 @@ async function main(): Promise<void> {
 
   // What an operator does: the tenant's schedule, one trigger, wait for the batch (`schedule trigger --wait`).
   await ensureSchedule(client, cfg, tenantOf(cfg, 'bench'));
+  const cpu0 = { worker: cpuOf(worker.pid!), temporal: cpuOf(temporal.process.pid!), postgres: postgresCpu(), all: machineCpu() };
   const t0 = Date.now();
   const run = await triggerBatch(client, 'bench');
   const summary: BatchSummary = await run.result();
   const secs = (Date.now() - t0) / 1000;
   clearInterval(sampler);
+  const cpu = { worker: cpuOf(worker.pid!) - cpu0.worker, temporal: cpuOf(temporal.process.pid!) - cpu0.temporal, postgres: postgresCpu() - cpu0.postgres, all: machineCpu() - cpu0.all };
 
   // Time spent inside each step (local and regular activities alike), from the worker's /metrics.
   const steps = new Map<string, { sum: number; count: number }>();
@@ -134,6 +136,10 @@ async function main(): Promise<void> {
   );
   console.log(`  pipeline throughput = ${((100 * bare.seconds) / secs).toFixed(0)}% of the baseline (pipeline ${secs.toFixed(1)} s / baseline ${bare.seconds.toFixed(1)} s = ${(secs / bare.seconds).toFixed(1)}×)`);
   console.log(`  time inside each step (summed over files): ${[...steps].map(([k, v]) => `${k} ${v.sum.toFixed(1)} s (${v.count})`).join(', ')}`);
+  const msPerFile = (x: number) => `${((1000 * x) / files).toFixed(0)} ms`;
+  console.log(
+    `  CPU per file: worker ${msPerFile(cpu.worker)}, Temporal server ${msPerFile(cpu.temporal)}, PostgreSQL ${msPerFile(cpu.postgres)}, machine ${msPerFile(cpu.all)} (of ${msPerFile(2 * secs)} available on 2 cores)`,
+  );
   console.log(`  history of the first file workflow: ${historyEvents} events`);
   console.log(
     `  worker process RSS: idle ${mb(idleRss)}, during the run median ${mb(sorted[Math.floor(sorted.length / 2)] ?? 0)}, peak ${mb(sorted[sorted.length - 1] ?? 0)}`,
@@ -148,6 +154,37 @@ async function main(): Promise<void> {
   await admin.query(`DROP DATABASE IF EXISTS ${bareDb} WITH (FORCE)`);
   await admin.end();
   fs.rmSync(dir, { recursive: true, force: true });
+}
+
+const TICK = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) a process has used, from /proc (Linux). */
+function cpuOf(pid: number): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(f[11]) + Number(f[12])) / TICK;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU seconds of all PostgreSQL server processes (the machine's server; other databases count too). */
+function postgresCpu(): number {
+  let sum = 0;
+  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('postgres')) sum += cpuOf(Number(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+
+/** CPU seconds the whole machine has been busy (all cores), from /proc/stat. */
+function machineCpu(): number {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / TICK;
 }
 
 /** Resident set size of a process, from /proc (Linux). */
