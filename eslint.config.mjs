@@ -36,10 +36,12 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            ...nodeBuiltins.flatMap((name) => [name, `node:${name}`]).map((name) => ({
-              name,
-              message: 'Workflow code runs in a deterministic sandbox without Node built-ins: do this in an activity.',
-            })),
+            ...nodeBuiltins
+              .flatMap((name) => [name, `node:${name}`])
+              .map((name) => ({
+                name,
+                message: 'Workflow code runs in a deterministic sandbox without Node built-ins: do this in an activity.',
+              })),
             ...['@temporalio/activity', '@temporalio/client', '@temporalio/worker'].map((name) => ({
               name,
               message: 'Workflow code may use @temporalio/workflow and @temporalio/common only.',

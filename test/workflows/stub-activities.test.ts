@@ -200,7 +200,11 @@ describe('workflows with stub activities', () => {
   });
 
   /** Runs one batch on its own task queue with the inbox's stubs; returns its summary and first run's history. */
-  async function runBatch(inbox: StubInbox, tenant: string, filesPerRun?: number): Promise<{ summary: BatchSummary; history: temporal.api.history.v1.IHistory }> {
+  async function runBatch(
+    inbox: StubInbox,
+    tenant: string,
+    filesPerRun?: number,
+  ): Promise<{ summary: BatchSummary; history: temporal.api.history.v1.IHistory }> {
     const taskQueue = uniqueId('stub-tq');
     const worker = await Worker.create({ connection, taskQueue, workflowBundle: await workflowBundle(), activities: inbox.activities() });
     return worker.runUntil(async () => {
@@ -238,8 +242,17 @@ describe('workflows with stub activities', () => {
     const continued = (history.events ?? []).find((e) => e.workflowExecutionContinuedAsNewEventAttributes)?.workflowExecutionContinuedAsNewEventAttributes;
     expect(continued, 'the first run (2 of 5 files) continues as new').toBeTruthy();
     // Three runs: [a, b], [c, d] (b is listed again but was attempted), [e].
-    expect(inbox.calls.filter((c) => c.activity === 'listTransfers'), 'listTransfers once per run').toHaveLength(3);
-    expect(inbox.namesOf('beginImport').sort(), 'every file begun once; b.xml, still in the inbox, is not retried').toEqual(['a.xml', 'b.xml', 'c.xml', 'd.xml', 'e.xml']);
+    expect(
+      inbox.calls.filter((c) => c.activity === 'listTransfers'),
+      'listTransfers once per run',
+    ).toHaveLength(3);
+    expect(inbox.namesOf('beginImport').sort(), 'every file begun once; b.xml, still in the inbox, is not retried').toEqual([
+      'a.xml',
+      'b.xml',
+      'c.xml',
+      'd.xml',
+      'e.xml',
+    ]);
     expect(childrenStarted(history), 'the first run starts the two oldest files').toEqual(['a.xml', 'b.xml']);
     expect(summary, 'the summary of all three runs').toMatchObject({
       tenant,
@@ -266,10 +279,18 @@ describe('workflows with stub activities', () => {
     const { summary } = await runBatch(inbox, tenant);
 
     const bad = inbox.calls.filter((c) => c.name === 'bad.xml');
-    expect(bad.filter((c) => c.activity === 'parseTransfer').map((c) => c.attempt), 'parse is not retried').toEqual([1]);
-    expect(bad.filter((c) => c.activity === 'finishImport').map((c) => c.detail)).toEqual([{ kind: 'failed', errorType: 'MalformedXml', message: 'unclosed tag <geo> at line 3' }]);
+    expect(
+      bad.filter((c) => c.activity === 'parseTransfer').map((c) => c.attempt),
+      'parse is not retried',
+    ).toEqual([1]);
+    expect(bad.filter((c) => c.activity === 'finishImport').map((c) => c.detail)).toEqual([
+      { kind: 'failed', errorType: 'MalformedXml', message: 'unclosed tag <geo> at line 3' },
+    ]);
     expect(inbox.namesOf('markImportError'), 'markImportError is for transient errors only').toEqual([]);
-    expect(bad.map((c) => c.activity), 'no apply step after a failed parse').not.toContain('upsertEstates');
+    expect(
+      bad.map((c) => c.activity),
+      'no apply step after a failed parse',
+    ).not.toContain('upsertEstates');
     expect(outcomes(summary)).toEqual([
       ['bad.xml', 'failed'],
       ['good.xml', 'imported'],
@@ -283,9 +304,15 @@ describe('workflows with stub activities', () => {
     const { summary } = await runBatch(inbox, tenant);
 
     const flaky = inbox.calls.filter((c) => c.name === 'flaky.xml');
-    expect(flaky.filter((c) => c.activity === 'parseTransfer').map((c) => c.attempt), 'all 8 attempts of the retry policy').toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(
+      flaky.filter((c) => c.activity === 'parseTransfer').map((c) => c.attempt),
+      'all 8 attempts of the retry policy',
+    ).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
     expect(flaky.filter((c) => c.activity === 'markImportError').map((c) => [c.importId, c.detail])).toEqual([[1, 'the FTP server dropped the connection']]);
-    expect(flaky.map((c) => c.activity), 'finishImport would move the file out of the inbox').not.toContain('finishImport');
+    expect(
+      flaky.map((c) => c.activity),
+      'finishImport would move the file out of the inbox',
+    ).not.toContain('finishImport');
     expect(outcomes(summary)).toEqual([['flaky.xml', 'error']]);
     expect(summary).toMatchObject({ files: 1, imported: 0, failed: 1 });
   });
