@@ -1,13 +1,40 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+/**
+ * Tests that need neither the suite's Temporal dev server nor vsftpd nor the machine's PostgreSQL (nor a
+ * build): the reader, the domain rules, the file store, and the in-process FTP and PGlite servers of
+ * `imv-import dev`. `npm run test:unit` runs only these; `npm test` runs both projects.
+ */
+const unit = [
+  'test/openimmo/**/*.test.ts',
+  'test/domain/**/*.test.ts',
+  'test/store/**/*.test.ts',
+  'test/hostile/reader-hostile.test.ts',
+  'test/hostile/fuzz.test.ts',
+  'test/ftp/pool.test.ts',
+  'test/dev/embedded-ftp.test.ts',
+  'test/dev/embedded-postgres.test.ts',
+];
 
 export default defineConfig({
   test: {
     // The Temporal native bridge does not like worker threads.
     pool: 'forks',
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
     testTimeout: 120_000,
     hookTimeout: 180_000,
     teardownTimeout: 30_000,
+    projects: [
+      { extends: true, test: { name: 'unit', include: unit } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...unit],
+          // One Temporal dev server and one vsftpd for the run, started only when an integration test runs.
+          globalSetup: ['test/global-setup.ts'],
+        },
+      },
+    ],
   },
 });

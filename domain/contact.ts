@@ -11,7 +11,7 @@ export function norm(v: string | null | undefined): string | null {
 export function normStreet(street: string | null | undefined, houseNumber: string | null | undefined): string | null {
   const s = norm(street);
   if (!s) return null;
-  const folded = s.replace(/str\.?(?=\s|$)/g, 'strasse').replace(/strasse/g, 'strasse');
+  const folded = s.replace(/str\.?(?=\s|$)/g, 'strasse'); // norm() has made ß an ss already
   const hn = norm(houseNumber);
   return hn ? `${folded} ${hn.replace(/\s+/g, '')}` : folded;
 }

@@ -85,7 +85,11 @@ export function guessUnmarkedWide(head: Buffer): WideGuess | null {
   if (n16 < 4) return null;
   let zerosEven = 0;
   let zerosOdd = 0;
-  for (let i = 0; i < n16; i++) if (head[i] === 0) i % 2 === 0 ? zerosEven++ : zerosOdd++;
+  for (let i = 0; i < n16; i++) {
+    if (head[i] !== 0) continue;
+    if (i % 2 === 0) zerosEven++;
+    else zerosOdd++;
+  }
   // Nearly every unit of markup is ASCII: at least three in four show the zero, none the other way round.
   const enough = (zeros: number) => zeros * 8 >= n16 * 3;
   if (XML_START.has(head[0]!) && head[1] === 0 && zerosEven === 0 && enough(zerosOdd)) return { encoding: 'UTF-16LE', bytes: n16 };

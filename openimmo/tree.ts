@@ -4,10 +4,6 @@
  */
 import type { XmlElement, XmlNode } from './types';
 
-export function isElement(n: XmlNode): n is XmlElement {
-  return typeof n !== 'string';
-}
-
 /** First child element with that local name. */
 export function child(el: XmlElement | null | undefined, name: string): XmlElement | null {
   const kids = el?.children;

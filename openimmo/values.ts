@@ -212,7 +212,8 @@ export function parseDate(raw: string): string | undefined {
 // ---------------------------------------------------------------------------------------------------------
 // Countries
 
-/** ISO 3166-1 alpha-2 → alpha-3, all 249 officially assigned codes. */
+/** ISO 3166-1 alpha-2 → alpha-3, all 249 officially assigned codes (laid out by hand, by initial letter). */
+// prettier-ignore
 export const ISO_ALPHA2_TO_ALPHA3: Readonly<Record<string, string>> = Object.freeze({
   AD: 'AND', AE: 'ARE', AF: 'AFG', AG: 'ATG', AI: 'AIA', AL: 'ALB', AM: 'ARM', AO: 'AGO', AQ: 'ATA',
   AR: 'ARG', AS: 'ASM', AT: 'AUT', AU: 'AUS', AW: 'ABW', AX: 'ALA', AZ: 'AZE',
@@ -300,78 +301,29 @@ export function textValue(raw: string | null | undefined): string | null {
   return s === '' ? null : s;
 }
 
-export function booleanField(raw: string | null | undefined, field: string, warnings: string[]): boolean | null {
-  const s = textValue(raw);
-  if (s === null) return null;
-  const b = parseBoolean(s);
-  if (b === undefined) {
-    warnings.push(unreadable(field, 'boolean', s));
-    return null;
-  }
-  return b;
+/**
+ * A field helper for one kind of value: absent → null silently, unreadable (`parse` gives undefined) →
+ * null plus a warning naming the field. `personal` fields never echo the value (see {@link unreadable}).
+ */
+function fieldOf<T>(what: string, parse: (s: string) => T | undefined) {
+  return (raw: string | null | undefined, field: string, warnings: string[], personal = false): T | null => {
+    const s = textValue(raw);
+    if (s === null) return null;
+    const v = parse(s);
+    if (v === undefined) {
+      warnings.push(unreadable(field, what, s, personal));
+      return null;
+    }
+    return v;
+  };
 }
 
-export function decimalField(raw: string | null | undefined, field: string, warnings: string[]): number | null {
-  const s = textValue(raw);
-  if (s === null) return null;
+export const booleanField = fieldOf('boolean', parseBoolean);
+// 400 digits parse to Infinity, which JSON would turn into null without a word.
+export const decimalField = fieldOf('number', (s) => {
   const n = parseDecimal(s);
-  if (n === undefined || !Number.isFinite(n)) {
-    // 400 digits parse to Infinity, which JSON would turn into null without a word.
-    warnings.push(unreadable(field, 'number', s));
-    return null;
-  }
-  return n;
-}
-
-export function integerField(raw: string | null | undefined, field: string, warnings: string[]): number | null {
-  const s = textValue(raw);
-  if (s === null) return null;
-  const n = parseInteger(s);
-  if (n === undefined) {
-    warnings.push(unreadable(field, 'integer', s));
-    return null;
-  }
-  return n;
-}
-
-export function dateOrTimestampField(
-  raw: string | null | undefined,
-  field: string,
-  warnings: string[],
-): string | null {
-  const s = textValue(raw);
-  if (s === null) return null;
-  const d = parseDateOrTimestamp(s);
-  if (d === undefined) {
-    warnings.push(unreadable(field, 'date', s));
-    return null;
-  }
-  return d;
-}
-
-export function timestampField(raw: string | null | undefined, field: string, warnings: string[]): string | null {
-  const s = textValue(raw);
-  if (s === null) return null;
-  const d = parseTimestamp(s);
-  if (d === undefined) {
-    warnings.push(unreadable(field, 'timestamp', s));
-    return null;
-  }
-  return d;
-}
-
-export function countryField(
-  raw: string | null | undefined,
-  field: string,
-  warnings: string[],
-  personal = false,
-): string | null {
-  const s = textValue(raw);
-  if (s === null) return null;
-  const c = toAlpha3(s);
-  if (c === undefined) {
-    warnings.push(unreadable(field, 'country code', s, personal));
-    return null;
-  }
-  return c;
-}
+  return n !== undefined && Number.isFinite(n) ? n : undefined;
+});
+export const integerField = fieldOf('integer', parseInteger);
+export const dateOrTimestampField = fieldOf('date', parseDateOrTimestamp);
+export const countryField = fieldOf('country code', toAlpha3);

@@ -52,7 +52,7 @@ export async function uploadToInbox(cfg: AppConfig, tenant: string, files: strin
 
 export async function printBatchProgress(run: BatchRun, out: NodeJS.WritableStream = process.stderr): Promise<BatchSummary> {
   let last = '';
-  const timer = setInterval(async () => {
+  const printProgress = async (): Promise<void> => {
     try {
       const p = (await run.handle.query('progress')) as BatchSummary & { pending: number; running: number };
       const line = `batch ${run.workflowId}: files done ${p.files} (imported ${p.imported}, partial ${p.partial}, failed ${p.failed}, duplicate ${p.duplicate}), running ${p.running}, waiting ${p.pending}`;
@@ -61,7 +61,9 @@ export async function printBatchProgress(run: BatchRun, out: NodeJS.WritableStre
     } catch {
       /* between runs (continue-as-new) or finished */
     }
-  }, 1000);
+  };
+  // printProgress never rejects, so nothing is lost by not awaiting it.
+  const timer = setInterval(() => void printProgress(), 1000);
   try {
     return await run.result();
   } finally {

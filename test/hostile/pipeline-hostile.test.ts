@@ -39,7 +39,7 @@ describe('hostile and broken input: one batch on the real pipeline', () => {
 
   beforeAll(async () => {
     bait = await startBait();
-    files = hostileFiles(bait, outside);
+    files = await hostileFiles(bait, outside);
     dbHandle = await createTestDatabase();
     cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant }] });
     db = await openDatabase(cfg, 4);
@@ -49,7 +49,7 @@ describe('hostile and broken input: one batch on the real pipeline', () => {
 
     await uploadTo(tenant, 'good-1.xml', goodXml('7001'));
     for (const f of files) await uploadTo(tenant, f.name, f.bytes);
-    await uploadTo(tenant, 'good-2.zip', goodZip('7002'));
+    await uploadTo(tenant, 'good-2.zip', await goodZip('7002'));
     const t0 = performance.now();
     summary = await client.workflow.execute('importBatch', {
       taskQueue: cfg.temporal.taskQueue,

@@ -13,7 +13,7 @@ import type { BatchSummary } from '../../common/messages';
 import { archiveNames, MAX_NAME_BYTES } from '../../common/remote-names';
 import { NUL_SYMBOL } from '../../common/pg-safe';
 import { goodXml, goodZip, imvObject, imvTransfer, PNG } from './hostile-files';
-import { buildZip } from '../openimmo/helpers';
+import { craftZip } from '../openimmo/helpers';
 import { SERVERS, useTwoServers, type Server } from './two-servers';
 
 
@@ -31,13 +31,14 @@ interface Poison {
 
 const long = (n: number, id: string) => `${'l'.repeat(n - id.length - 5)}-${id}.xml`;
 
-function poisonFiles(): Poison[] {
+async function poisonFiles(): Promise<Poison[]> {
   const both = (s: 'imported' | 'failed') => ({ vsftpd: s, 'ftp-srv': s });
   return [
     { name: 'good-1.xml', id: '9101', bytes: goodXml('9101'), status: both('imported') },
     {
       name: 'nul-entry.zip',
-      bytes: buildZip([
+      // A NUL in an entry name: a malformed archive, crafted.
+      bytes: craftZip([
         { name: 'openimmo.xml', data: imvTransfer([imvObject({ id: '9102' })]) },
         { name: 'bilder/x.png\u0000../x', data: PNG },
       ]),
@@ -51,7 +52,7 @@ function poisonFiles(): Poison[] {
     { name: '-dash.xml', id: '9104', bytes: goodXml('9104'), status: both('imported') },
     { name: long(252, '9105'), id: '9105', bytes: goodXml('9105'), status: both('imported') },
     { name: long(255, '9106'), id: '9106', bytes: goodXml('9106'), status: both('imported') },
-    { name: 'good-2.zip', id: '9107', bytes: goodZip('9107'), status: both('imported') },
+    { name: 'good-2.zip', id: '9107', bytes: await goodZip('9107'), status: both('imported') },
   ];
 }
 
@@ -62,10 +63,11 @@ function walk(dir: string): string[] {
 
 describe('poison files fail alone, on vsftpd and on the embedded FTP server', () => {
   const two = useTwoServers('poison');
-  const files = poisonFiles();
+  let files: Poison[] = [];
   const summaries = {} as Record<Server, BatchSummary>;
 
   beforeAll(async () => {
+    files = await poisonFiles();
     for (const s of SERVERS) two.put(s, files);
     for (const s of SERVERS) summaries[s] = await two.batch(two.tenants[s]);
   });

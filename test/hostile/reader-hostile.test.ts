@@ -26,7 +26,7 @@ const byName = (n: string) => files.find((f) => f.name === n)!;
 
 beforeAll(async () => {
   bait = await startBait();
-  files = hostileFiles(bait, outside);
+  files = await hostileFiles(bait, outside);
 });
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
 /**
- * Test helpers: a tiny ZIP writer (so every hostile archive is built in the test, byte by byte) and
- * builders for OpenImmo transfers.
+ * Test helpers: a ZIP crafter for archives that break the format on purpose, and builders for OpenImmo
+ * transfers. Well-formed ZIPs come from yazl (test/support/zip.ts).
  */
-import { deflateRawSync } from 'node:zlib';
+import { crc32, deflateRawSync } from 'node:zlib';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,25 +10,71 @@ import { readTransferBuffer, type ReaderOptions } from '../../openimmo/reader';
 import type { TransferEvent, TransferObject } from '../../openimmo/types';
 
 // ---------------------------------------------------------------------------------------------------------
-// ZIP writer
+// Hand-made ZIP records. Only for malformed archives, which no correct writer (yazl included) makes:
+// sizes that lie, an "encrypted" flag over plain data, names with `..`, absolute or with a backslash,
+// central records that share one local entry. Every hostile archive is built in the test, byte by byte.
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(buf: Buffer): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < buf.length; i++) c = CRC_TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+export interface RecordSpec {
+  name: Buffer;
+  crc: number;
+  /** Bytes of the (compressed) data that follows the local header. */
+  compressedSize: number;
+  /** Declared uncompressed size: the truth, or a lie. */
+  size: number;
+  /** 0 = stored, 8 = deflated. */
+  method: 0 | 8;
+  /** General purpose flags: 0x800 (UTF-8 names) is always set. */
+  flags?: number;
 }
 
-export interface ZipEntrySpec {
+/** A local file header followed by its name; the entry's data goes right after. */
+export function localHeader(r: RecordSpec): Buffer {
+  const h = Buffer.alloc(30);
+  h.writeUInt32LE(0x04034b50, 0);
+  h.writeUInt16LE(20, 4);
+  h.writeUInt16LE(0x800 | (r.flags ?? 0), 6);
+  h.writeUInt16LE(r.method, 8);
+  h.writeUInt16LE(0, 10);
+  h.writeUInt16LE(0x21, 12);
+  h.writeUInt32LE(r.crc, 14);
+  h.writeUInt32LE(r.compressedSize, 18);
+  h.writeUInt32LE(r.size, 22);
+  h.writeUInt16LE(r.name.length, 26);
+  h.writeUInt16LE(0, 28);
+  return Buffer.concat([h, r.name]);
+}
+
+/** A central directory record (made by Unix, so `unixMode` counts) pointing at the local header at `offset`. */
+export function centralRecord(r: RecordSpec, unixMode: number, offset: number): Buffer {
+  const c = Buffer.alloc(46);
+  c.writeUInt32LE(0x02014b50, 0);
+  c.writeUInt16LE((3 << 8) | 20, 4);
+  c.writeUInt16LE(20, 6);
+  c.writeUInt16LE(0x800 | (r.flags ?? 0), 8);
+  c.writeUInt16LE(r.method, 10);
+  c.writeUInt16LE(0, 12);
+  c.writeUInt16LE(0x21, 14);
+  c.writeUInt32LE(r.crc, 16);
+  c.writeUInt32LE(r.compressedSize, 20);
+  c.writeUInt32LE(r.size, 24);
+  c.writeUInt16LE(r.name.length, 28);
+  c.writeUInt32LE((unixMode << 16) >>> 0, 38);
+  c.writeUInt32LE(offset, 42);
+  return Buffer.concat([c, r.name]);
+}
+
+/** The end of central directory record. */
+export function endOfCentralDirectory(entries: number, centralSize: number, centralOffset: number): Buffer {
+  const e = Buffer.alloc(22);
+  e.writeUInt32LE(0x06054b50, 0);
+  e.writeUInt16LE(entries, 8);
+  e.writeUInt16LE(entries, 10);
+  e.writeUInt32LE(centralSize, 12);
+  e.writeUInt32LE(centralOffset, 16);
+  return e;
+}
+
+export interface CraftedEntry {
   name: string;
   data?: Buffer | string;
   /** 0 = stored, 8 = deflated (default). */
@@ -41,65 +87,30 @@ export interface ZipEntrySpec {
   declaredSize?: number;
 }
 
-export function buildZip(entries: ZipEntrySpec[]): Buffer {
+/** An archive with whatever names, flags and sizes the test asks for, unchecked. */
+export function craftZip(entries: CraftedEntry[]): Buffer {
   const locals: Buffer[] = [];
   const centrals: Buffer[] = [];
   let offset = 0;
   for (const e of entries) {
-    const name = Buffer.from(e.name, 'utf8');
     const raw = typeof e.data === 'string' ? Buffer.from(e.data, 'utf8') : (e.data ?? Buffer.alloc(0));
     const method = e.name.endsWith('/') ? 0 : (e.method ?? 8);
     const body = method === 8 ? deflateRawSync(raw) : raw;
-    const crc = crc32(raw);
-    const size = e.declaredSize ?? raw.length;
-    const flags = 0x800 | (e.encrypted ? 1 : 0);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt16LE(0, 10);
-    local.writeUInt16LE(0x21, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(body.length, 18);
-    local.writeUInt32LE(size, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
-    locals.push(local, name, body);
-
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE((3 << 8) | 20, 4); // made by Unix, so the mode bits count
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(flags, 8);
-    central.writeUInt16LE(method, 10);
-    central.writeUInt16LE(0, 12);
-    central.writeUInt16LE(0x21, 14);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(body.length, 20);
-    central.writeUInt32LE(size, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt16LE(0, 30);
-    central.writeUInt16LE(0, 32);
-    central.writeUInt16LE(0, 34);
-    central.writeUInt16LE(0, 36);
-    const mode = e.unixMode ?? (e.name.endsWith('/') ? 0o40755 : 0o100644);
-    central.writeUInt32LE((mode << 16) >>> 0, 38);
-    central.writeUInt32LE(offset, 42);
-    centrals.push(central, name);
-    offset += local.length + name.length + body.length;
+    const r: RecordSpec = {
+      name: Buffer.from(e.name, 'utf8'),
+      crc: crc32(raw),
+      compressedSize: body.length,
+      size: e.declaredSize ?? raw.length,
+      method,
+      flags: e.encrypted ? 1 : 0,
+    };
+    const local = localHeader(r);
+    locals.push(local, body);
+    centrals.push(centralRecord(r, e.unixMode ?? (e.name.endsWith('/') ? 0o40755 : 0o100644), offset));
+    offset += local.length + body.length;
   }
   const cd = Buffer.concat(centrals);
-  const eocd = Buffer.alloc(22);
-  eocd.writeUInt32LE(0x06054b50, 0);
-  eocd.writeUInt16LE(0, 4);
-  eocd.writeUInt16LE(0, 6);
-  eocd.writeUInt16LE(entries.length, 8);
-  eocd.writeUInt16LE(entries.length, 10);
-  eocd.writeUInt32LE(cd.length, 12);
-  eocd.writeUInt32LE(offset, 16);
-  eocd.writeUInt16LE(0, 20);
-  return Buffer.concat([...locals, cd, eocd]);
+  return Buffer.concat([...locals, cd, endOfCentralDirectory(entries.length, cd.length, offset)]);
 }
 
 // ---------------------------------------------------------------------------------------------------------

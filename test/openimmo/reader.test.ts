@@ -3,7 +3,8 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openTransfer, parseTextChunks, readTransferBuffer } from '../../openimmo/reader';
 import type { XmlElement } from '../../openimmo/types';
-import { buildZip, caught, immobilie, objectsOf, read, readObjects, transfer, withTempDir, writeTemp } from './helpers';
+import { caught, immobilie, objectsOf, read, readObjects, transfer, withTempDir, writeTemp } from './helpers';
+import { zipOf } from '../support/zip';
 
 const FIXTURES = resolve(__dirname, '../fixtures/openimmo');
 const fixture = (name: string): Buffer => readFileSync(resolve(FIXTURES, name));
@@ -394,7 +395,7 @@ describe('limits (TooLarge)', () => {
   });
 
   it('maxXmlBytes also bounds the XML inside a ZIP', async () => {
-    const zip = buildZip([{ name: 'x.xml', data: transfer([immobilie({ id: '1' })]) }]);
+    const zip = await zipOf([{ name: 'x.xml', data: transfer([immobilie({ id: '1' })]) }]);
     const err = await caught(read(zip, { maxXmlBytes: 100 }));
     expect(err.type).toBe('ZipRejected');
     expect(err.message).toContain('"x.xml"');

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createAttachmentIndex, describeCandidates, isXmlEntryName, looksLikeZip, openZip, unsafeEntryName } from '../../openimmo/zip';
 import { openTransfer, readTransferBuffer } from '../../openimmo/reader';
-import { buildZip, caught, immobilie, objectsOf, transfer, withTempDir, writeTemp } from './helpers';
+import { caught, craftZip, immobilie, objectsOf, transfer, withTempDir, writeTemp } from './helpers';
+import { zipOf, type ZipEntry } from '../support/zip';
 
 const MiB = 1024 * 1024;
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
@@ -20,11 +21,11 @@ const xmlWithAttachments = transfer([
 
 describe('a valid ZIP transfer', () => {
   it('finds the one XML in a nested folder and resolves attachments relative to it', async () => {
-    const zip = buildZip([
+    const zip = await zipOf([
       { name: 'export/' },
       { name: 'export/openimmo.xml', data: xmlWithAttachments },
       { name: 'export/bilder/aussen.png', data: PNG },
-      { name: 'export/bilder/Grundriss 4OG.png', data: PNG, method: 0 },
+      { name: 'export/bilder/Grundriss 4OG.png', data: PNG, stored: true },
       { name: '__MACOSX/export/._openimmo.xml', data: 'resource fork' },
       { name: 'export/.DS_Store', data: 'x' },
     ]);
@@ -47,7 +48,7 @@ describe('a valid ZIP transfer', () => {
   });
 
   it('the reader sets the resolved entry on path attachments and warns about missing files', async () => {
-    const zip = buildZip([
+    const zip = await zipOf([
       { name: 'export/openimmo.xml', data: xmlWithAttachments },
       { name: 'export/bilder/aussen.png', data: PNG },
       { name: 'export/bilder/Grundriss 4OG.png', data: PNG },
@@ -76,7 +77,7 @@ describe('a valid ZIP transfer', () => {
         </anhaenge>`,
       }),
     ]);
-    const zip = buildZip([
+    const zip = await zipOf([
       { name: 'openimmo.xml', data: xml },
       { name: 'bilder/a.jpg', data: JPG1 },
       { name: 'bilder/a.jpg', data: JPG2 },
@@ -105,7 +106,7 @@ describe('a valid ZIP transfer', () => {
 
   it('openTransfer detects a ZIP by its magic bytes, whatever the name', async () => {
     await withTempDir(async (dir) => {
-      const p = writeTemp(dir, 'transfer.xml', buildZip([{ name: 'a.xml', data: transfer([immobilie({ id: '1' })]) }, { name: 'b.png', data: PNG }]));
+      const p = writeTemp(dir, 'transfer.xml', await zipOf([{ name: 'a.xml', data: transfer([immobilie({ id: '1' })]) }, { name: 'b.png', data: PNG }]));
       const t = await openTransfer(p);
       try {
         expect(t.kind).toBe('zip');
@@ -123,7 +124,7 @@ describe('a valid ZIP transfer', () => {
 
   it('a Latin-1-declared XML that is really UTF-8 is read as UTF-8 inside a ZIP too (the entry is read twice)', async () => {
     const xml = transfer([immobilie({ id: '1', body: '<geo><ort>Lüdenscheid – Köln</ort></geo>' })]).replace('encoding="UTF-8"', 'encoding="ISO-8859-1"');
-    const [o] = objectsOf(await readTransferBuffer(buildZip([{ name: 'x.xml', data: Buffer.from(xml, 'utf8') }])));
+    const [o] = objectsOf(await readTransferBuffer(await zipOf([{ name: 'x.xml', data: Buffer.from(xml, 'utf8') }])));
     expect(o!.estate.city).toBe('Lüdenscheid – Köln');
   });
 
@@ -135,70 +136,71 @@ describe('a valid ZIP transfer', () => {
 });
 
 describe('rejected ZIPs (ZipRejected, naming the entry)', () => {
-  async function rejection(entries: Parameters<typeof buildZip>[0], limits?: Parameters<typeof openZip>[1]) {
-    const err = await caught(openZip(buildZip(entries), limits));
+  /** Well-formed archives that break a rule come from zipOf; malformed ones (`..`, absolute names, a fake encryption flag) from craftZip. */
+  async function rejection(zip: Buffer | Promise<Buffer>, limits?: Parameters<typeof openZip>[1]) {
+    const err = await caught(openZip(await zip, limits));
     expect(err.type).toBe('ZipRejected');
     return err;
   }
 
   it('no XML', async () => {
-    const err = await rejection([{ name: 'bild.png', data: PNG }, { name: '__MACOSX/._x.xml', data: 'x' }]);
+    const err = await rejection(zipOf([{ name: 'bild.png', data: PNG }, { name: '__MACOSX/._x.xml', data: 'x' }]));
     expect(err.message).toMatch(/no XML/);
   });
 
   it('two XMLs', async () => {
-    const err = await rejection([{ name: 'a/openimmo.xml', data: '<openimmo/>' }, { name: 'b/OTHER.XML', data: '<openimmo/>' }]);
+    const err = await rejection(zipOf([{ name: 'a/openimmo.xml', data: '<openimmo/>' }, { name: 'b/OTHER.XML', data: '<openimmo/>' }]));
     expect(err.message).toContain('"a/openimmo.xml"');
     expect(err.message).toContain('"b/OTHER.XML"');
   });
 
   it('a ../ entry', async () => {
-    const err = await rejection([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'bilder/../../evil.sh', data: 'x' }]);
+    const err = await rejection(craftZip([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'bilder/../../evil.sh', data: 'x' }]));
     expect(err.message).toContain('"bilder/../../evil.sh"');
     expect(err.detail).toMatchObject({ entry: 'bilder/../../evil.sh' });
   });
 
   it('a ..\\ entry (Windows separators)', async () => {
-    const err = await rejection([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: '..\\evil.sh', data: 'x' }]);
+    const err = await rejection(craftZip([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: '..\\evil.sh', data: 'x' }]));
     expect(err.message).toContain('../evil.sh');
   });
 
   it('an absolute path', async () => {
-    const err = await rejection([{ name: '/etc/cron.d/evil', data: 'x' }, { name: 'openimmo.xml', data: '<openimmo/>' }]);
+    const err = await rejection(craftZip([{ name: '/etc/cron.d/evil', data: 'x' }, { name: 'openimmo.xml', data: '<openimmo/>' }]));
     expect(err.message).toContain('"/etc/cron.d/evil"');
     expect(err.message).toContain('absolute path');
   });
 
   it('a drive letter', async () => {
-    const err = await rejection([{ name: 'C:/Windows/evil.dll', data: 'x' }, { name: 'openimmo.xml', data: '<openimmo/>' }]);
+    const err = await rejection(craftZip([{ name: 'C:/Windows/evil.dll', data: 'x' }, { name: 'openimmo.xml', data: '<openimmo/>' }]));
     expect(err.message).toContain('drive letter');
   });
 
   it('a symlink', async () => {
-    const err = await rejection([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'bilder/link.png', data: '/etc/passwd', unixMode: 0o120777 }]);
+    const err = await rejection(zipOf([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'bilder/link.png', data: '/etc/passwd', mode: 0o120777 }]));
     expect(err.message).toContain('"bilder/link.png"');
     expect(err.message).toContain('symbolic link');
   });
 
   it('an encrypted entry', async () => {
-    const err = await rejection([{ name: 'openimmo.xml', data: '<openimmo/>', encrypted: true }]);
+    const err = await rejection(craftZip([{ name: 'openimmo.xml', data: '<openimmo/>', encrypted: true }]));
     expect(err.message).toContain('encrypted');
   });
 
   it('a zip bomb by ratio (2 MiB of zeros → a few KiB)', async () => {
-    const err = await rejection([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'bomb.png', data: Buffer.alloc(2 * MiB) }]);
+    const err = await rejection(zipOf([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'bomb.png', data: Buffer.alloc(2 * MiB) }]));
     expect(err.message).toContain('"bomb.png"');
     expect(err.message).toContain('compression ratio');
   });
 
   it('small, very compressible entries are fine (ratio applies above 1 MiB)', async () => {
-    const z = await openZip(buildZip([{ name: 'openimmo.xml', data: `<openimmo>${' '.repeat(500_000)}</openimmo>` }]));
+    const z = await openZip(await zipOf([{ name: 'openimmo.xml', data: `<openimmo>${' '.repeat(500_000)}</openimmo>` }]));
     z.close();
   });
 
   it('a bomb that lies in its headers is stopped while streaming', async () => {
-    // Declares 1,000 bytes, inflates to 2 MiB: the headers pass, the stream must not.
-    const zip = buildZip([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'liar.png', data: Buffer.alloc(2 * MiB), declaredSize: 1000 }]);
+    // Declares 1,000 bytes, inflates to 2 MiB: the headers pass, the stream must not. Lying headers: crafted.
+    const zip = craftZip([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'liar.png', data: Buffer.alloc(2 * MiB), declaredSize: 1000 }]);
     const z = await openZip(zip);
     try {
       const err = await caught(z.readEntry('liar.png'));
@@ -211,7 +213,8 @@ describe('rejected ZIPs (ZipRejected, naming the entry)', () => {
 
   it('per-entry limit while streaming (headers within the limit, content beyond)', async () => {
     const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251)); // incompressible-ish
-    const zip = buildZip([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'big.jpg', data, declaredSize: 1000 }]);
+    // Lying headers: crafted.
+    const zip = craftZip([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'big.jpg', data, declaredSize: 1000 }]);
     const z = await openZip(zip, { maxAttachmentBytes: 100_000 });
     try {
       const err = await caught(z.readEntry('big.jpg'));
@@ -223,27 +226,27 @@ describe('rejected ZIPs (ZipRejected, naming the entry)', () => {
   });
 
   it('per-entry limit by header', async () => {
-    const err = await rejection([{ name: 'openimmo.xml', data: 'x'.repeat(5000) }], { maxXmlBytes: 1000 });
+    const err = await rejection(zipOf([{ name: 'openimmo.xml', data: 'x'.repeat(5000) }]), { maxXmlBytes: 1000 });
     expect(err.message).toContain('"openimmo.xml"');
     expect(err.detail).toMatchObject({ limit: 1000 });
   });
 
   it('total uncompressed size', async () => {
     const err = await rejection(
-      [
+      zipOf([
         { name: 'openimmo.xml', data: '<openimmo/>' },
         { name: 'a.bin', data: Buffer.alloc(600) },
         { name: 'b.bin', data: Buffer.alloc(600) },
-      ],
+      ]),
       { maxTotalBytes: 1000 },
     );
     expect(err.message).toContain('"b.bin"');
   });
 
   it('too many entries (default limit 10,000)', async () => {
-    const entries = [{ name: 'openimmo.xml', data: '<openimmo/>' }];
-    for (let i = 0; i < 10_000; i++) entries.push({ name: `bilder/${i}.png`, data: '' });
-    const err = await rejection(entries);
+    const entries: ZipEntry[] = [{ name: 'openimmo.xml', data: '<openimmo/>' }];
+    for (let i = 0; i < 10_000; i++) entries.push({ name: `bilder/${i}.png`, data: '', stored: true });
+    const err = await rejection(zipOf(entries));
     expect(err.message).toMatch(/10001 entries, more than the limit of 10000/);
   });
 
@@ -253,7 +256,7 @@ describe('rejected ZIPs (ZipRejected, naming the entry)', () => {
   });
 
   it('the reader reports ZIP rejections as they are', async () => {
-    const err = await caught(readTransferBuffer(buildZip([{ name: 'bild.png', data: PNG }])));
+    const err = await caught(readTransferBuffer(await zipOf([{ name: 'bild.png', data: PNG }])));
     expect(err.type).toBe('ZipRejected');
   });
 });

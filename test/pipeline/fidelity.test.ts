@@ -11,7 +11,7 @@ import type { BatchSummary } from '../../common/messages';
 import { listEstates } from '../../ops/estates';
 import { formatImports, listImports } from '../../ops/ledger';
 import { FileStore } from '../../store/file-store';
-import { buildZip } from '../openimmo/helpers';
+import { zipOf } from '../support/zip';
 import { fixturesDir, hasSamples, listRemote, readRemote, samplesDir, uniqueId, uploadTo, usePipeline } from '../support/harness';
 
 const png = (label: string) => Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(label)]);
@@ -101,7 +101,7 @@ describe('OpenImmo fidelity through the pipeline', () => {
       `<weitere_adresse adressart="EIGENTUEMER"><name>Eigner</name><vorname>Erik</vorname><email_privat>erik.eigner@example.org</email_privat></weitere_adresse>
        <weitere_adresse adressart="VERWALTER"><firma>Hausverwaltung Elbe</firma><email_zentrale>info@hv-elbe.example</email_zentrale></weitere_adresse>`,
     );
-    const zip1 = buildZip([
+    const zip1 = await zipOf([
       { name: 'export/objekt.xml', data: Buffer.from(v1) },
       { name: 'export/bilder/grundriss.png', data: floor },
       { name: 'export/bilder/außen.png', data: outside },
@@ -133,7 +133,7 @@ describe('OpenImmo fidelity through the pipeline', () => {
       '2026-11-22',
       [anhang('TITELBILD', 'Außen', '<daten><pfad>bilder/außen.png</pfad></daten>'), anhang('BILD', 'Garten', '<daten><pfad>bilder/garten.png</pfad></daten>')].join(''),
     );
-    await uploadTo(tenant, 'attachments-v2.zip', buildZip([
+    await uploadTo(tenant, 'attachments-v2.zip', await zipOf([
       { name: 'objekt.xml', data: Buffer.from(v2) },
       { name: 'bilder/außen.png', data: outside },
       { name: 'bilder/garten.png', data: garden },

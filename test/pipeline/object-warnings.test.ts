@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { buildZip } from '../openimmo/helpers';
+import { zipOf } from '../support/zip';
 import { readRemote, uniqueId, uploadTo, usePipeline } from '../support/harness';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -76,7 +76,7 @@ describe('per-object warnings in the ledger and the report', () => {
       object('7101', 'skoch', `<kontaktperson><name>Anhang</name></kontaktperson>
         <anhaenge><anhang gruppe="TITELBILD"><format>jpg</format><daten><pfad>bilder/a.jpg</pfad></daten></anhang></anhaenge>`),
     ]);
-    await uploadTo(tenant, 'pictures.zip', buildZip([
+    await uploadTo(tenant, 'pictures.zip', await zipOf([
       { name: 'openimmo.xml', data: xml },
       { name: 'bilder/a.jpg', data: first },
       { name: 'bilder/A.JPG', data: second },

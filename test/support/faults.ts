@@ -22,6 +22,7 @@ import { freePort, waitForPort } from '../../dev/temporal-server';
 import { openDatabase, type Db } from '../../db/db';
 import { createTestDatabase, startWorker, temporalClient, testConfig, testEnv, uniqueId, workflowBundle, type TestTenant } from './harness';
 import { FTP_PASSWORD, FTP_USER } from './vsftpd';
+import { transferOf, type ImvObject } from '../../bench/transfers';
 
 // ---------------------------------------------------------------------------------------------
 // Generated transfers
@@ -47,106 +48,38 @@ export interface GenOptions {
   padding?: number;
 }
 
-const CITIES = ['Köln', 'München', 'Lüdenscheid', 'Düsseldorf', 'Hamburg', 'Würzburg', 'Görlitz', 'Essen'];
-
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-}
-
-/** One `immobilie` shaped like IMV's (../shared/samples/imv/imv-1001-wohnung.xml). */
-function immobilie(o: GenOptions, p: number): string {
+/** Position p of a generated transfer, planned (the template is bench/transfers' imvObject). */
+function planned(o: GenOptions, p: number): ImvObject {
   const every = (n: number | undefined) => !!n && p >= 10 && p % n === n - 1;
   let id = o.firstId + p;
-  let action = '';
-  let price = 200_000 + p * 17;
+  let action: ImvObject['action'];
   if (every(o.deleteEvery)) {
     id = o.firstId + p - 10;
-    action = ' aktionart="DELETE"';
+    action = 'DELETE';
   } else if (every(o.changeEvery)) {
     id = o.firstId + p - 7;
-    action = ' aktionart="CHANGE"';
-    price += 1000;
+    action = 'CHANGE';
   }
-  const city = CITIES[id % CITIES.length]!;
-  const user = every(o.unknownUserEvery) ? 'nicht.angelegt' : id % 2 ? 'skoch' : 'mmustermann';
-  const c = o.firstId + (p % (o.contacts ?? Math.max(1, Math.ceil(o.count / 3))));
-  const kauf = id % 3 !== 0;
-  const pad = o.padding ? `\n        <sonstige_angaben>${'Lorem ipsum dolor sit amet. '.repeat(Math.ceil(o.padding / 28)).slice(0, o.padding)}</sonstige_angaben>` : '';
-  return `    <immobilie>
-      <objektkategorie>
-        <nutzungsart WOHNEN="1" GEWERBE="0"/>
-        <vermarktungsart KAUF="${kauf ? 1 : 0}" MIETE_PACHT="${kauf ? 0 : 1}"/>
-        <objektart>
-          <wohnung wohnungtyp="ETAGE"/>
-        </objektart>
-      </objektkategorie>
-      <geo>
-        <plz>${50000 + (id % 9999)}</plz>
-        <ort>${city}</ort>
-        <geokoordinaten breitengrad="50.${1000 + (id % 8999)}" laengengrad="6.${1000 + (id % 8999)}"/>
-        <strasse>Hohe Straße</strasse>
-        <hausnummer>${(id % 120) + 1}a</hausnummer>
-        <land iso_land="DEU"/>
-        <etage>${id % 7}</etage>
-      </geo>
-      <kontaktperson>
-        <email_privat>k${c}@example.org</email_privat>
-        <tel_privat>+49 221 555${String(c).padStart(6, '0')}</tel_privat>${p % 5 === 0 ? `\n        <tel_handy>+49 170 555${String(p).padStart(6, '0')}</tel_handy>` : ''}
-        <name>Schäfer-${c}</name>
-        <vorname>Renate</vorname>
-        <anrede>Frau</anrede>
-        <strasse>Lindenallee</strasse>
-        <hausnummer>${(c % 40) + 1}</hausnummer>
-        <plz>50968</plz>
-        <ort>${CITIES[c % CITIES.length]}</ort>
-        <land iso_land="DEU"/>${p % 7 === 3 ? '' : `\n        <personennummer>IMV-K-${c}</personennummer>`}
-      </kontaktperson>
-      <preise>
-        ${kauf ? `<kaufpreis>${price}.00</kaufpreis>` : `<kaltmiete>${800 + (id % 900) + (action ? 10 : 0)}.00</kaltmiete>\n        <nebenkosten>210.00</nebenkosten>`}
-        <waehrung iso_waehrung="EUR"/>
-      </preise>
-      <flaechen>
-        <wohnflaeche>${40 + (id % 120)}.50</wohnflaeche>
-        <anzahl_zimmer>${1 + (id % 6)}</anzahl_zimmer>
-      </flaechen>
-      <zustand_angaben>
-        <baujahr>${1900 + (id % 125)}</baujahr>
-      </zustand_angaben>
-      <freitexte>
-        <objekttitel>${esc(`Helle ${1 + (id % 6)}-Zimmer-Wohnung in ${city} – Nr. ${id}${action ? ' (geändert)' : ''}`)}</objekttitel>
-        <lage>Zentrale Lage, Einkaufsmöglichkeiten, Schulen und Ärzte in der Nähe.</lage>${pad}
-      </freitexte>
-      <verwaltung_objekt>
-        <objektadresse_freigeben>false</objektadresse_freigeben>
-      </verwaltung_objekt>
-      <verwaltung_techn>
-        <objektnr_extern>${id}</objektnr_extern>
-        <aktion${action}/>
-        <openimmo_obid>IMVONLINE-${id}</openimmo_obid>
-        <kennung_ursprung>IMV online</kennung_ursprung>
-        <stand_vom>${o.stand ?? '2026-11-20'}</stand_vom>
-      </verwaltung_techn>
-      <user_defined_simplefield feldname="onoffice_benutzer">${user}</user_defined_simplefield>
-      <user_defined_simplefield feldname="imv_quelle">Portal-Inserat</user_defined_simplefield>
-    </immobilie>
-`;
+  return {
+    id,
+    // The estate's data follows its id: a CHANGE differs from the original in price and title only.
+    n: id - o.firstId,
+    owner: o.firstId + (p % (o.contacts ?? Math.max(1, Math.ceil(o.count / 3)))),
+    action,
+    user: every(o.unknownUserEvery) ? 'nicht.angelegt' : id % 2 ? 'skoch' : 'mmustermann',
+    stand: o.stand,
+    withoutPersonNumber: p % 7 === 3,
+    withoutMobile: p % 5 !== 0,
+    padding: o.padding,
+  };
 }
 
 /** An IMV-shaped OpenImmo transfer with `count` objects (deterministic for the same options). */
 export function generateTransfer(o: GenOptions): Buffer {
-  const parts = [
-    `<?xml version="1.0" encoding="UTF-8"?>
-<openimmo>
-  <uebertragung art="OFFLINE" umfang="TEIL" modus="CHANGE" version="1.2.7" sendersoftware="IMV online" senderversion="4.2" techn_email="technik@imv-online.example" timestamp="${o.timestamp ?? '2026-11-20T09:15:00+01:00'}"/>
-  <anbieter>
-    <anbieternr>IMV</anbieternr>
-    <firma>IMV online</firma>
-    <openimmo_anid>IMVONLINE</openimmo_anid>
-`,
-  ];
-  for (let p = 0; p < o.count; p++) parts.push(immobilie(o, p));
-  parts.push('  </anbieter>\n</openimmo>\n');
-  return Buffer.from(parts.join(''), 'utf8');
+  return transferOf(
+    Array.from({ length: o.count }, (_, p) => planned(o, p)),
+    { timestamp: o.timestamp },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -91,7 +91,8 @@ export interface RunningWorker {
 }
 
 let runtimeReady = false;
-function quietRuntime(): void {
+/** The SDK's runtime with ERROR-level logs only (TEST_SDK_LOG_LEVEL overrides), once per process. */
+export function quietRuntime(): void {
   // A test file may install its own runtime first (metrics, captured SDK logs): keep that one.
   if (runtimeReady || Runtime._instance !== undefined) return;
   runtimeReady = true;
