@@ -58,8 +58,5 @@ export default tseslint.config(
       ],
     },
   },
-  // TEMPORARY: bench/pipeline.ts:85 does not await installRuntime(cfg), and that file is being changed on main
-  // right now. A warning until then; remove this block once the line reads `await installRuntime(cfg);`.
-  { files: ['bench/pipeline.ts'], rules: { '@typescript-eslint/no-floating-promises': 'warn' } },
   prettier,
 );

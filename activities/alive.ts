@@ -25,12 +25,11 @@ export async function whileAlive<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** The same activities, each run under {@link whileAlive}. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function keepAlive<T extends Record<string, (...args: any[]) => Promise<unknown>>>(activities: T): T {
+export function keepAlive<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
   const out: Record<string, unknown> = {};
   for (const [name, fn] of Object.entries(activities)) {
     // Named like the original: the worker registers activities under their property names.
-    out[name] = (...args: unknown[]) => whileAlive(() => fn(...args));
+    out[name] = (...args: unknown[]) => whileAlive(() => (fn as (...a: unknown[]) => Promise<unknown>)(...args));
   }
   return out as T;
 }
