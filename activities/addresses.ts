@@ -65,7 +65,7 @@ export async function upsertChunkAddresses(
   const work: { position: number; c: ContactData; role: string; user: string | null }[] = [];
   for (const r of rows) {
     const o = r.payload;
-    const user = r.estate_id ? userOfEstate.get(r.estate_id) ?? null : null;
+    const user = r.estate_id ? (userOfEstate.get(r.estate_id) ?? null) : null;
     if (isImportableContact(o.contact)) work.push({ position: r.position, c: o.contact, role: 'ansprechpartner', user });
     for (const w of o.furtherAddresses ?? []) {
       if (isImportableContact(w)) work.push({ position: r.position, c: w, role: (w.role ?? 'weitere_adresse').toLowerCase(), user });
@@ -169,7 +169,9 @@ export async function upsertChunkAddresses(
     await trx('addresses').insert(fresh.map((c) => ({ id: c.id, tenant_id: tenant, ...toRow(c), contact_origin: 'IMV', status: 'Aktiv', user_name: c.user })));
   }
   for (const c of candidates.filter((x) => !x.isNew && x.dirty)) {
-    await trx('addresses').where({ id: c.id }).update({ ...toRow(c), updated_at: trx.fn.now() });
+    await trx('addresses')
+      .where({ id: c.id })
+      .update({ ...toRow(c), updated_at: trx.fn.now() });
   }
   return links;
 }

@@ -83,7 +83,8 @@ export function applyActivities(deps: ActivityDeps) {
         for (const r of rows) {
           const o = r.payload;
           const messages = [...o.warnings];
-          const fail = (msg: string) => results.push({ position: r.position, sourceId: o.sourceId, action: o.action, outcome: 'rejected', messages: [...messages, msg] });
+          const fail = (msg: string) =>
+            results.push({ position: r.position, sourceId: o.sourceId, action: o.action, outcome: 'rejected', messages: [...messages, msg] });
           if (!o.sourceId) {
             fail(`object #${o.position}: no IMV object id (verwaltung_techn/objektnr_extern and openimmo_obid are missing, empty or unusable)`);
             continue;
@@ -91,7 +92,9 @@ export function applyActivities(deps: ActivityDeps) {
           const provider = meta.providers?.find((p) => p.index === o.providerIndex);
           const user = o.user ?? provider?.user ?? tenant.defaultUser;
           if (!user) {
-            fail(`object ${o.sourceId}: no onOffice user named (user_defined_simplefield feldname="${tenant.options.userField}") and tenant ${tenant.id} has no default user`);
+            fail(
+              `object ${o.sourceId}: no onOffice user named (user_defined_simplefield feldname="${tenant.options.userField}") and tenant ${tenant.id} has no default user`,
+            );
             continue;
           }
           if (!users.has(user)) {
@@ -170,10 +173,16 @@ export function applyActivities(deps: ActivityDeps) {
         }
         const archiveOnly = [...finals.entries()].filter(([, f]) => !f.columns && f.archived).map(([sid]) => estateIds.get(sid)!);
         if (archiveOnly.length) {
-          await trx('estates').whereIn('id', archiveOnly).update({ archived: true, archived_at: trx.fn.now(), last_import_id: imp.id, updated_at: trx.fn.now() });
+          await trx('estates')
+            .whereIn('id', archiveOnly)
+            .update({ archived: true, archived_at: trx.fn.now(), last_import_id: imp.id, updated_at: trx.fn.now() });
         }
 
-        await writeOutcomes(trx, input.importId, results.map((r) => ({ ...r, estateId: r.sourceId ? estateIds.get(r.sourceId) ?? null : null })));
+        await writeOutcomes(
+          trx,
+          input.importId,
+          results.map((r) => ({ ...r, estateId: r.sourceId ? (estateIds.get(r.sourceId) ?? null) : null })),
+        );
         return { done: rows.length };
       });
     },
@@ -230,7 +239,9 @@ async function writeOutcomes(
 ): Promise<void> {
   if (!results.length) return;
   // One statement, one JSON document: the objects' outcomes, in the import's ledger and in staging.
-  const doc = JSON.stringify(results.map((r) => ({ position: r.position, source_id: r.sourceId, action: r.action, outcome: r.outcome, estate_id: r.estateId, messages: r.messages })));
+  const doc = JSON.stringify(
+    results.map((r) => ({ position: r.position, source_id: r.sourceId, action: r.action, outcome: r.outcome, estate_id: r.estateId, messages: r.messages })),
+  );
   await trx.raw(
     `WITH v AS (
        SELECT * FROM jsonb_to_recordset(?::jsonb) AS v(position int, source_id text, action text, outcome text, estate_id bigint, messages jsonb)

@@ -83,14 +83,19 @@ export function attachmentActivities(deps: ActivityDeps) {
         }
         // One transaction per chunk: the estates' attachment sets are replaced together.
         await db.transaction(async (trx: Knex.Transaction) => {
-          await trx('estate_attachments').whereIn('estate_id', [...last.keys()]).delete();
+          await trx('estate_attachments')
+            .whereIn('estate_id', [...last.keys()])
+            .delete();
           for (let i = 0; i < records.length; i += 500) await trx('estate_attachments').insert(records.slice(i, i + 500));
           for (const [position, warnings] of warningsAt) {
             // Idempotent: the same warnings are not appended twice on a retry.
             const obj = await trx('import_objects').where({ import_id: input.importId, position }).first('messages');
             const have: string[] = obj?.messages ?? [];
             const add = warnings.filter((w) => !have.includes(w));
-            if (add.length) await trx('import_objects').where({ import_id: input.importId, position }).update({ messages: JSON.stringify([...have, ...add]) });
+            if (add.length)
+              await trx('import_objects')
+                .where({ import_id: input.importId, position })
+                .update({ messages: JSON.stringify([...have, ...add]) });
           }
         });
         const done = last.size;

@@ -10,8 +10,7 @@ import { printableName } from '../common/remote-names';
 // Characters XML 1.0 cannot carry at all (a sender's file name or a message may hold them).
 // eslint-disable-next-line no-control-regex -- control characters are what is replaced
 const NOT_XML = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-const esc = (s: string) =>
-  s.replace(NOT_XML, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+const esc = (s: string) => s.replace(NOT_XML, '\uFFFD').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 const el = (name: string, value: string | number | null | undefined) =>
   value === null || value === undefined || value === '' ? `<${name}/>` : `<${name}>${esc(String(value))}</${name}>`;
 
@@ -46,7 +45,14 @@ export function buildFeedback(row: ImportRow, status: string, fileError: { error
   const now = new Date();
   const datum = `${String(now.getUTCDate()).padStart(2, '0')}.${String(now.getUTCMonth() + 1).padStart(2, '0')}.${now.getUTCFullYear()}`;
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>', '<openimmo_feedback>', el('version', '1.2.5')];
-  out.push('<sender>', el('name', 'imv-import'), el('openimmo_anid', provider?.openimmoAnid ?? null), el('datum', datum), el('makler_id', row.tenant_id), '</sender>');
+  out.push(
+    '<sender>',
+    el('name', 'imv-import'),
+    el('openimmo_anid', provider?.openimmoAnid ?? null),
+    el('datum', datum),
+    el('makler_id', row.tenant_id),
+    '</sender>',
+  );
   for (const o of objects) {
     out.push(
       '<objekt>',
@@ -60,12 +66,15 @@ export function buildFeedback(row: ImportRow, status: string, fileError: { error
   }
   const errors: string[] = [];
   if (fileError) {
-    errors.push(`<fehler>${el('objekt_id', null)}${el('fehlernr', FEEDBACK_ERROR_NUMBERS.file)}${el('text', `${printableName(row.file_name)}: ${fileError.errorType}: ${fileError.message}`)}</fehler>`);
+    errors.push(
+      `<fehler>${el('objekt_id', null)}${el('fehlernr', FEEDBACK_ERROR_NUMBERS.file)}${el('text', `${printableName(row.file_name)}: ${fileError.errorType}: ${fileError.message}`)}</fehler>`,
+    );
   }
   for (const o of objects) {
     const nr = FEEDBACK_ERROR_NUMBERS[o.outcome];
     if (nr === undefined) continue;
-    for (const m of o.messages) errors.push(`<fehler>${el('objekt_id', o.source_id ?? `position-${o.position}`)}${el('fehlernr', nr)}${el('text', m)}</fehler>`);
+    for (const m of o.messages)
+      errors.push(`<fehler>${el('objekt_id', o.source_id ?? `position-${o.position}`)}${el('fehlernr', nr)}${el('text', m)}</fehler>`);
   }
   if (errors.length) out.push('<fehlerliste>', ...errors, '</fehlerliste>');
   out.push(`<user_defined_simplefield feldname="imv_import_dateistatus">${esc(status)}</user_defined_simplefield>`);

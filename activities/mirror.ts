@@ -25,7 +25,10 @@ export function mirrorActivities(deps: ActivityDeps) {
       // Inside the transaction below it must use that transaction's connection (a pool of one, embedded).
       const note = async (text: string, q: typeof db = db) => {
         const notes: string[] = imp.notes ?? [];
-        if (!notes.includes(text)) await q('import_files').where({ id: importId }).update({ notes: JSON.stringify([...notes, text]) });
+        if (!notes.includes(text))
+          await q('import_files')
+            .where({ id: importId })
+            .update({ notes: JSON.stringify([...notes, text]) });
       };
       const providers = (meta.providers ?? []).map((p) => p.openimmoAnid || p.anbieternr).filter((p): p is string => !!p);
       if (!providers.length) {

@@ -155,7 +155,12 @@ export function transferActivities(deps: ActivityDeps) {
       } else {
         throw ApplicationFailure.nonRetryable('beginImport needs a file or replayOf', 'BadInput');
       }
-      const shape = { chunkSize: t.options.chunkSize, heartbeatTimeoutSeconds: cfg.worker.heartbeatTimeoutSeconds, localStepsMaxBytes: t.options.localStepsMaxBytes, mirror: t.options.mirror.enabled };
+      const shape = {
+        chunkSize: t.options.chunkSize,
+        heartbeatTimeoutSeconds: cfg.worker.heartbeatTimeoutSeconds,
+        localStepsMaxBytes: t.options.localStepsMaxBytes,
+        mirror: t.options.mirror.enabled,
+      };
       // One statement: a new row, or the workflow's row again (a retried begin, a new run) back to
       // importing. A final row is left as it is and read below (its import is not run again).
       const final = [...FINAL];
@@ -175,10 +180,14 @@ export function transferActivities(deps: ActivityDeps) {
         .returning(['id', 'file_name', 'size', db.raw('(xmax = 0) AS inserted')])) as { id: number; file_name: string; size: number; inserted: boolean }[];
       const row = upserted[0];
       if (!row) {
-        const done = (await db('import_files').where({ workflow_id: input.workflowId }).first('id', 'file_name', 'size', 'status')) as Pick<ImportRow, 'id' | 'file_name' | 'size' | 'status'>;
+        const done = (await db('import_files').where({ workflow_id: input.workflowId }).first('id', 'file_name', 'size', 'status')) as Pick<
+          ImportRow,
+          'id' | 'file_name' | 'size' | 'status'
+        >;
         return { importId: done.id, fileName: done.file_name, finished: done.status as FileOutcome, size: Number(done.size), ...shape };
       }
-      if (row.inserted) deps.log.info({ tenant: input.tenant, importId: row.id, workflowId: input.workflowId, file: printableName(row.file_name) }, 'import started');
+      if (row.inserted)
+        deps.log.info({ tenant: input.tenant, importId: row.id, workflowId: input.workflowId, file: printableName(row.file_name) }, 'import started');
       return { importId: row.id, fileName: row.file_name, finished: null, size: Number(row.size), ...shape };
     },
 
@@ -223,12 +232,13 @@ export function transferActivities(deps: ActivityDeps) {
         await trx.raw("SELECT pg_advisory_xact_lock(hashtext('imv-import:content:' || ? || ':' || ?))", [row.tenant_id, sha256]);
         // After the lock (a statement of its own, so it sees what the lock's previous holder wrote):
         // a row that has this hash already keeps its answer; otherwise the original is looked up.
-        const original = row.replay_of == null
-          ? db.raw(
-              `(SELECT o.id FROM import_files o WHERE o.tenant_id = ? AND o.sha256 = ? AND o.status IN ('imported', 'partial', 'importing') AND o.duplicate_of IS NULL AND o.id <> ? ORDER BY o.id LIMIT 1)`,
-              [row.tenant_id, sha256, importId],
-            )
-          : null;
+        const original =
+          row.replay_of == null
+            ? db.raw(
+                `(SELECT o.id FROM import_files o WHERE o.tenant_id = ? AND o.sha256 = ? AND o.status IN ('imported', 'partial', 'importing') AND o.duplicate_of IS NULL AND o.id <> ? ORDER BY o.id LIMIT 1)`,
+                [row.tenant_id, sha256, importId],
+              )
+            : null;
         const [updated] = (await trx('import_files')
           .where({ id: importId })
           .update({
@@ -245,7 +255,10 @@ export function transferActivities(deps: ActivityDeps) {
 
     async parseTransfer({ importId }: { importId: number }): Promise<ParseResult> {
       // The ledger row, and what an earlier attempt staged removed, in one round trip.
-      const loaded = await db.raw('WITH cleared AS (DELETE FROM staged_objects WHERE import_id = ?) SELECT * FROM import_files WHERE id = ?', [importId, importId]);
+      const loaded = await db.raw('WITH cleared AS (DELETE FROM staged_objects WHERE import_id = ?) SELECT * FROM import_files WHERE id = ?', [
+        importId,
+        importId,
+      ]);
       const row = loaded.rows[0] as ImportRow | undefined;
       if (!row) throw ApplicationFailure.nonRetryable(`import ${importId} does not exist`, 'UnknownImport');
       if (!row.sha256) throw ApplicationFailure.nonRetryable(`import ${importId} was not fetched yet`, 'BadInput');
@@ -350,21 +363,27 @@ export function transferActivities(deps: ActivityDeps) {
       };
       await ftpSession(row.tenant_id, async (c) => {
         if (row.remote_path !== dest) {
-          const moved = await permanent(c, `not moved to ${folder}/: the server refused; the file stays at ${printableName(row.remote_path)} and is not imported again`, async () => {
-            try {
-              await moveFile(c, row.remote_path, dest);
-            } catch (err) {
-              // The original vanished from the server (replay of a removed file): put our copy back.
-              const vanished = isPermanentFtpError(err, c) && !(await exists(c, row.remote_path)) && !(await exists(c, dest));
-              if (!vanished || !row.sha256 || !(await store.has(row.sha256))) throw err;
-              await uploadStream(c, dest, fs.createReadStream(store.pathOf(row.sha256)));
-            }
-          });
+          const moved = await permanent(
+            c,
+            `not moved to ${folder}/: the server refused; the file stays at ${printableName(row.remote_path)} and is not imported again`,
+            async () => {
+              try {
+                await moveFile(c, row.remote_path, dest);
+              } catch (err) {
+                // The original vanished from the server (replay of a removed file): put our copy back.
+                const vanished = isPermanentFtpError(err, c) && !(await exists(c, row.remote_path)) && !(await exists(c, dest));
+                if (!vanished || !row.sha256 || !(await store.has(row.sha256))) throw err;
+                await uploadStream(c, dest, fs.createReadStream(store.pathOf(row.sha256)));
+              }
+            },
+          );
           if (!moved) archivedPath = row.archived_path ?? null;
         }
         if (status === 'failed' || status === 'partial') {
           const reportPath = inboxPath(access, folder, names.report);
-          await permanent(c, 'report not written: the server refused', () => uploadBuffer(c, reportPath, renderReport(row, status, outcome, counts, messages, notes)));
+          await permanent(c, 'report not written: the server refused', () =>
+            uploadBuffer(c, reportPath, renderReport(row, status, outcome, counts, messages, notes)),
+          );
         }
         if (tenantOf(cfg, row.tenant_id).options.feedback && status !== 'duplicate') {
           const xml = buildFeedback(row, status, outcome.kind === 'failed' ? outcome : null, objects);
@@ -405,7 +424,9 @@ export function transferActivities(deps: ActivityDeps) {
           status: 'failed',
           error_type: errorType,
           error_message: `finishing the import failed: ${message}`.slice(0, 2000),
-          notes: db.raw("notes || ?::jsonb", [JSON.stringify(['the import could not be finished normally (archive, report or ledger): see the error; replay it after fixing the cause'])]),
+          notes: db.raw('notes || ?::jsonb', [
+            JSON.stringify(['the import could not be finished normally (archive, report or ledger): see the error; replay it after fixing the cause']),
+          ]),
           finished_at: db.fn.now(),
         });
       const row = await db('import_files').where({ id: importId }).first('status', 'tenant_id');
@@ -427,7 +448,15 @@ export function transferActivities(deps: ActivityDeps) {
     const staged = FINAL.has(row.status) ? await db('staged_objects').where({ import_id: importId }).count<{ count: number }[]>('* as count') : null;
     if (staged && Number(staged[0].count) === 0) {
       const r = row as unknown as Record<string, number>;
-      return { total: r.objects_total, created: r.created, updated: r.updated, unchanged: r.unchanged, archived: r.archived, stale: r.stale, rejected: r.rejected };
+      return {
+        total: r.objects_total,
+        created: r.created,
+        updated: r.updated,
+        unchanged: r.unchanged,
+        archived: r.archived,
+        stale: r.stale,
+        rejected: r.rejected,
+      };
     }
     const c = emptyCounts();
     c.total = row.objects_total;

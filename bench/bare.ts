@@ -29,7 +29,10 @@ export async function runBare(cfg: AppConfig, tenant: string, dir: string): Prom
   const transfers = transferActivities(deps);
   const apply = applyActivities(deps);
   const attachments = attachmentActivities(deps);
-  const names = fs.readdirSync(dir).filter((n) => /\.(xml|zip)$/i.test(n)).sort();
+  const names = fs
+    .readdirSync(dir)
+    .filter((n) => /\.(xml|zip)$/i.test(n))
+    .sort();
   let objects = 0;
   const t0 = performance.now();
   try {

@@ -113,7 +113,12 @@ async function main(): Promise<void> {
   const summary: BatchSummary = await run.result();
   const secs = (Date.now() - t0) / 1000;
   clearInterval(sampler);
-  const cpu = { worker: cpuOf(worker.pid!) - cpu0.worker, temporal: cpuOf(temporal.process.pid!) - cpu0.temporal, postgres: postgresCpu() - cpu0.postgres, all: machineCpu() - cpu0.all };
+  const cpu = {
+    worker: cpuOf(worker.pid!) - cpu0.worker,
+    temporal: cpuOf(temporal.process.pid!) - cpu0.temporal,
+    postgres: postgresCpu() - cpu0.postgres,
+    all: machineCpu() - cpu0.all,
+  };
 
   // Time spent inside each step (local and regular activities alike), from the worker's /metrics.
   const steps = new Map<string, { sum: number; count: number }>();
@@ -129,12 +134,18 @@ async function main(): Promise<void> {
   for (const r of summary.results.slice(0, 1)) historyEvents = (await client.workflow.getHandle(r.workflowId).fetchHistory()).events?.length ?? 0;
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
   const sorted = [...rss].sort((a, b) => a - b);
-  console.log(`pipeline: ${files} file(s), ${summary.objects.total} objects, ${(bytes / 1024 / 1024).toFixed(1)} MB in ${secs.toFixed(1)} s (schedule trigger to batch result)`);
-  console.log(`  ${(files / secs).toFixed(1)} files/s, ${Math.round(summary.objects.total / secs)} objects/s end to end; created ${summary.objects.created}, rejected ${summary.objects.rejected}`);
+  console.log(
+    `pipeline: ${files} file(s), ${summary.objects.total} objects, ${(bytes / 1024 / 1024).toFixed(1)} MB in ${secs.toFixed(1)} s (schedule trigger to batch result)`,
+  );
+  console.log(
+    `  ${(files / secs).toFixed(1)} files/s, ${Math.round(summary.objects.total / secs)} objects/s end to end; created ${summary.objects.created}, rejected ${summary.objects.rejected}`,
+  );
   console.log(
     `baseline (bare importer, same reader and upserts, no Temporal, no FTP): ${bare.files} file(s), ${bare.objects} objects in ${bare.seconds.toFixed(1)} s, created ${bare.created}`,
   );
-  console.log(`  pipeline throughput = ${((100 * bare.seconds) / secs).toFixed(0)}% of the baseline (pipeline ${secs.toFixed(1)} s / baseline ${bare.seconds.toFixed(1)} s = ${(secs / bare.seconds).toFixed(1)}×)`);
+  console.log(
+    `  pipeline throughput = ${((100 * bare.seconds) / secs).toFixed(0)}% of the baseline (pipeline ${secs.toFixed(1)} s / baseline ${bare.seconds.toFixed(1)} s = ${(secs / bare.seconds).toFixed(1)}×)`,
+  );
   console.log(`  time inside each step (summed over files): ${[...steps].map(([k, v]) => `${k} ${v.sum.toFixed(1)} s (${v.count})`).join(', ')}`);
   const msPerFile = (x: number) => `${((1000 * x) / files).toFixed(0)} ms`;
   console.log(

@@ -38,7 +38,9 @@ function config(): AppConfig {
 /** Every command that takes --tenant refuses one that is not configured (checked before it runs). */
 function checkTenant(cfg: AppConfig, tenant: string): string {
   if (cfg.tenants.some((t) => t.id === tenant)) return tenant;
-  throw new CliError(`unknown tenant "${tenant}": the configured tenants are ${cfg.tenants.map((t) => t.id).join(', ')} (IMV_CONFIG=${process.env.IMV_CONFIG ?? '?'})`);
+  throw new CliError(
+    `unknown tenant "${tenant}": the configured tenants are ${cfg.tenants.map((t) => t.id).join(', ')} (IMV_CONFIG=${process.env.IMV_CONFIG ?? '?'})`,
+  );
 }
 
 function pickTenant(cfg: AppConfig, tenant?: string): string {
@@ -81,7 +83,8 @@ const integerOption =
   (name: string, min: number) =>
   (v: string): number => {
     const n = Number(v);
-    if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new CliError(`${name} needs a whole number of at least ${min}, not ${JSON.stringify(v)}`);
+    if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min)
+      throw new CliError(`${name} needs a whole number of at least ${min}, not ${JSON.stringify(v)}`);
     return n;
   };
 
@@ -181,7 +184,9 @@ export function buildProgram(): Command {
             catchupWindowMs: d.policies.catchupWindow,
             nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
             running: d.info.runningActions.map((a) => a.workflow.workflowId),
-            recent: d.info.recentActions.slice(-5).map((a) => ({ at: a.takenAt.toISOString(), workflowId: a.action.type === 'startWorkflow' ? a.action.workflow.workflowId : null })),
+            recent: d.info.recentActions
+              .slice(-5)
+              .map((a) => ({ at: a.takenAt.toISOString(), workflowId: a.action.type === 'startWorkflow' ? a.action.workflow.workflowId : null })),
           });
         }
         if (o.json) console.log(JSON.stringify(out, null, 2));
@@ -243,7 +248,10 @@ export function buildProgram(): Command {
     .option('--since <time>', 'ISO time: imports started at or after')
     .option('--until <time>', 'ISO time: imports started before')
     .option('--no-wait', 'do not wait for the results')
-    .option('--stuck-after <duration>', 'an import still importing after this long is stuck and may be replayed once its workflow no longer runs (default IMV_STUCK_AFTER, else 2h)')
+    .option(
+      '--stuck-after <duration>',
+      'an import still importing after this long is stuck and may be replayed once its workflow no longer runs (default IMV_STUCK_AFTER, else 2h)',
+    )
     .action(async (ids: string[], o: { tenant?: string; failed?: boolean; since?: string; until?: string; wait: boolean; stuckAfter?: string }) => {
       const cfg = config();
       if (!ids.length && !o.failed) throw new CliError('name import ids, or use --failed --tenant T [--since] [--until]');
@@ -361,7 +369,10 @@ export async function main(argv = process.argv): Promise<void> {
     // log only (LOG_LEVEL=debug); the terminal gets one short line.
     logger.debug({ err: { message: err?.message, stack: err?.stack, code: (err as { code?: unknown })?.code } }, 'command failed');
     // Errors that carry an exit code are the user's to fix (unknown import id, a rule): a message, no stack.
-    if (!isDatabaseError(err) && (err instanceof CliError || err instanceof EstateRuleError || err?.name === 'ConfigError' || typeof err?.exitCode === 'number')) {
+    if (
+      !isDatabaseError(err) &&
+      (err instanceof CliError || err instanceof EstateRuleError || err?.name === 'ConfigError' || typeof err?.exitCode === 'number')
+    ) {
       console.error(`imv-import: ${err.message}`);
       process.exitCode = err.exitCode ?? 1;
     } else {

@@ -130,10 +130,7 @@ export interface ChunkResult {
   done: number;
 }
 
-export type FinishOutcome =
-  | { kind: 'completed' }
-  | { kind: 'duplicate'; duplicateOf: number }
-  | { kind: 'failed'; errorType: string; message: string };
+export type FinishOutcome = { kind: 'completed' } | { kind: 'duplicate'; duplicateOf: number } | { kind: 'failed'; errorType: string; message: string };
 
 export interface FinishResult {
   outcome: FileOutcome;

@@ -43,7 +43,11 @@ const TenantOptions = z
      * round trip through the server per step. Bigger files run them as regular activities (heartbeats,
      * any worker). 0 turns it off.
      */
-    localStepsMaxBytes: z.number().int().min(0).default(256 * 1024),
+    localStepsMaxBytes: z
+      .number()
+      .int()
+      .min(0)
+      .default(256 * 1024),
     /** Write an openimmo_feedback document to feedback/ after each file. */
     feedback: z.boolean().default(true),
     mirror: MirrorOptions,
@@ -54,9 +58,7 @@ const TenantOptions = z
   .default({});
 
 const TenantSchema = z.object({
-  id: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'tenant id: lower-case letters, digits, - and _ (it is part of workflow ids)'),
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'tenant id: lower-case letters, digits, - and _ (it is part of workflow ids)'),
   name: z.string().optional(),
   ftp: z.object({
     /** ftp://user@host:port/base or ftps://… (explicit FTPS). The base folder is the inbox. */

@@ -66,7 +66,10 @@ export async function migrate(db: Db): Promise<void> {
 /** Makes the tenants and users tables match the configuration (users are added, never deleted). */
 export async function syncTenants(db: Db, cfg: AppConfig): Promise<void> {
   for (const t of cfg.tenants) {
-    await db('tenants').insert({ id: t.id, name: t.name ?? t.id }).onConflict('id').merge(['name', 'updated_at']);
+    await db('tenants')
+      .insert({ id: t.id, name: t.name ?? t.id })
+      .onConflict('id')
+      .merge(['name', 'updated_at']);
     const users = t.users.map((u) => ({ tenant_id: t.id, user_name: u, active: true }));
     if (users.length) await db('users').insert(users).onConflict(['tenant_id', 'user_name']).merge(['active']);
     await db('users').where({ tenant_id: t.id }).whereNotIn('user_name', t.users).update({ active: false });

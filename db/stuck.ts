@@ -50,7 +50,11 @@ export async function findStuckImports(db: Db, o: { stuckAfterSeconds: number; t
 export async function countStuckImports(db: Db, o: { stuckAfterSeconds: number; tenants: string[] }): Promise<Map<string, number>> {
   const counts = new Map(o.tenants.map((t) => [t, 0]));
   if (!o.tenants.length) return counts;
-  const rows = (await whereStuck(db('import_files'), o.stuckAfterSeconds).whereIn('tenant_id', o.tenants).groupBy('tenant_id').select('tenant_id').count({ n: '*' })) as unknown as {
+  const rows = (await whereStuck(db('import_files'), o.stuckAfterSeconds)
+    .whereIn('tenant_id', o.tenants)
+    .groupBy('tenant_id')
+    .select('tenant_id')
+    .count({ n: '*' })) as unknown as {
     tenant_id: string;
     n: number | string;
   }[];

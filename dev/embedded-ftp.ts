@@ -26,7 +26,6 @@ import type { AddressInfo, Server } from 'node:net';
 import { FtpSrv, FileSystem, type FtpConnection } from 'ftp-srv';
 import type { Logger } from 'pino';
 
-
 export interface EmbeddedFtpOptions {
   /** The folder served as the user's home (created if missing). */
   root: string;
@@ -171,10 +170,7 @@ class HomeFileSystem extends FileSystem {
     return { stream, clientPath };
   }
 
-  override async read(
-    fileName: string,
-    { start }: { start?: number } = {},
-  ): Promise<{ stream: NodeJS.ReadableStream; clientPath: string }> {
+  override async read(fileName: string, { start }: { start?: number } = {}): Promise<{ stream: NodeJS.ReadableStream; clientPath: string }> {
     const { clientPath, fsPath } = await this.#resolve(fileName);
     const stat = await fsCall(() => fsp.stat(fsPath));
     if (stat.isDirectory()) throw new FileSystemError('Is a directory');

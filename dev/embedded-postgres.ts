@@ -160,8 +160,7 @@ async function acquireLock(dataDir: string): Promise<() => Promise<void>> {
       // Our own pid without a lock held here is a leftover (a restarted container often gets the same pid).
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isProcessAlive(holder)) {
         throw new Error(
-          `embedded PostgreSQL data directory ${dataDir} is in use by process ${holder} ` +
-            `(remove ${lockPath} if that process is not an imv-import)`,
+          `embedded PostgreSQL data directory ${dataDir} is in use by process ${holder} ` + `(remove ${lockPath} if that process is not an imv-import)`,
         );
       }
       await fsp.rm(lockPath, { force: true });

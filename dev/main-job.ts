@@ -91,7 +91,11 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
     if (!process.env.IMV_DEV_EMBEDDED_DB && (await isPostgresReachable('postgres://postgres@127.0.0.1:5432/postgres'))) {
       databaseUrl = 'postgres://postgres@127.0.0.1:5432/imv_import_dev';
     } else {
-      say(process.env.IMV_DEV_EMBEDDED_DB ? 'IMV_DEV_EMBEDDED_DB set: starting the embedded one (PGlite) …' : 'no PostgreSQL on 127.0.0.1:5432: starting the embedded one (PGlite) …');
+      say(
+        process.env.IMV_DEV_EMBEDDED_DB
+          ? 'IMV_DEV_EMBEDDED_DB set: starting the embedded one (PGlite) …'
+          : 'no PostgreSQL on 127.0.0.1:5432: starting the embedded one (PGlite) …',
+      );
       const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pgdata'), port: await portOr(5433) });
       databaseUrl = pg.url;
       poolMax = 1;

@@ -27,7 +27,13 @@ export interface ContactKeys {
 }
 
 export function contactKeys(c: ContactData): ContactKeys {
-  const emails = [...new Set(Object.values(c.emails).map((e) => norm(e)).filter((e): e is string => !!e))];
+  const emails = [
+    ...new Set(
+      Object.values(c.emails)
+        .map((e) => norm(e))
+        .filter((e): e is string => !!e),
+    ),
+  ];
   return {
     externalId: c.externalId?.trim() || null,
     last: norm(c.lastName),

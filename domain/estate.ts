@@ -86,7 +86,9 @@ export type EstateColumns = ReturnType<typeof estateColumns>;
 
 /** Same content → same hash, whatever file or time it came with. */
 export function contentHash(o: TransferObject, user: string): string {
-  return createHash('sha256').update(JSON.stringify({ a: o.action, u: user, r: o.raw })).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify({ a: o.action, u: user, r: o.raw }))
+    .digest('hex');
 }
 
 export type EstatePlan =

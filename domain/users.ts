@@ -41,7 +41,15 @@ export function describeCharacter(ch: string): string {
   }
   const base = ch.normalize('NFD');
   if (base.length > 1 && /^[A-Za-z]$/.test(base[0]!)) return `"${base[0]}" with a diacritic`;
-  const kind = /^\p{L}$/u.test(ch) ? 'letter' : /^\p{N}$/u.test(ch) ? 'digit' : /^\p{P}$/u.test(ch) ? 'punctuation' : /^\p{S}$/u.test(ch) ? 'symbol' : 'character';
+  const kind = /^\p{L}$/u.test(ch)
+    ? 'letter'
+    : /^\p{N}$/u.test(ch)
+      ? 'digit'
+      : /^\p{P}$/u.test(ch)
+        ? 'punctuation'
+        : /^\p{S}$/u.test(ch)
+          ? 'symbol'
+          : 'character';
   const script = SCRIPTS.find((s) => s.re.test(ch));
   return script ? `${script.name} ${kind}` : kind;
 }

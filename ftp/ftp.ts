@@ -215,9 +215,7 @@ export async function listFinishedUploads(
       if (f && f.size === b.size && f.mtime === b.mtime) taken.push(f);
     }
   }
-  return taken
-    .map(({ exact: _exact, ...f }) => f)
-    .sort((a, b) => (a.mtime < b.mtime ? -1 : a.mtime > b.mtime ? 1 : a.name < b.name ? -1 : 1));
+  return taken.map(({ exact: _exact, ...f }) => f).sort((a, b) => (a.mtime < b.mtime ? -1 : a.mtime > b.mtime ? 1 : a.name < b.name ? -1 : 1));
 }
 
 /**

@@ -100,7 +100,10 @@ export function guessUnmarkedWide(head: Buffer): WideGuess | null {
 const DECLARATION = /^\s*<\?xml\s[^>]*?\bencoding\s*=\s*(["'])\s*([A-Za-z][A-Za-z0-9._:-]*)\s*\1/;
 
 export function sniffHead(head: Buffer): HeadInfo {
-  const b0 = head[0], b1 = head[1], b2 = head[2], b3 = head[3];
+  const b0 = head[0],
+    b1 = head[1],
+    b2 = head[2],
+    b3 = head[3];
   let bom: HeadInfo['bom'] = null;
   let bomLength = 0;
   if (b0 === 0xef && b1 === 0xbb && b2 === 0xbf) {
@@ -411,12 +414,7 @@ async function* utf16Chunks(chunks: AsyncIterable<Buffer>, name: string, startOf
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** Wraps a byte stream: skips `skip` bytes at the start and enforces a size limit. */
-async function* limited(
-  first: Buffer[],
-  rest: AsyncIterator<Buffer> | null,
-  skip: number,
-  maxBytes: number,
-): AsyncGenerator<Buffer> {
+async function* limited(first: Buffer[], rest: AsyncIterator<Buffer> | null, skip: number, maxBytes: number): AsyncGenerator<Buffer> {
   let total = 0;
   const pass = (b: Buffer): Buffer | null => {
     total += b.length;

@@ -19,17 +19,7 @@ import type {
 } from './types';
 import { TransferError } from './errors';
 import { attr, child, childText, childrenNamed, deepText, elementChildren, hasElementChildren, innerXml, richText, text } from './tree';
-import {
-  booleanField,
-  countryField,
-  dateOrTimestampField,
-  decimalField,
-  integerField,
-  parseDate,
-  parseTimestamp,
-  quoteForWarning,
-  textValue,
-} from './values';
+import { booleanField, countryField, dateOrTimestampField, decimalField, integerField, parseDate, parseTimestamp, quoteForWarning, textValue } from './values';
 
 /** The IMV channel's prefix for the CRM's external number (R4); stripped so it is never added twice. */
 const IMV_PREFIX = /^IMVO-ID-/i;
@@ -167,7 +157,10 @@ export function mapProvider(index: number, fields: readonly XmlElement[]): Provi
   const anbieternr = childText(anbieter, 'anbieternr');
   const openimmoAnid = childText(anbieter, 'openimmo_anid');
   // The provider id scopes every object of the anbieter (mirror mode): not a per-object matter.
-  for (const [field, v] of [['anbieternr', anbieternr], ['openimmo_anid', openimmoAnid]] as const) {
+  for (const [field, v] of [
+    ['anbieternr', anbieternr],
+    ['openimmo_anid', openimmoAnid],
+  ] as const) {
     if (overlongKey(v) !== null) {
       throw new TransferError('TooLarge', `anbieter ${index + 1}: ${overlongMessage(`anbieter/${field}`, v!)}`, {
         limit: MAX_KEY_BYTES,
@@ -423,10 +416,20 @@ function readContact(el: XmlElement | null, role: string | null, field: string, 
     }
   }
   const empty =
-    c.externalId === null && c.salutation === null && c.title === null && c.firstName === null &&
-    c.lastName === null && c.company === null && c.street === null && c.houseNumber === null &&
-    c.zip === null && c.city === null && c.country === null && c.url === null &&
-    Object.keys(emails).length === 0 && Object.keys(phones).length === 0;
+    c.externalId === null &&
+    c.salutation === null &&
+    c.title === null &&
+    c.firstName === null &&
+    c.lastName === null &&
+    c.company === null &&
+    c.street === null &&
+    c.houseNumber === null &&
+    c.zip === null &&
+    c.city === null &&
+    c.country === null &&
+    c.url === null &&
+    Object.keys(emails).length === 0 &&
+    Object.keys(phones).length === 0;
   return empty ? { contact: null, empty: true } : { contact: c, empty: false };
 }
 

@@ -126,8 +126,7 @@ function shortName(name: string): string {
 
 const LEADING_JUNK = /^[\uFEFF\s]+/;
 
-const DTD_MESSAGE =
-  'a DOCTYPE declaration is present; DTDs and custom entities are not accepted in transfers (they can expand to huge sizes or read files)';
+const DTD_MESSAGE = 'a DOCTYPE declaration is present; DTDs and custom entities are not accepted in transfers (they can expand to huge sizes or read files)';
 
 export interface ParserHooks {
   /** Called for every object before it is emitted (the ZIP reader resolves attachments here). */
@@ -232,22 +231,20 @@ export class TransferParser {
     if (this.stack.length > 0) {
       this.checkObjectSize(pos);
     } else if (pos - this.lastEventPos > this.limits.maxFieldLength + 64 * 1024) {
-      throw new TransferError(
-        'TooLarge',
-        `A single text, comment or tag near line ${this.sax.line} is longer than ${this.limits.maxFieldLength} characters`,
-        { limit: this.limits.maxFieldLength, line: this.sax.line },
-      );
+      throw new TransferError('TooLarge', `A single text, comment or tag near line ${this.sax.line} is longer than ${this.limits.maxFieldLength} characters`, {
+        limit: this.limits.maxFieldLength,
+        line: this.sax.line,
+      });
     }
   }
 
   private checkObjectSize(pos: number): void {
     if (pos - this.captureStart > this.limits.maxObjectBytes) {
       const what = this.captureKind === 'object' ? `Object ${this.objectCount + 1} (immobilie)` : 'An element';
-      throw new TransferError(
-        'TooLarge',
-        `${what} starting before line ${this.sax.line} is larger than the limit of ${this.limits.maxObjectBytes} bytes`,
-        { limit: this.limits.maxObjectBytes, object: this.objectCount + 1 },
-      );
+      throw new TransferError('TooLarge', `${what} starting before line ${this.sax.line} is larger than the limit of ${this.limits.maxObjectBytes} bytes`, {
+        limit: this.limits.maxObjectBytes,
+        object: this.objectCount + 1,
+      });
     }
   }
 
@@ -257,11 +254,11 @@ export class TransferParser {
     this.captureNodes += n;
     if (this.captureNodes > this.limits.maxObjectNodes) {
       const what = this.captureKind === 'object' ? `Object ${this.objectCount + 1} (immobilie)` : 'An element';
-      throw new TransferError(
-        'TooLarge',
-        `${what} near line ${this.sax.line} has more than ${this.limits.maxObjectNodes} elements and attributes`,
-        { limit: this.limits.maxObjectNodes, object: this.objectCount + 1, line: this.sax.line },
-      );
+      throw new TransferError('TooLarge', `${what} near line ${this.sax.line} has more than ${this.limits.maxObjectNodes} elements and attributes`, {
+        limit: this.limits.maxObjectNodes,
+        object: this.objectCount + 1,
+        line: this.sax.line,
+      });
     }
   }
 
@@ -399,11 +396,7 @@ function hasUserField(el: XmlElement): boolean {
 }
 
 /** Text chunks → events, yielded after each chunk: the consumer's pace drives the reading. */
-export async function* parseTextChunks(
-  chunks: AsyncIterable<string>,
-  options: ReaderOptions = {},
-  hooks: ParserHooks = {},
-): AsyncGenerator<TransferEvent> {
+export async function* parseTextChunks(chunks: AsyncIterable<string>, options: ReaderOptions = {}, hooks: ParserHooks = {}): AsyncGenerator<TransferEvent> {
   const queue: TransferEvent[] = [];
   const parser = new TransferParser(queue, options, hooks);
   let failure: unknown = null;
@@ -474,13 +467,7 @@ function attachmentHook(zip: ZipTransfer | null): ParserHooks {
   };
 }
 
-function makeOpened(
-  kind: 'xml' | 'zip',
-  zip: ZipTransfer | null,
-  source: ByteSource,
-  options: ReaderOptions,
-  maxBytes: number,
-): OpenedTransfer {
+function makeOpened(kind: 'xml' | 'zip', zip: ZipTransfer | null, source: ByteSource, options: ReaderOptions, maxBytes: number): OpenedTransfer {
   let encoding: DetectedEncoding | null = null;
   const hooks = attachmentHook(zip);
   return {
@@ -493,9 +480,7 @@ function makeOpened(
       const text = decodeXml(source, { maxBytes, onDetected: (e) => (encoding = e) });
       return parseTextChunks(text, options, hooks);
     },
-    attachments: zip
-      ? { resolve: (p: string) => zip.attachments.resolve(p), read: (n: string) => zip.readEntry(n) }
-      : null,
+    attachments: zip ? { resolve: (p: string) => zip.attachments.resolve(p), read: (n: string) => zip.readEntry(n) } : null,
     async close() {
       zip?.close();
     },
@@ -523,13 +508,7 @@ export async function openTransfer(filePath: string, options: ReaderOptions = {}
       limit: limits.maxXmlBytes,
     });
   }
-  return makeOpened(
-    'xml',
-    null,
-    () => createReadStream(filePath, { highWaterMark: limits.chunkSize }),
-    options,
-    limits.maxXmlBytes,
-  );
+  return makeOpened('xml', null, () => createReadStream(filePath, { highWaterMark: limits.chunkSize }), options, limits.maxXmlBytes);
 }
 
 /** The whole transfer from memory (tests, the CLI's `parse`): an XML or a ZIP, all events. */

@@ -201,6 +201,4 @@ export interface TransferObject {
 
 /** Events of a streaming read, in document order. */
 export type TransferEvent =
-  | { type: 'header'; header: TransferHeader }
-  | { type: 'object'; object: TransferObject }
-  | { type: 'provider'; provider: ProviderInfo };
+  { type: 'header'; header: TransferHeader } | { type: 'object'; object: TransferObject } | { type: 'provider'; provider: ProviderInfo };

@@ -187,12 +187,7 @@ type GetFileName = (flags: number, raw: Buffer, extraFields: yauzl.ExtraField[],
 const getFileNameLowLevel = (yauzl as unknown as { getFileNameLowLevel: GetFileName }).getFileNameLowLevel;
 
 function checkEntry(entry: yauzl.Entry, limits: ZipLimits): CheckedEntry {
-  const name = getFileNameLowLevel(
-    entry.generalPurposeBitFlag,
-    entry.fileNameRaw,
-    entry.extraFields,
-    false,
-  );
+  const name = getFileNameLowLevel(entry.generalPurposeBitFlag, entry.fileNameRaw, entry.extraFields, false);
   const unsafe = unsafeEntryName(name);
   if (unsafe) throw rejected(`ZIP entry ${q(name)} is rejected: ${unsafe}`, { entry: cap(name) });
   const mode = (entry.externalFileAttributes >>> 16) & S_IFMT;
@@ -209,10 +204,10 @@ function checkEntry(entry: yauzl.Entry, limits: ZipLimits): CheckedEntry {
   const isXml = isXmlEntryName(name);
   const max = isXml ? limits.maxXmlBytes : limits.maxAttachmentBytes;
   if (entry.uncompressedSize > max) {
-    throw rejected(
-      `ZIP entry ${q(name)} is rejected: ${entry.uncompressedSize} bytes uncompressed exceed the limit of ${max}`,
-      { entry: cap(name), limit: max },
-    );
+    throw rejected(`ZIP entry ${q(name)} is rejected: ${entry.uncompressedSize} bytes uncompressed exceed the limit of ${max}`, {
+      entry: cap(name),
+      limit: max,
+    });
   }
   checkRatio(name, entry.uncompressedSize, entry.compressedSize, limits);
   return { name, entry, isXml };
@@ -220,10 +215,10 @@ function checkEntry(entry: yauzl.Entry, limits: ZipLimits): CheckedEntry {
 
 function checkRatio(name: string, uncompressed: number, compressed: number, limits: ZipLimits): void {
   if (uncompressed > limits.ratioMinBytes && uncompressed > Math.max(compressed, 1) * limits.maxCompressionRatio) {
-    throw rejected(
-      `ZIP entry ${q(name)} is rejected: compression ratio above ${limits.maxCompressionRatio}:1 (zip bomb?)`,
-      { entry: cap(name), limit: limits.maxCompressionRatio },
-    );
+    throw rejected(`ZIP entry ${q(name)} is rejected: compression ratio above ${limits.maxCompressionRatio}:1 (zip bomb?)`, {
+      entry: cap(name),
+      limit: limits.maxCompressionRatio,
+    });
   }
 }
 
@@ -271,10 +266,10 @@ function readAllEntries(zf: yauzl.ZipFile, limits: ZipLimits): Promise<CheckedEn
         const checked = checkEntry(entry, limits);
         total += entry.uncompressedSize;
         if (total > limits.maxTotalBytes) {
-          throw rejected(
-            `ZIP entry ${q(checked.name)} is rejected: the entries together exceed ${limits.maxTotalBytes} bytes uncompressed`,
-            { entry: cap(checked.name), limit: limits.maxTotalBytes },
-          );
+          throw rejected(`ZIP entry ${q(checked.name)} is rejected: the entries together exceed ${limits.maxTotalBytes} bytes uncompressed`, {
+            entry: cap(checked.name),
+            limit: limits.maxTotalBytes,
+          });
         }
         out.push(checked);
         zf.readEntry();
@@ -409,10 +404,10 @@ export class ZipTransfer {
     this.inflated.set(name, bytesSoFar);
     this.inflatedTotal += bytesSoFar - before;
     if (this.inflatedTotal > this.limits.maxTotalBytes) {
-      throw rejected(
-        `ZIP entry ${q(name)} is rejected: the entries together inflate beyond ${this.limits.maxTotalBytes} bytes`,
-        { entry: cap(name), limit: this.limits.maxTotalBytes },
-      );
+      throw rejected(`ZIP entry ${q(name)} is rejected: the entries together inflate beyond ${this.limits.maxTotalBytes} bytes`, {
+        entry: cap(name),
+        limit: this.limits.maxTotalBytes,
+      });
     }
   }
 }
@@ -439,10 +434,5 @@ export async function openZip(source: string | Buffer, limits: Partial<ZipLimits
 
 /** `PK\x03\x04` (a local file header) or `PK\x05\x06` (an empty archive): detection by content, not name. */
 export function looksLikeZip(head: Buffer): boolean {
-  return (
-    head.length >= 4 &&
-    head[0] === 0x50 &&
-    head[1] === 0x4b &&
-    ((head[2] === 0x03 && head[3] === 0x04) || (head[2] === 0x05 && head[3] === 0x06))
-  );
+  return head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 0x03 && head[3] === 0x04) || (head[2] === 0x05 && head[3] === 0x06));
 }

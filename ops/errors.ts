@@ -59,7 +59,11 @@ export function shortErrorMessage(e: unknown): string {
   const err = e as PgLikeError & { code?: unknown };
   let msg = err && typeof err === 'object' ? String(err.message ?? '') : String(e);
   // Node's AggregateError (e.g. ECONNREFUSED on ::1 and 127.0.0.1) has an empty message.
-  if (!msg && Array.isArray(err?.errors)) msg = (err.errors as Error[]).map((x) => x?.message).filter(Boolean).join('; ');
+  if (!msg && Array.isArray(err?.errors))
+    msg = (err.errors as Error[])
+      .map((x) => x?.message)
+      .filter(Boolean)
+      .join('; ');
   if (!msg && typeof err?.code === 'string') msg = err.code;
   if (!msg) msg = err?.name ?? 'unknown error';
   // Any other knex error carries the statement the same way: keep what follows it.

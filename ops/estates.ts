@@ -30,7 +30,15 @@ export interface EstateView {
   updatedAt: string;
   /** All mapped estate fields (typed), as the reader produced them. */
   fields: Record<string, unknown>;
-  attachments: { position: number; group: string | null; title: string | null; format: string | null; sha256: string | null; url: string | null; size: number | null }[];
+  attachments: {
+    position: number;
+    group: string | null;
+    title: string | null;
+    format: string | null;
+    sha256: string | null;
+    url: string | null;
+    size: number | null;
+  }[];
   contacts: { role: string; lastName: string | null; firstName: string | null; company: string | null; origin: string; status: string }[];
 }
 
@@ -54,8 +62,28 @@ export interface EstateFilter {
 
 // Everything EstateView shows; not `data` (the lossless JSON, often far larger than the rest).
 const ESTATE_COLUMNS = [
-  'id', 'tenant_id', 'external_number', 'source_id', 'status', 'user_name', 'title', 'kind', 'marketing_type', 'city', 'zip', 'street',
-  'purchase_price', 'cold_rent', 'living_area', 'rooms', 'archived', 'reference', 'published_at', 'warning_note', 'updated_at', 'fields',
+  'id',
+  'tenant_id',
+  'external_number',
+  'source_id',
+  'status',
+  'user_name',
+  'title',
+  'kind',
+  'marketing_type',
+  'city',
+  'zip',
+  'street',
+  'purchase_price',
+  'cold_rent',
+  'living_area',
+  'rooms',
+  'archived',
+  'reference',
+  'published_at',
+  'warning_note',
+  'updated_at',
+  'fields',
 ];
 
 function groupBy<T extends { estate_id: number }>(rows: T[]): Map<number, T[]> {
@@ -108,8 +136,23 @@ async function loadChunk(db: Db, f: EstateFilter, size: number): Promise<EstateV
     warning: r.warning_note,
     updatedAt: new Date(r.updated_at).toISOString(),
     fields: r.fields,
-    attachments: (attachments.get(r.id) ?? []).map((a) => ({ position: a.position, group: a.group, title: a.title, format: a.format, sha256: a.sha256, url: a.url, size: a.size })),
-    contacts: (contacts.get(r.id) ?? []).map((c) => ({ role: c.role, lastName: c.last_name, firstName: c.first_name, company: c.company, origin: c.contact_origin, status: c.status })),
+    attachments: (attachments.get(r.id) ?? []).map((a) => ({
+      position: a.position,
+      group: a.group,
+      title: a.title,
+      format: a.format,
+      sha256: a.sha256,
+      url: a.url,
+      size: a.size,
+    })),
+    contacts: (contacts.get(r.id) ?? []).map((c) => ({
+      role: c.role,
+      lastName: c.last_name,
+      firstName: c.first_name,
+      company: c.company,
+      origin: c.contact_origin,
+      status: c.status,
+    })),
   }));
 }
 

@@ -30,7 +30,9 @@ export async function listImports(
   db: Db,
   o: { tenant?: string; status?: string; limit?: number; objects?: boolean; ids?: number[]; stuckAfterSeconds?: number },
 ): Promise<ImportView[]> {
-  const q = db('import_files').orderBy('id', 'desc').limit(o.limit ?? 20);
+  const q = db('import_files')
+    .orderBy('id', 'desc')
+    .limit(o.limit ?? 20);
   if (o.tenant) q.where({ tenant_id: o.tenant });
   if (o.status === 'stuck') whereStuck(q, o.stuckAfterSeconds ?? DEFAULT_STUCK_AFTER_SECONDS);
   else if (o.status) q.where({ status: o.status });
@@ -45,7 +47,15 @@ export async function listImports(
     finishedAt: r.finished_at ? new Date(r.finished_at).toISOString() : null,
     sha256: r.sha256,
     size: r.size,
-    counts: { total: r.objects_total, created: r.created, updated: r.updated, unchanged: r.unchanged, archived: r.archived, stale: r.stale, rejected: r.rejected },
+    counts: {
+      total: r.objects_total,
+      created: r.created,
+      updated: r.updated,
+      unchanged: r.unchanged,
+      archived: r.archived,
+      stale: r.stale,
+      rejected: r.rejected,
+    },
     error: r.error_type ? { type: r.error_type, message: r.error_message } : null,
     workflowId: r.workflow_id,
     runId: r.run_id,
@@ -60,8 +70,14 @@ export async function listImports(
       const chunk = views.slice(i, i + 1000);
       const byImport = new Map<number, NonNullable<ImportView['objects']>>();
       for (const v of chunk) byImport.set(v.id, (v.objects = []));
-      const objs = await db('import_objects').whereIn('import_id', chunk.map((v) => v.id)).orderBy(['import_id', 'position']);
-      for (const x of objs) byImport.get(x.import_id)!.push({ position: x.position, sourceId: x.source_id, action: x.action, outcome: x.outcome, messages: x.messages });
+      const objs = await db('import_objects')
+        .whereIn(
+          'import_id',
+          chunk.map((v) => v.id),
+        )
+        .orderBy(['import_id', 'position']);
+      for (const x of objs)
+        byImport.get(x.import_id)!.push({ position: x.position, sourceId: x.source_id, action: x.action, outcome: x.outcome, messages: x.messages });
     }
   }
   return views;

@@ -43,7 +43,9 @@ export async function parseFileForCli(file: string, json: boolean): Promise<numb
     console.log(JSON.stringify(parsed, null, 2));
   } else {
     const h = parsed.header;
-    console.log(`${file}: ${parsed.kind}${parsed.xmlEntry ? ` (${parsed.xmlEntry})` : ''}, OpenImmo ${h?.version ?? '?'}, ${h?.umfang ?? '-'}, ${parsed.objects.length} objects`);
+    console.log(
+      `${file}: ${parsed.kind}${parsed.xmlEntry ? ` (${parsed.xmlEntry})` : ''}, OpenImmo ${h?.version ?? '?'}, ${h?.umfang ?? '-'}, ${parsed.objects.length} objects`,
+    );
     for (const o of parsed.objects) {
       console.log(
         `  #${o.position} id ${o.sourceId ?? '(none: would be rejected)'} ${o.action} user ${o.user ?? '(anbieter/default)'} ${o.estate.kind ?? '?'} ${o.estate.city ?? ''} — ${o.estate.title ?? ''}${o.warnings.length ? ` [${o.warnings.length} warnings]` : ''}`,

@@ -87,7 +87,9 @@ export async function replayImports(
   for (const s of started) {
     try {
       const r = (await s.handle.result()) as ImportFileResult;
-      console.log(`import ${s.importId} → new import ${r.importId}: ${r.outcome} (${r.counts.total} objects: ${r.counts.created} created, ${r.counts.updated} updated, ${r.counts.unchanged} unchanged, ${r.counts.stale} stale, ${r.counts.rejected} rejected)`);
+      console.log(
+        `import ${s.importId} → new import ${r.importId}: ${r.outcome} (${r.counts.total} objects: ${r.counts.created} created, ${r.counts.updated} updated, ${r.counts.unchanged} unchanged, ${r.counts.stale} stale, ${r.counts.rejected} rejected)`,
+      );
       if (r.outcome === 'partial' && code === 0) code = 2;
     } catch (e) {
       const cause = (e as { cause?: Error }).cause;

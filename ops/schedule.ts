@@ -45,7 +45,7 @@ export async function ensureSchedule(client: Client, cfg: AppConfig, t: TenantCo
       if ((err as Error).name !== 'ScheduleAlreadyRunning') throw err;
     }
   }
-  await handle.update((prev) => ({ ...prev, spec: opts.spec, action: opts.action, policies: { ...prev.policies, ...opts.policies } } as never));
+  await handle.update((prev) => ({ ...prev, spec: opts.spec, action: opts.action, policies: { ...prev.policies, ...opts.policies } }) as never);
   return 'updated';
 }
 

@@ -51,7 +51,10 @@ export function formatStuckWarning(rows: StuckImport[], limitSeconds: number): s
   if (!rows.length) return '';
   const out = [
     `WARNING: ${rows.length} import${rows.length === 1 ? ' is' : 's are'} stuck in status "importing" for more than ${formatAge(limitSeconds)}:`,
-    ...rows.map((r) => `  #${r.id}  ${r.tenant}  ${r.file}  importing for ${formatAge(r.ageSeconds)} (since ${r.startedAt.replace('T', ' ').slice(0, 19)}Z)  ${r.workflowId}`),
+    ...rows.map(
+      (r) =>
+        `  #${r.id}  ${r.tenant}  ${r.file}  importing for ${formatAge(r.ageSeconds)} (since ${r.startedAt.replace('T', ' ').slice(0, 19)}Z)  ${r.workflowId}`,
+    ),
     '  Look at their workflows in the Temporal UI. Once a workflow is no longer running, run the file again:',
     `    imv-import replay ${rows.map((r) => r.id).join(' ')}`,
   ];

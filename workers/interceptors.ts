@@ -83,7 +83,10 @@ class ObservingInbound implements ActivityInboundCallsInterceptor {
     private readonly o: ActivityObservabilityOptions,
   ) {}
 
-  async execute(input: Parameters<NonNullable<ActivityInboundCallsInterceptor['execute']>>[0], next: Parameters<NonNullable<ActivityInboundCallsInterceptor['execute']>>[1]): Promise<unknown> {
+  async execute(
+    input: Parameters<NonNullable<ActivityInboundCallsInterceptor['execute']>>[0],
+    next: Parameters<NonNullable<ActivityInboundCallsInterceptor['execute']>>[1],
+  ): Promise<unknown> {
     const info = this.ctx.info;
     const activityType = info.activityType;
     const workflowId = info.workflowExecution?.workflowId;
@@ -119,7 +122,14 @@ class ObservingInbound implements ActivityInboundCallsInterceptor {
       if (!cancelled) this.o.metrics.activityFailures.inc({ activity_type: activityType, error_type: errorType });
       const message = e instanceof Error ? e.message.slice(0, 500) : undefined;
       this.o.log.warn(
-        { ...fields, durationMs: Math.round(seconds * 1000), outcome, errorType, error: message, nonRetryable: e instanceof ApplicationFailure ? e.nonRetryable : undefined },
+        {
+          ...fields,
+          durationMs: Math.round(seconds * 1000),
+          outcome,
+          errorType,
+          error: message,
+          nonRetryable: e instanceof ApplicationFailure ? e.nonRetryable : undefined,
+        },
         `activity ${activityType} ${outcome}`,
       );
       throw e;

@@ -56,7 +56,10 @@ export function installRuntime(cfg: AppConfig, o: { log?: Logger; sdkLogLevel?: 
  * The runtime plus, when `metricsPort` is set, the one `/metrics` endpoint. `port` overrides the
  * config's (0 = any free port, for tests); `host` overrides METRICS_HOST (default 127.0.0.1).
  */
-export async function startTelemetry(cfg: AppConfig, o: { log?: Logger; port?: number; host?: string; sdkLogLevel?: LogLevel } = {}): Promise<{ metrics: MetricsServer | null; close(): Promise<void> }> {
+export async function startTelemetry(
+  cfg: AppConfig,
+  o: { log?: Logger; port?: number; host?: string; sdkLogLevel?: LogLevel } = {},
+): Promise<{ metrics: MetricsServer | null; close(): Promise<void> }> {
   const enabled = o.port !== undefined || Boolean(cfg.metricsPort);
   const { sdkMetricsUrl } = await installRuntime(cfg, { ...o, sdkMetrics: enabled });
   if (!enabled) return { metrics: null, close: async () => {} };
@@ -66,11 +69,7 @@ export async function startTelemetry(cfg: AppConfig, o: { log?: Logger; port?: n
 }
 
 /** The worker's periodic stuck-imports check (log warning + gauge) for the configured tenants. */
-export function startStuckImportsWatch(
-  cfg: AppConfig,
-  db: Db,
-  o: { log?: Logger; metrics?: AppMetrics; env?: NodeJS.ProcessEnv } = {},
-): StuckImportsWatch {
+export function startStuckImportsWatch(cfg: AppConfig, db: Db, o: { log?: Logger; metrics?: AppMetrics; env?: NodeJS.ProcessEnv } = {}): StuckImportsWatch {
   const env = o.env ?? process.env;
   return watchStuckImports({
     db,

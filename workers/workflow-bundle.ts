@@ -24,7 +24,14 @@ export function prebuiltBundle(file = PREBUILT_BUNDLE): string | null {
   if (!fs.existsSync(file) || !workflowsPath().endsWith('.js')) return null;
   const built = fs.statSync(file).mtimeMs;
   const dir = path.dirname(workflowsPath());
-  const sources = [dir, path.join(dir, '..', 'common')].flatMap((d) => (fs.existsSync(d) ? fs.readdirSync(d).filter((f) => f.endsWith('.js')).map((f) => path.join(d, f)) : []));
+  const sources = [dir, path.join(dir, '..', 'common')].flatMap((d) =>
+    fs.existsSync(d)
+      ? fs
+          .readdirSync(d)
+          .filter((f) => f.endsWith('.js'))
+          .map((f) => path.join(d, f))
+      : [],
+  );
   return sources.every((f) => fs.statSync(f).mtimeMs <= built) ? file : null;
 }
 

@@ -92,7 +92,13 @@ export async function importBatch(input: ImportBatchInput): Promise<BatchSummary
         typedSearchAttributes: fileSearchAttributes(input.tenant, f.name),
         staticSummary: `Import ${f.name} (${f.size} bytes) for tenant ${input.tenant}`,
         // Markdown: the UI renders details as markdown.
-        staticDetails: [`- **tenant** ${input.tenant}`, `- **file** ${f.name}`, `- **size** ${f.size} bytes`, `- **uploaded** ${f.mtime}`, `- **batch** ${workflowInfo().workflowId}`].join('\n'),
+        staticDetails: [
+          `- **tenant** ${input.tenant}`,
+          `- **file** ${f.name}`,
+          `- **size** ${f.size} bytes`,
+          `- **uploaded** ${f.mtime}`,
+          `- **batch** ${workflowInfo().workflowId}`,
+        ].join('\n'),
       });
     } catch (e) {
       if (e instanceof WorkflowExecutionAlreadyStartedError) {
@@ -139,7 +145,9 @@ export async function importBatch(input: ImportBatchInput): Promise<BatchSummary
   if (more) {
     // Only failed files are remembered (so they are not retried in a loop within this batch):
     // successful ones have left the inbox.
-    const failedIds = summary.results.filter((r) => r.outcome === 'failed' || r.outcome === 'error' || r.outcome === 'in-progress-elsewhere').map((r) => r.workflowId);
+    const failedIds = summary.results
+      .filter((r) => r.outcome === 'failed' || r.outcome === 'error' || r.outcome === 'in-progress-elsewhere')
+      .map((r) => r.workflowId);
     await continueAsNew<typeof importBatch>({ tenant: input.tenant, carried: summary, attempted: failedIds, filesPerRun: input.filesPerRun });
   }
   details();

@@ -186,7 +186,10 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
       throw ApplicationFailure.nonRetryable(cause.message, cause.type);
     }
     // Transient and out of retries: the file stays in the inbox and the next batch tries again.
-    await run(QUICK, 'record the transient error; the file stays in the inbox').markImportError({ importId: begun.importId, message: cause instanceof Error ? cause.message : String(cause) });
+    await run(QUICK, 'record the transient error; the file stays in the inbox').markImportError({
+      importId: begun.importId,
+      message: cause instanceof Error ? cause.message : String(cause),
+    });
     progress.outcome = 'error';
     upsertSearchAttributes([{ key: ImportOutcome, value: 'error' }]);
     throw err;

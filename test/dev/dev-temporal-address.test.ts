@@ -28,7 +28,9 @@ function runDev(address: string): Promise<{ code: number | null; stdout: string;
 
 function expectAdvice(r: { code: number | null; stdout: string; stderr: string }, address: string, what: string): void {
   expect(r.code, r.stdout + r.stderr).toBe(1);
-  expect(r.stderr).toContain(`imv-import: TEMPORAL_ADDRESS=${address} is set but ${what}: unset it (unset TEMPORAL_ADDRESS) to let \`imv-import dev\` start its own Temporal server`);
+  expect(r.stderr).toContain(
+    `imv-import: TEMPORAL_ADDRESS=${address} is set but ${what}: unset it (unset TEMPORAL_ADDRESS) to let \`imv-import dev\` start its own Temporal server`,
+  );
   expect(r.stderr.trim().split('\n')).toHaveLength(1);
   expect(r.stderr).not.toMatch(/\n\s+at /);
   expect(r.stderr).not.toMatch(/tonic|ConnectError|UNAVAILABLE/);

@@ -201,9 +201,10 @@ describe('embedded FTP server lifecycle', () => {
       expect(await client.list()).toEqual([]);
       for (const command of ['EPSV', 'PASV']) {
         const reply = (await client.send(command)).message;
-        const port = command === 'EPSV'
-          ? Number(/\|\|\|(\d+)\|/.exec(reply)?.[1])
-          : ((m) => (m ? Number(m[1]) * 256 + Number(m[2]) : NaN))(/127,0,0,1,(\d+),(\d+)/.exec(reply));
+        const port =
+          command === 'EPSV'
+            ? Number(/\|\|\|(\d+)\|/.exec(reply)?.[1])
+            : ((m) => (m ? Number(m[1]) * 256 + Number(m[2]) : NaN))(/127,0,0,1,(\d+),(\d+)/.exec(reply));
         expect(port).toBeGreaterThanOrEqual(range[0]);
         expect(port).toBeLessThanOrEqual(range[1]);
       }
@@ -232,8 +233,6 @@ describe('embedded FTP server lifecycle', () => {
   });
 
   it('refuses to bind anything but loopback', async () => {
-    await expect(
-      startEmbeddedFtp({ root: tmpdir(), host: '0.0.0.0' as '127.0.0.1', port: 0, user: 'u', password: 'p' }),
-    ).rejects.toThrow(/loopback/);
+    await expect(startEmbeddedFtp({ root: tmpdir(), host: '0.0.0.0' as '127.0.0.1', port: 0, user: 'u', password: 'p' })).rejects.toThrow(/loopback/);
   });
 });

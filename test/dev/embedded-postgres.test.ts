@@ -6,13 +6,7 @@ import * as net from 'node:net';
 import { spawn } from 'node:child_process';
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
-import {
-  EMBEDDED_POSTGRES_POOL,
-  isPortListening,
-  isPostgresReachable,
-  startEmbeddedPostgres,
-  type EmbeddedPostgres,
-} from '../../dev/embedded-postgres';
+import { EMBEDDED_POSTGRES_POOL, isPortListening, isPostgresReachable, startEmbeddedPostgres, type EmbeddedPostgres } from '../../dev/embedded-postgres';
 
 function connect(url: string): Knex {
   return knexFactory({ client: 'pg', connection: url, pool: { ...EMBEDDED_POSTGRES_POOL } });
@@ -81,7 +75,14 @@ describe('embedded PostgreSQL (PGlite over the wire protocol) with knex + pg', (
     const rows = await db<EstateRow>('estates').select('tenant', 'source_id', 'external_number', 'status', 'data', 'version').orderBy('source_id');
     expect(rows).toEqual([
       { tenant: 'acme', source_id: '4711', external_number: 'W-1', status: 'aktiv', data: { objektart: 'wohnung', zimmer: 4 }, version: 2 },
-      { tenant: 'acme', source_id: '4712', external_number: 'IMVO-ID-4712', status: 'inaktiv', data: { objektart: 'haus', titel: 'Größe „Villa“ – €' }, version: 1 },
+      {
+        tenant: 'acme',
+        source_id: '4712',
+        external_number: 'IMVO-ID-4712',
+        status: 'inaktiv',
+        data: { objektart: 'haus', titel: 'Größe „Villa“ – €' },
+        version: 1,
+      },
     ]);
     const byJson = await db('estates').whereRaw(`data->>'objektart' = ?`, ['haus']).pluck('source_id');
     expect(byJson).toEqual(['4712']);
@@ -129,10 +130,7 @@ describe('embedded PostgreSQL (PGlite over the wire protocol) with knex + pg', (
     const other = new pg.Client({ connectionString: server.url });
     await other.connect();
     try {
-      const [a, b] = await Promise.all([
-        db.raw('select count(*)::int as n from estates'),
-        other.query('select $1::text as t', ['from the CLI']),
-      ]);
+      const [a, b] = await Promise.all([db.raw('select count(*)::int as n from estates'), other.query('select $1::text as t', ['from the CLI'])]);
       expect(a.rows).toEqual([{ n: 2 }]);
       expect(b.rows).toEqual([{ t: 'from the CLI' }]);
     } finally {

@@ -14,11 +14,28 @@ async function objectsOf(buf: Buffer): Promise<TransferObject[]> {
   return (await readTransferBuffer(buf)).flatMap((e) => (e.type === 'object' ? [e.object] : []));
 }
 
-const ctx: ApplyContext = { tenant: 't', user: 'mmustermann', importId: 1, transferTimestamp: '2026-11-25T10:00:00.000Z', fileTime: '2026-11-25T10:05:00.000Z', provider: 'IMVONLINE' };
+const ctx: ApplyContext = {
+  tenant: 't',
+  user: 'mmustermann',
+  importId: 1,
+  transferTimestamp: '2026-11-25T10:00:00.000Z',
+  fileTime: '2026-11-25T10:05:00.000Z',
+  provider: 'IMVONLINE',
+};
 
 function stored(o: TransferObject, over: Partial<StoredEstate> = {}): StoredEstate {
   const c = estateColumns(o, ctx);
-  return { id: 7, status: 'inaktiv', archived: false, reference: false, content_hash: c.content_hash, source_stand: c.source_stand, source_timestamp: c.source_timestamp, source_file_time: c.source_file_time, ...over };
+  return {
+    id: 7,
+    status: 'inaktiv',
+    archived: false,
+    reference: false,
+    content_hash: c.content_hash,
+    source_stand: c.source_stand,
+    source_timestamp: c.source_timestamp,
+    source_file_time: c.source_file_time,
+    ...over,
+  };
 }
 
 describe('estate rules', () => {
@@ -67,13 +84,35 @@ describe('estate rules', () => {
   });
 
   it('staleness: older stand_vom, then transfer timestamp, then file time is skipped', async () => {
-    expect(isStale({ standVom: '2026-11-20', transferTimestamp: null, fileTime: null }, { standVom: '2026-11-24', transferTimestamp: null, fileTime: null })).toBe(true);
-    expect(isStale({ standVom: '2026-11-24', transferTimestamp: '2026-11-24T08:00:00Z', fileTime: null }, { standVom: '2026-11-24', transferTimestamp: '2026-11-24T09:00:00Z', fileTime: null })).toBe(true);
-    expect(isStale({ standVom: '2026-11-24', transferTimestamp: '2026-11-24T09:00:00Z', fileTime: '2026-11-24T09:01:00Z' }, { standVom: '2026-11-24', transferTimestamp: '2026-11-24T09:00:00Z', fileTime: '2026-11-24T09:02:00Z' })).toBe(true);
+    expect(
+      isStale({ standVom: '2026-11-20', transferTimestamp: null, fileTime: null }, { standVom: '2026-11-24', transferTimestamp: null, fileTime: null }),
+    ).toBe(true);
+    expect(
+      isStale(
+        { standVom: '2026-11-24', transferTimestamp: '2026-11-24T08:00:00Z', fileTime: null },
+        { standVom: '2026-11-24', transferTimestamp: '2026-11-24T09:00:00Z', fileTime: null },
+      ),
+    ).toBe(true);
+    expect(
+      isStale(
+        { standVom: '2026-11-24', transferTimestamp: '2026-11-24T09:00:00Z', fileTime: '2026-11-24T09:01:00Z' },
+        { standVom: '2026-11-24', transferTimestamp: '2026-11-24T09:00:00Z', fileTime: '2026-11-24T09:02:00Z' },
+      ),
+    ).toBe(true);
     // Equal versions are not stale: replaying the same file re-applies it (idempotent).
-    expect(compareVersions({ standVom: '2026-11-24', transferTimestamp: null, fileTime: null }, { standVom: '2026-11-24T10:00:00Z', transferTimestamp: null, fileTime: null })).toBe(0);
+    expect(
+      compareVersions(
+        { standVom: '2026-11-24', transferTimestamp: null, fileTime: null },
+        { standVom: '2026-11-24T10:00:00Z', transferTimestamp: null, fileTime: null },
+      ),
+    ).toBe(0);
     // A missing component does not decide.
-    expect(isStale({ standVom: null, transferTimestamp: null, fileTime: '2026-01-01T00:00:00Z' }, { standVom: '2026-11-24', transferTimestamp: null, fileTime: '2026-11-24T00:00:00Z' })).toBe(true);
+    expect(
+      isStale(
+        { standVom: null, transferTimestamp: null, fileTime: '2026-01-01T00:00:00Z' },
+        { standVom: '2026-11-24', transferTimestamp: null, fileTime: '2026-11-24T00:00:00Z' },
+      ),
+    ).toBe(true);
     const [o] = await objectsOf(fixture('change-then-delete-1301.xml'));
     const newer = stored(o, { source_stand: '2026-12-01' });
     expect(planEstate(o, newer, ctx).outcome).toBe('stale');
@@ -81,13 +120,36 @@ describe('estate rules', () => {
 });
 
 const contact = (c: Partial<ContactData>): ContactData => ({
-  externalId: null, salutation: null, title: null, firstName: null, lastName: null, company: null, street: null, houseNumber: null,
-  zip: null, city: null, country: null, emails: {}, phones: {}, url: null, role: null, ...c,
+  externalId: null,
+  salutation: null,
+  title: null,
+  firstName: null,
+  lastName: null,
+  company: null,
+  street: null,
+  houseNumber: null,
+  zip: null,
+  city: null,
+  country: null,
+  emails: {},
+  phones: {},
+  url: null,
+  role: null,
+  ...c,
 });
 
 describe("contact de-duplication (onOffice's order)", () => {
   it('R6/R8 keys: steps 0–3 apply only when all their keys are present, in order', () => {
-    const full = contact({ externalId: 'K-1', lastName: 'Schäfer', firstName: 'Renate', city: 'Köln', street: 'Lindenallee', houseNumber: '4', company: 'Firma', emails: { email_privat: 'R.Schaefer@Example.org ' } });
+    const full = contact({
+      externalId: 'K-1',
+      lastName: 'Schäfer',
+      firstName: 'Renate',
+      city: 'Köln',
+      street: 'Lindenallee',
+      houseNumber: '4',
+      company: 'Firma',
+      emails: { email_privat: 'R.Schaefer@Example.org ' },
+    });
     expect(matchSteps(contactKeys(full)).map((s) => s.step)).toEqual([0, 1, 2, 3]);
     expect(matchSteps(contactKeys(contact({ lastName: 'Özdemir' })))).toEqual([]);
     expect(matchSteps(contactKeys(contact({ lastName: 'X', emails: { a: 'x@y.de' } }))).map((s) => s.step)).toEqual([2]);

@@ -95,7 +95,11 @@ describe('the same transfer twice, and overlapping batches', () => {
     expect(summary.imported + summary.partial).toBe(2);
 
     await expectLedgerComplete(env.db, env.tenant, [a.name, b.name, other.name]);
-    const rows = await env.db('import_files').where({ tenant_id: env.tenant }).whereIn('file_name', [a.name, b.name]).select('id', 'file_name', 'status', 'duplicate_of');
+    const rows = await env
+      .db('import_files')
+      .where({ tenant_id: env.tenant })
+      .whereIn('file_name', [a.name, b.name])
+      .select('id', 'file_name', 'status', 'duplicate_of');
     const dup = rows.find((r) => r.status === 'duplicate')!;
     const orig = rows.find((r) => r.status !== 'duplicate')!;
     expect(dup.duplicate_of).toBe(orig.id);
@@ -144,7 +148,11 @@ describe('the same transfer twice, and overlapping batches', () => {
       expect(Object.fromEntries(importedBy)).toEqual(Object.fromEntries(files.map((f) => [f.name, 1])));
       expect(results[1].results.length).toBeGreaterThan(0);
 
-      await expectLedgerComplete(env.db, env.tenant, files.map((f) => f.name));
+      await expectLedgerComplete(
+        env.db,
+        env.tenant,
+        files.map((f) => f.name),
+      );
       expectSameState(await dbState(env.db, env.tenant), await reference);
     } finally {
       await client.schedule.getHandle(scheduleIdOf(env.tenant)).delete();

@@ -90,7 +90,12 @@ describe('PostgreSQL restarted during the upserts', () => {
         // Down until an attempt has failed (a cut transaction fails at once, a new one when the
         // pool gives up waiting for a connection), not for a fixed time that might fall between
         // two activities.
-        await waitFor('an activity attempt failed during the outage', async () => [...(await pending())].some((k) => !before.has(k) && !k.endsWith('#1')), 60_000, 100);
+        await waitFor(
+          'an activity attempt failed during the outage',
+          async () => [...(await pending())].some((k) => !before.has(k) && !k.endsWith('#1')),
+          60_000,
+          100,
+        );
       } finally {
         worker.child.kill('SIGCONT');
       }

@@ -89,7 +89,11 @@ describe('a file still being uploaded when the batch lists the inbox', () => {
     const row = await db('import_files').where({ tenant_id: tenant, file_name: slow.name }).first();
     expect([row.size, row.objects_total]).toEqual([slow.content.length, 1200]);
 
-    await expectLedgerComplete(db, tenant, [...finished, slow].map((f) => f.name));
+    await expectLedgerComplete(
+      db,
+      tenant,
+      [...finished, slow].map((f) => f.name),
+    );
     expectSameState(await dbState(db, tenant), await reference);
   });
 });

@@ -41,16 +41,21 @@ const transfer = { name: 'imv-gross.xml', content: generateTransfer({ firstId: 2
  * timed out, a later attempt is pending or has completed) or 'completed' (it completed itself).
  */
 async function attemptFate(h: WorkflowHandle, id: string, attempt: number): Promise<'retried' | 'completed'> {
-  return waitFor(`the end of activity ${id} attempt ${attempt}`, async () => {
-    const pending = (await h.describe()).raw.pendingActivities?.find((a) => a.activityId === id);
-    if (pending) return (pending.attempt ?? 1) > attempt ? 'retried' : null;
-    // Closed: the started event (written when an activity closes) says which attempt it was.
-    const events = (await h.fetchHistory()).events ?? [];
-    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityId === id);
-    const started = scheduled && events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
-    if (!started) return null;
-    return (started.activityTaskStartedEventAttributes!.attempt ?? 1) > attempt ? 'retried' : 'completed';
-  }, 60_000, 100);
+  return waitFor(
+    `the end of activity ${id} attempt ${attempt}`,
+    async () => {
+      const pending = (await h.describe()).raw.pendingActivities?.find((a) => a.activityId === id);
+      if (pending) return (pending.attempt ?? 1) > attempt ? 'retried' : null;
+      // Closed: the started event (written when an activity closes) says which attempt it was.
+      const events = (await h.fetchHistory()).events ?? [];
+      const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityId === id);
+      const started = scheduled && events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
+      if (!started) return null;
+      return (started.activityTaskStartedEventAttributes!.attempt ?? 1) > attempt ? 'retried' : 'completed';
+    },
+    60_000,
+    100,
+  );
 }
 
 describe('worker SIGKILLed during fetch, parse and upserts', () => {
@@ -107,20 +112,25 @@ describe('worker SIGKILLed during fetch, parse and upserts', () => {
      */
     const killDuring = async (type: string, progress: (a: RunningActivity) => Promise<string | null>): Promise<RunningActivity> => {
       for (let tries = 0; tries < 5; tries++) {
-        const seen = await waitFor(`${type} under way`, async () => {
-          const a = await runningActivity(file, type.startsWith('upsert'));
-          if (a?.type !== type || !(await progress(a))) return null;
-          worker.child.kill('SIGSTOP');
-          try {
-            const b = await runningActivity(file, type.startsWith('upsert'));
-            const p = b?.id === a.id && b.attempt === a.attempt ? await progress(b) : null;
-            if (!p) worker.child.kill('SIGCONT');
-            return p && b ? { ...b, p } : null;
-          } catch (e) {
-            worker.child.kill('SIGCONT');
-            throw e;
-          }
-        }, 60_000, 10);
+        const seen = await waitFor(
+          `${type} under way`,
+          async () => {
+            const a = await runningActivity(file, type.startsWith('upsert'));
+            if (a?.type !== type || !(await progress(a))) return null;
+            worker.child.kill('SIGSTOP');
+            try {
+              const b = await runningActivity(file, type.startsWith('upsert'));
+              const p = b?.id === a.id && b.attempt === a.attempt ? await progress(b) : null;
+              if (!p) worker.child.kill('SIGCONT');
+              return p && b ? { ...b, p } : null;
+            } catch (e) {
+              worker.child.kill('SIGCONT');
+              throw e;
+            }
+          },
+          60_000,
+          10,
+        );
         await worker.kill('SIGKILL');
         worker = await fresh();
         const hit = (await attemptFate(file, seen.id, seen.attempt)) === 'retried';

@@ -106,7 +106,9 @@ describe('CLI messages for a failed workflow', () => {
     const app = ApplicationFailure.create({ message: "Can't parse response to command 'SIZE x.xml' as a numerical value: 213 File status", type: 'Error' });
     const act = new ActivityFailure('Activity task failed', 'listTransfers', '1', RetryState.MAXIMUM_ATTEMPTS_REACHED, 'w', app);
     const wf = new WorkflowFailedError('Workflow execution failed', act, RetryState.NON_RETRYABLE_FAILURE);
-    expect(shortErrorMessage(wf)).toBe("workflow failed: activity listTransfers: Can't parse response to command 'SIZE x.xml' as a numerical value: 213 File status");
+    expect(shortErrorMessage(wf)).toBe(
+      "workflow failed: activity listTransfers: Can't parse response to command 'SIZE x.xml' as a numerical value: 213 File status",
+    );
   });
 });
 

@@ -38,23 +38,83 @@ const seeds = seedFiles.map((f) => ({ name: path.relative(path.resolve(fixturesD
 // Mutations
 
 const SNIPPETS = [
-  '<x>', '</x>', '<immobilie>', '</immobilie>', '<anbieter>', '</anbieter>', '<openimmo>', '</openimmo>', '<uebertragung umfang="VOLL"/>',
-  '<verwaltung_techn><objektnr_extern>', '</objektnr_extern></verwaltung_techn>', '<objektnr_extern></objektnr_extern>',
-  '<![CDATA[', ']]>', '<!--', '-->', '<?pi data?>', '<?xml version="1.0" encoding="UTF-16"?>', '<?xml version="1.0" encoding="ISO-8859-1"?>',
-  '&lol;', '&amp;', '&#0;', '&#xD800;', '&#xDC00;', '&#x1F600;', '&#65;', '&#xFFFE;', '&', '<', '>', '"', "'", '=',
-  '<!DOCTYPE openimmo [<!ENTITY a "b">]>', '<!DOCTYPE openimmo SYSTEM "http://127.0.0.1:9/x.dtd">', '<!ENTITY x SYSTEM "file:///etc/passwd">',
-  '<!DOCTYPE', '%pe;', '<x:y xmlns:x="urn:x">', '<a xmlns="">', 'xmlns:oi="http://www.openimmo.de"', ' __proto__="1"', ' constructor="x"',
+  '<x>',
+  '</x>',
+  '<immobilie>',
+  '</immobilie>',
+  '<anbieter>',
+  '</anbieter>',
+  '<openimmo>',
+  '</openimmo>',
+  '<uebertragung umfang="VOLL"/>',
+  '<verwaltung_techn><objektnr_extern>',
+  '</objektnr_extern></verwaltung_techn>',
+  '<objektnr_extern></objektnr_extern>',
+  '<![CDATA[',
+  ']]>',
+  '<!--',
+  '-->',
+  '<?pi data?>',
+  '<?xml version="1.0" encoding="UTF-16"?>',
+  '<?xml version="1.0" encoding="ISO-8859-1"?>',
+  '&lol;',
+  '&amp;',
+  '&#0;',
+  '&#xD800;',
+  '&#xDC00;',
+  '&#x1F600;',
+  '&#65;',
+  '&#xFFFE;',
+  '&',
+  '<',
+  '>',
+  '"',
+  "'",
+  '=',
+  '<!DOCTYPE openimmo [<!ENTITY a "b">]>',
+  '<!DOCTYPE openimmo SYSTEM "http://127.0.0.1:9/x.dtd">',
+  '<!ENTITY x SYSTEM "file:///etc/passwd">',
+  '<!DOCTYPE',
+  '%pe;',
+  '<x:y xmlns:x="urn:x">',
+  '<a xmlns="">',
+  'xmlns:oi="http://www.openimmo.de"',
+  ' __proto__="1"',
+  ' constructor="x"',
   '<anhaenge><anhang gruppe="BILD"><daten><pfad>../../../etc/passwd</pfad></daten></anhang></anhaenge>',
-  '<anhang><anhanginhalt>!!notbase64!!</anhanginhalt></anhang>', '<kaufpreis>1e400</kaufpreis>', '<kaufpreis>99999999999999999</kaufpreis>',
-  '<baujahr>-99999999999</baujahr>', '<geokoordinaten breitengrad="NaN" laengengrad="Infinity"/>', '<land iso_land="XX"/>',
-  '<user_defined_simplefield feldname="onoffice_benutzer">', '<user_defined_anyfield><a><b/></a></user_defined_anyfield>',
-  '<aktion aktionart="DELETE"/>', '<stand_vom>2026-02-30T25:61:61.123456789+99:99</stand_vom>',
-  '\u0000', '\u0001', '\u000b', '\uFEFF', '\uFFFE', '\u0085', '\u2028', '😀', 'ä', '€',
+  '<anhang><anhanginhalt>!!notbase64!!</anhanginhalt></anhang>',
+  '<kaufpreis>1e400</kaufpreis>',
+  '<kaufpreis>99999999999999999</kaufpreis>',
+  '<baujahr>-99999999999</baujahr>',
+  '<geokoordinaten breitengrad="NaN" laengengrad="Infinity"/>',
+  '<land iso_land="XX"/>',
+  '<user_defined_simplefield feldname="onoffice_benutzer">',
+  '<user_defined_anyfield><a><b/></a></user_defined_anyfield>',
+  '<aktion aktionart="DELETE"/>',
+  '<stand_vom>2026-02-30T25:61:61.123456789+99:99</stand_vom>',
+  '\u0000',
+  '\u0001',
+  '\u000b',
+  '\uFEFF',
+  '\uFFFE',
+  '\u0085',
+  '\u2028',
+  '😀',
+  'ä',
+  '€',
 ];
 const BYTE_SNIPPETS = [
-  Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from([0xff, 0xfe]), Buffer.from([0xfe, 0xff]), Buffer.from([0x00, 0x00, 0xfe, 0xff]),
-  Buffer.from([0xc3]), Buffer.from([0xc3, 0x28]), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from([0xf4, 0x90, 0x80, 0x80]), Buffer.from([0x80, 0x81, 0x9d]),
-  Buffer.from('PK\x03\x04', 'latin1'), Buffer.from([0xff]),
+  Buffer.from([0xef, 0xbb, 0xbf]),
+  Buffer.from([0xff, 0xfe]),
+  Buffer.from([0xfe, 0xff]),
+  Buffer.from([0x00, 0x00, 0xfe, 0xff]),
+  Buffer.from([0xc3]),
+  Buffer.from([0xc3, 0x28]),
+  Buffer.from([0xed, 0xa0, 0x80]),
+  Buffer.from([0xf4, 0x90, 0x80, 0x80]),
+  Buffer.from([0x80, 0x81, 0x9d]),
+  Buffer.from('PK\x03\x04', 'latin1'),
+  Buffer.from([0xff]),
 ];
 
 type Mutation =
@@ -68,18 +128,30 @@ type Mutation =
 const fraction = fc.noBias(fc.integer({ min: 0, max: 0xffffffff })).map((n) => n / 2 ** 32);
 /** Well-formed pieces: inserted between two tags, the document often stays well-formed and reaches the mapping. */
 const BALANCED = [
-  '<x>text</x>', '<x/>', '<![CDATA[<b>&</b> ]]]]>', '<!-- comment -- -->'.replace(' -- ', ' '), '<?pi data?>', '&amp;&lt;&#228;&#x1F600;&#x85;',
-  '<a:b xmlns:a="urn:a" a:c="d">e</a:b>', '<x __proto__="1" constructor="2" toString="3" hasOwnProperty="4"/>',
-  '<user_defined_simplefield feldname="onoffice_benutzer">neu</user_defined_simplefield>', '<user_defined_anyfield><a><b>c</b></a></user_defined_anyfield>',
+  '<x>text</x>',
+  '<x/>',
+  '<![CDATA[<b>&</b> ]]]]>',
+  '<!-- comment -- -->'.replace(' -- ', ' '),
+  '<?pi data?>',
+  '&amp;&lt;&#228;&#x1F600;&#x85;',
+  '<a:b xmlns:a="urn:a" a:c="d">e</a:b>',
+  '<x __proto__="1" constructor="2" toString="3" hasOwnProperty="4"/>',
+  '<user_defined_simplefield feldname="onoffice_benutzer">neu</user_defined_simplefield>',
+  '<user_defined_anyfield><a><b>c</b></a></user_defined_anyfield>',
   '<user_defined_extend><feld><name>n</name><wert>w</wert></feld></user_defined_extend>',
   '<preise><kaufpreis>1.234.567,89</kaufpreis><kaltmiete>1e400</kaltmiete><warmmiete>99999999999999999999</warmmiete></preise>',
-  '<flaechen><anzahl_zimmer>999999.99</anzahl_zimmer><wohnflaeche>-0</wohnflaeche></flaechen>', '<zustand_angaben><baujahr>-99999999999</baujahr></zustand_angaben>',
+  '<flaechen><anzahl_zimmer>999999.99</anzahl_zimmer><wohnflaeche>-0</wohnflaeche></flaechen>',
+  '<zustand_angaben><baujahr>-99999999999</baujahr></zustand_angaben>',
   '<geo><geokoordinaten breitengrad="NaN" laengengrad="Infinity"/><land iso_land="XX"/></geo>',
   '<verwaltung_techn><objektnr_extern></objektnr_extern><aktion aktionart="DELETE"/><stand_vom>2026-02-30T25:61:61.123456789+99:99</stand_vom></verwaltung_techn>',
   '<anhaenge><anhang gruppe="BILD"><daten><pfad>../../../etc/passwd</pfad></daten></anhang><anhang><anhanginhalt>!!notbase64!!</anhanginhalt></anhang><anhang><daten><pfad>file:///etc/passwd</pfad></daten></anhang></anhaenge>',
   '<kontaktperson><name>N</name><email_privat>a@b</email_privat><email_privat>c@d</email_privat><land iso_land="ZZ"/></kontaktperson>',
-  '<weitere_adresse adressart="EIGENTUEMER"><name>W</name></weitere_adresse>', '<immobilie/>', '<immobilie><verwaltung_techn><objektnr_extern>F1</objektnr_extern></verwaltung_techn></immobilie>',
-  '<anbieter><anbieternr>X</anbieternr></anbieter>', '<uebertragung umfang="VOLL" timestamp="not a time"/>', '<energiepass><epart>BEDARF</epart><endenergiebedarf>1e400</endenergiebedarf></energiepass>',
+  '<weitere_adresse adressart="EIGENTUEMER"><name>W</name></weitere_adresse>',
+  '<immobilie/>',
+  '<immobilie><verwaltung_techn><objektnr_extern>F1</objektnr_extern></verwaltung_techn></immobilie>',
+  '<anbieter><anbieternr>X</anbieternr></anbieter>',
+  '<uebertragung umfang="VOLL" timestamp="not a time"/>',
+  '<energiepass><epart>BEDARF</epart><endenergiebedarf>1e400</endenergiebedarf></energiepass>',
 ];
 const insertion = fc.oneof(
   { weight: 8, arbitrary: fc.constantFrom(...BALANCED).map((s) => Buffer.from(s, 'utf8')) },
@@ -98,13 +170,23 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fraction }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), at: fraction, length: fc.integer({ min: 1, max: 64 }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('duplicate' as const), from: fraction, length: fc.integer({ min: 1, max: 512 }), to: fraction }) },
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('insert' as const), at: fraction, bytes: insertion, betweenTags: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('insert' as const),
+      at: fraction,
+      bytes: insertion,
+      betweenTags: fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) }),
+    }),
+  },
 );
 
 /** The seed as UTF-16 (LE or BE, with its byte order mark), so flips and cuts reach the UTF-16 decoder. */
 function toUtf16(buf: Buffer, bigEndian: boolean): Buffer {
   if (looksLikeZip(buf)) return buf;
-  const text = (isUtf8(buf) ? buf.toString('utf8') : buf.toString('latin1')).replace(/^\uFEFF/, '').replace(/(<\?xml[^>]*?encoding\s*=\s*["'])[^"']*/, '$1UTF-16');
+  const text = (isUtf8(buf) ? buf.toString('utf8') : buf.toString('latin1'))
+    .replace(/^\uFEFF/, '')
+    .replace(/(<\?xml[^>]*?encoding\s*=\s*["'])[^"']*/, '$1UTF-16');
   const body = Buffer.from(text, 'utf16le');
   if (bigEndian) body.swap16();
   return Buffer.concat([Buffer.from(bigEndian ? [0xfe, 0xff] : [0xff, 0xfe]), body]);
@@ -159,7 +241,10 @@ const zipPlan = fc.record({
   method: fc.constantFrom<0 | 8>(0, 8),
   encrypted: sometimes(fc.boolean(), false),
   lieAboutSize: sometimes(fc.integer({ min: 0, max: 3 * 1024 * 1024 }), undefined as number | undefined),
-  zipFlips: sometimes(fc.array(fc.record({ at: fraction, value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 3 }), [] as { at: number; value: number }[]),
+  zipFlips: sometimes(
+    fc.array(fc.record({ at: fraction, value: fc.integer({ min: 0, max: 255 }) }), { minLength: 1, maxLength: 3 }),
+    [] as { at: number; value: number }[],
+  ),
 });
 
 function rezip(xml: Buffer, p: typeof zipPlan extends fc.Arbitrary<infer T> ? T : never): Buffer {
@@ -246,7 +331,11 @@ const optionsArb: fc.Arbitrary<ReaderOptions> = fc.oneof(
         maxDepth: fc.integer({ min: 4, max: 64 }),
         maxObjectNodes: fc.integer({ min: 1, max: 2000 }),
         zip: fc.record(
-          { maxEntries: fc.integer({ min: 1, max: 8 }), maxCompressionRatio: fc.integer({ min: 2, max: 200 }), ratioMinBytes: fc.integer({ min: 64, max: 1 << 20 }) },
+          {
+            maxEntries: fc.integer({ min: 1, max: 8 }),
+            maxCompressionRatio: fc.integer({ min: 2, max: 200 }),
+            ratioMinBytes: fc.integer({ min: 64, max: 1 << 20 }),
+          },
           { requiredKeys: [] },
         ),
       },

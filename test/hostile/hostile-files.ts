@@ -90,7 +90,8 @@ export function goodZip(id: string): Promise<Buffer> {
     imvObject({
       id,
       owner: `Gut-${id}`,
-      extra: '<anhaenge><anhang gruppe="TITELBILD"><anhangtitel>Außen</anhangtitel><format>png</format><daten><pfad>bilder/aussen.png</pfad></daten></anhang></anhaenge>',
+      extra:
+        '<anhaenge><anhang gruppe="TITELBILD"><anhangtitel>Außen</anhangtitel><format>png</format><daten><pfad>bilder/aussen.png</pfad></daten></anhang></anhaenge>',
     }),
   ]);
   return zipOf([
@@ -171,7 +172,13 @@ export function zipBombLyingHeader(): Buffer {
  * only the total-size limit stops it. ~1.1 MB on disk. Entries that share their data: crafted.
  */
 export function zipBombOverlap(entries = 1100, kernelBytes = 1 * MiB): Buffer {
-  const stored = (name: string, data: Buffer): RecordSpec => ({ name: Buffer.from(name), crc: crc32(data), compressedSize: data.length, size: data.length, method: 0 });
+  const stored = (name: string, data: Buffer): RecordSpec => ({
+    name: Buffer.from(name),
+    crc: crc32(data),
+    compressedSize: data.length,
+    size: data.length,
+    method: 0,
+  });
   const xml = Buffer.from(okXml('7502'));
   const xmlRecord = stored('openimmo.xml', xml);
   const kernel = randomBytes(42, kernelBytes);
@@ -344,11 +351,21 @@ export async function hostileFiles(bait: Bait, outside: { traversal: string; abs
   const f = (name: string, what: string, bytes: Buffer, expect: Expect): HostileFile => ({ name, what, bytes, expect });
   const failed = (errorType: Extract<Expect, { status: 'failed' }>['errorType'], message: RegExp) => ({ status: 'failed' as const, errorType, message });
   return [
-    f('xxe-file-and-http.xml', 'external entities (file:// and http://) and a parameter entity', xxeFile(bait), failed('MalformedXml', /DOCTYPE declaration is present/)),
+    f(
+      'xxe-file-and-http.xml',
+      'external entities (file:// and http://) and a parameter entity',
+      xxeFile(bait),
+      failed('MalformedXml', /DOCTYPE declaration is present/),
+    ),
     f('xxe-external-dtd.xml', 'an external DTD over http', externalDtdFile(bait), failed('MalformedXml', /DOCTYPE declaration is present/)),
     f('xinclude-stylesheet.xml', 'XInclude and xml-stylesheet pointing at the bait', xincludeFile(bait), { status: 'imported' }),
     f('billion-laughs.xml', 'nested entity expansion', billionLaughs(), failed('MalformedXml', /DTDs and custom entities are not accepted/)),
-    f('zip-bomb-ratio.zip', '16 MiB of zeros, ratio ~1000:1', await zipBombRatio(), failed('ZipRejected', /bilder\/aussen\.jpg.*compression ratio above 100:1/)),
+    f(
+      'zip-bomb-ratio.zip',
+      '16 MiB of zeros, ratio ~1000:1',
+      await zipBombRatio(),
+      failed('ZipRejected', /bilder\/aussen\.jpg.*compression ratio above 100:1/),
+    ),
     f('zip-bomb-lying.zip', 'an entry that inflates far beyond its declared size', zipBombLyingHeader(), failed('ZipRejected', /openimmo\.xml/)),
     f('zip-bomb-overlap.zip', 'overlapping entries, > 1 GiB in total', zipBombOverlap(), failed('ZipRejected', /together exceed 1073741824 bytes/)),
     f('zip-traversal.zip', 'an entry with ../', zipTraversal(outside.traversal), failed('ZipRejected', /a path leading outside the archive/)),
@@ -361,7 +378,12 @@ export async function hostileFiles(bait: Bait, outside: { traversal: string; abs
     f('empty.xml', 'zero bytes', Buffer.alloc(0), failed('MalformedXml', /must contain a root element/)),
     f('bad-utf8.xml', 'invalid UTF-8 in a file declaring UTF-8', badUtf8(), failed('EncodingError', /Invalid UTF-8 at byte offset \d+ \(declared UTF-8\)/)),
     f('bad-utf16.xml', 'an unpaired surrogate in UTF-16', badUtf16(), failed('EncodingError', /Invalid UTF-16LE at byte offset \d+: an unpaired surrogate/)),
-    f('bad-shift-jis.xml', 'bytes that are not Shift_JIS', badShiftJis(), failed('EncodingError', /Invalid byte sequence for the encoding Shift_JIS in line \d+/)),
+    f(
+      'bad-shift-jis.xml',
+      'bytes that are not Shift_JIS',
+      badShiftJis(),
+      failed('EncodingError', /Invalid byte sequence for the encoding Shift_JIS in line \d+/),
+    ),
     f('unsupported-encoding.xml', 'an encoding nobody knows', unsupportedEncoding(), failed('EncodingError', /Unsupported encoding "X-KLINGON-9"/)),
     f('no-id.xml', 'an object without an id beside a good one', objectWithoutId(), { status: 'partial' }),
     f('overlong-id.xml', 'an object id of 5,000 characters beside a good object', overlongId(), { status: 'partial' }),
@@ -369,7 +391,11 @@ export async function hostileFiles(bait: Bait, outside: { traversal: string; abs
     f('overlong-values.xml', 'owner name 3,000 chars, price 10^13, year 10^11, 300 KB description', overlongValues(), { status: 'imported' }),
     f('overlong-provider.xml', 'a provider number of 5,000 characters', overlongProvider(), failed('TooLarge', /anbieter\/anbieternr is 5000 characters long/)),
     f('deep-nesting.xml', '10,000 nested elements', deepNesting(), failed('TooLarge', /nested deeper than 256 levels/)),
-    f('element-bomb.xml', 'a million empty elements in one object', elementBomb(), failed('TooLarge', /Object 1 \(immobilie\) near line \d+ has more than 100000 elements and attributes/)),
+    f(
+      'element-bomb.xml',
+      'a million empty elements in one object',
+      elementBomb(),
+      failed('TooLarge', /Object 1 \(immobilie\) near line \d+ has more than 100000 elements and attributes/),
+    ),
   ];
 }
-

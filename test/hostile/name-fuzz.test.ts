@@ -26,7 +26,38 @@ interface FuzzName {
   text: string | null;
 }
 
-const PIECES = ['"', "'", ' ', '-', '--', '*', '?', '[', ']', '%', '\\', '#', ';', '|', '$', '&', '(', ')', '\t', 'ä', 'ß', '€', '👍', '\u200b', '\u202e', 'о', 'ｓ', '.', '..', '~'];
+const PIECES = [
+  '"',
+  "'",
+  ' ',
+  '-',
+  '--',
+  '*',
+  '?',
+  '[',
+  ']',
+  '%',
+  '\\',
+  '#',
+  ';',
+  '|',
+  '$',
+  '&',
+  '(',
+  ')',
+  '\t',
+  'ä',
+  'ß',
+  '€',
+  '👍',
+  '\u200b',
+  '\u202e',
+  'о',
+  'ｓ',
+  '.',
+  '..',
+  '~',
+];
 
 /**
  * Whether the server can list and address a name. FTP listings are lines: no server carries CR/LF,
@@ -88,7 +119,11 @@ describe(`file-name fuzz (seed ${SEED}), on vsftpd and on the embedded FTP serve
 
   beforeAll(async () => {
     console.log(`file-name fuzz seed ${SEED} (FUZZ_SEED to change)`);
-    for (const s of SERVERS) two.put(s, names.map((n) => ({ name: n.bytes, bytes: goodXml(n.id) })));
+    for (const s of SERVERS)
+      two.put(
+        s,
+        names.map((n) => ({ name: n.bytes, bytes: goodXml(n.id) })),
+      );
     for (const s of SERVERS) summaries[s] = await two.batch(two.tenants[s]);
   });
 

@@ -14,7 +14,17 @@ import type { BatchSummary } from '../../common/messages';
 import type { AppConfig } from '../../config/config';
 import { openDatabase, type Db } from '../../db/db';
 import { MAX_KEY_BYTES } from '../../openimmo/mapping';
-import { createTestDatabase, listRemote, readRemote, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
+import {
+  createTestDatabase,
+  listRemote,
+  readRemote,
+  startWorker,
+  temporalClient,
+  testConfig,
+  uniqueId,
+  uploadTo,
+  type RunningWorker,
+} from '../support/harness';
 import { goodXml, goodZip, hostileFiles, type HostileFile } from './hostile-files';
 import { outsideTargets, startBait, type BaitServer } from './support';
 
@@ -180,7 +190,10 @@ describe('hostile and broken input: one batch on the real pipeline', () => {
     expect(bait.requests).toEqual([]);
     expect(bait.connections).toBe(0);
     for (const table of ['import_files', 'import_objects', 'staged_objects', 'estates', 'addresses', 'estate_contacts', 'estate_attachments']) {
-      const hits = await db(table).whereRaw(`${table}::text like ?`, [`%${bait.marker}%`]).count('* as n').first();
+      const hits = await db(table)
+        .whereRaw(`${table}::text like ?`, [`%${bait.marker}%`])
+        .count('* as n')
+        .first();
       expect({ table, hits: Number(hits!.n) }).toEqual({ table, hits: 0 });
     }
     for (const f of [...walk(path.join(inject('ftpRoot'), tenant)), ...walk(cfg.fileStoreDir)]) {

@@ -16,7 +16,6 @@ import { goodXml, goodZip, imvObject, imvTransfer, PNG } from './hostile-files';
 import { craftZip } from '../openimmo/helpers';
 import { SERVERS, useTwoServers, type Server } from './two-servers';
 
-
 interface Poison {
   name: string;
   bytes: Buffer;
@@ -58,7 +57,9 @@ async function poisonFiles(): Promise<Poison[]> {
 
 function walk(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)).map((p) => path.join(e.name, p)) : [e.name]));
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)).map((p) => path.join(e.name, p)) : [e.name]));
 }
 
 describe('poison files fail alone, on vsftpd and on the embedded FTP server', () => {
@@ -103,7 +104,11 @@ describe('poison files fail alone, on vsftpd and on the embedded FTP server', ()
         expect(row.notes.join('\n')).toMatch(/listed with fallbacks: MDTM refused .*; time from the listing \(minute precision\)/);
       }
       const quote = await two.db('import_files').where({ tenant_id: tenant, file_name: 'quote"name.xml' }).first();
-      if (server === 'ftp-srv') expect([quote.error_type, quote.error_message]).toEqual(['Unreadable', expect.stringMatching(/^quote"name\.xml: the FTP server refuses to send the file/)]);
+      if (server === 'ftp-srv')
+        expect([quote.error_type, quote.error_message]).toEqual([
+          'Unreadable',
+          expect.stringMatching(/^quote"name\.xml: the FTP server refuses to send the file/),
+        ]);
       else expect(quote.status).toBe('imported');
     });
 
@@ -134,8 +139,15 @@ describe('poison files fail alone, on vsftpd and on the embedded FTP server', ()
 
     it('files the server will not move stay in the inbox, finished, with a note; all others are archived', async () => {
       const tenant = two.tenants[server];
-      const inbox = fs.readdirSync(two.inbox(server), { withFileTypes: true }).filter((e) => e.isFile()).map((e) => e.name).sort();
-      const stays = files.filter((f) => f.staysOn?.includes(server)).map((f) => f.name).sort();
+      const inbox = fs
+        .readdirSync(two.inbox(server), { withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => e.name)
+        .sort();
+      const stays = files
+        .filter((f) => f.staysOn?.includes(server))
+        .map((f) => f.name)
+        .sort();
       expect(inbox).toEqual(stays);
       for (const name of stays) {
         const row = await two.db('import_files').where({ tenant_id: tenant, file_name: name }).first();

@@ -147,9 +147,14 @@ describe('every hostile file gets its typed outcome, by buffer and by file', () 
     expect(err.type).toBe('TooLarge');
     expect(err.message).toMatch(/has more than 100000 elements and attributes/);
     // A generous real object (300 pictures, 200 user fields) is far below it.
-    const pictures = Array.from({ length: 300 }, (_, i) => `<anhang gruppe="BILD"><anhangtitel>Bild ${i}</anhangtitel><format>jpg</format><daten><pfad>b/${i}.jpg</pfad></daten></anhang>`).join('');
+    const pictures = Array.from(
+      { length: 300 },
+      (_, i) => `<anhang gruppe="BILD"><anhangtitel>Bild ${i}</anhangtitel><format>jpg</format><daten><pfad>b/${i}.jpg</pfad></daten></anhang>`,
+    ).join('');
     const fields = Array.from({ length: 200 }, (_, i) => `<user_defined_simplefield feldname="f${i}">v</user_defined_simplefield>`).join('');
-    const [o] = objectsOf(await readTransferBuffer(Buffer.from(imvTransfer([imvObject({ id: '2', extra: `<anhaenge>${pictures}</anhaenge>${fields}` })])))) as [TransferObject];
+    const [o] = objectsOf(await readTransferBuffer(Buffer.from(imvTransfer([imvObject({ id: '2', extra: `<anhaenge>${pictures}</anhaenge>${fields}` })])))) as [
+      TransferObject,
+    ];
     expect(o.attachments).toHaveLength(300);
   });
 
@@ -163,7 +168,11 @@ describe('every hostile file gets its typed outcome, by buffer and by file', () 
 
 describe('encodings: bytes that are not what the file says are an EncodingError, not damaged text', () => {
   const latin1Body = (bytes: number[]) =>
-    Buffer.concat([Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><openimmo><anbieter><immobilie><freitexte><objekttitel>'), Buffer.from(bytes), Buffer.from('</objekttitel></freitexte><verwaltung_techn><objektnr_extern>1</objektnr_extern></verwaltung_techn></immobilie></anbieter></openimmo>')]);
+    Buffer.concat([
+      Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?><openimmo><anbieter><immobilie><freitexte><objekttitel>'),
+      Buffer.from(bytes),
+      Buffer.from('</objekttitel></freitexte><verwaltung_techn><objektnr_extern>1</objektnr_extern></verwaltung_techn></immobilie></anbieter></openimmo>'),
+    ]);
 
   it('ISO-8859-1 / windows-1252: € and – as windows-1252, the five undefined bytes as the C1 controls of ISO-8859-1 (lossless, no U+FFFD)', async () => {
     const [o] = objectsOf(await readTransferBuffer(latin1Body([0x80, 0x96, 0x81, 0x8d, 0x8f, 0x90, 0x9d, 0xe4]))) as [TransferObject];
@@ -266,7 +275,7 @@ describe('a 200 MB transfer streams within bounded memory', () => {
       const seconds = (performance.now() - t1) / 1000;
       expect(r.objects).toBe(written.objects);
       expect(mem.growthMB()).toBeLessThan(150);
-        console.log(
+      console.log(
         `200 MB in a ZIP (${(fs.statSync(file).size / MiB).toFixed(0)} MiB on disk, written in ${((t1 - t0) / 1000).toFixed(1)} s): ${r.objects} objects in ${seconds.toFixed(1)} s, peak growth ${mem.growthMB().toFixed(0)} MB`,
       );
     });

@@ -135,9 +135,33 @@ describe('full-object.xml: every group', () => {
 
   it('anhaenge: inline (whitespace removed), url, path, none; group upper-cased; check', () => {
     expect(o.attachments).toEqual([
-      { position: 0, group: 'BILD', title: 'Inline', format: 'image/png', location: 'INTERN', source: { kind: 'inline', base64: 'iVBORw0KGgo=AAAA' }, check: null },
-      { position: 1, group: 'TITELBILD', title: 'Außen', format: 'jpg', location: 'REMOTE', source: { kind: 'url', url: 'HTTPS://cdn.example.org/a.jpg' }, check: 'd41d8cd98f00b204e9800998ecf8427e' },
-      { position: 2, group: null, title: null, format: null, location: 'EXTERN', source: { kind: 'path', path: 'bilder/innen.jpg' }, check: '2026-11-20T10:00:00' },
+      {
+        position: 0,
+        group: 'BILD',
+        title: 'Inline',
+        format: 'image/png',
+        location: 'INTERN',
+        source: { kind: 'inline', base64: 'iVBORw0KGgo=AAAA' },
+        check: null,
+      },
+      {
+        position: 1,
+        group: 'TITELBILD',
+        title: 'Außen',
+        format: 'jpg',
+        location: 'REMOTE',
+        source: { kind: 'url', url: 'HTTPS://cdn.example.org/a.jpg' },
+        check: 'd41d8cd98f00b204e9800998ecf8427e',
+      },
+      {
+        position: 2,
+        group: null,
+        title: null,
+        format: null,
+        location: 'EXTERN',
+        source: { kind: 'path', path: 'bilder/innen.jpg' },
+        check: '2026-11-20T10:00:00',
+      },
       { position: 3, group: 'DOKUMENTE', title: 'leer', format: null, location: null, source: { kind: 'none' }, check: null },
     ]);
   });
@@ -166,7 +190,12 @@ describe('full-object.xml: every group', () => {
       'anhaenge/anhang[3]: refers to the file "bilder/innen.jpg", but the transfer is a plain XML file',
     ]);
     const personal = [o.contact!, ...o.furtherAddresses].flatMap((c) => [
-      c.firstName, c.lastName, c.street, c.company, ...Object.values(c.emails), ...Object.values(c.phones),
+      c.firstName,
+      c.lastName,
+      c.street,
+      c.company,
+      ...Object.values(c.emails),
+      ...Object.values(c.phones),
     ]);
     for (const w of o.warnings) for (const p of personal) if (p) expect(w).not.toContain(p);
   });
@@ -190,7 +219,10 @@ describe('contacts', () => {
   it('empty weitere_adresse elements are recorded by their place in the document; absent ones are not', async () => {
     const [a, b] = await readObjects(
       transfer([
-        immobilie({ id: '1', body: '<kontaktperson><name>A</name></kontaktperson><weitere_adresse/><weitere_adresse><firma>B</firma></weitere_adresse><weitere_adresse adressart="MIETER"> </weitere_adresse>' }),
+        immobilie({
+          id: '1',
+          body: '<kontaktperson><name>A</name></kontaktperson><weitere_adresse/><weitere_adresse><firma>B</firma></weitere_adresse><weitere_adresse adressart="MIETER"> </weitere_adresse>',
+        }),
         immobilie({ id: '2' }),
       ]),
     );
@@ -209,7 +241,9 @@ describe('contacts', () => {
 
   it('weitere_adresse nested inside kontaktperson is found too', async () => {
     const [o] = await readObjects(
-      transfer([immobilie({ id: '1', body: '<kontaktperson><name>A</name><weitere_adresse adressart="MIETER"><name>B</name></weitere_adresse></kontaktperson>' })]),
+      transfer([
+        immobilie({ id: '1', body: '<kontaktperson><name>A</name><weitere_adresse adressart="MIETER"><name>B</name></weitere_adresse></kontaktperson>' }),
+      ]),
     );
     expect(o!.furtherAddresses.map((a) => [a.lastName, a.role])).toEqual([['B', 'MIETER']]);
   });
@@ -229,7 +263,9 @@ describe('values in context', () => {
   });
 
   it('attribute names in other case (wohnen="true")', async () => {
-    const [o] = await readObjects(transfer([immobilie({ id: '1', body: '<objektkategorie><nutzungsart wohnen="true"/><vermarktungsart kauf="1"/></objektkategorie>' })]));
+    const [o] = await readObjects(
+      transfer([immobilie({ id: '1', body: '<objektkategorie><nutzungsart wohnen="true"/><vermarktungsart kauf="1"/></objektkategorie>' })]),
+    );
     expect(o!.estate.usageType).toBe('WOHNEN');
     expect(o!.estate.marketingType).toBe('KAUF');
   });
@@ -240,7 +276,9 @@ describe('values in context', () => {
   });
 
   it('an unreadable stand_vom is null with a warning', async () => {
-    const [o] = await readObjects(transfer(['<immobilie><verwaltung_techn><objektnr_extern>1</objektnr_extern><stand_vom>gestern</stand_vom></verwaltung_techn></immobilie>']));
+    const [o] = await readObjects(
+      transfer(['<immobilie><verwaltung_techn><objektnr_extern>1</objektnr_extern><stand_vom>gestern</stand_vom></verwaltung_techn></immobilie>']),
+    );
     expect(o!.standVom).toBeNull();
     expect(o!.warnings).toEqual(['verwaltung_techn/stand_vom: unreadable date "gestern"']);
   });
@@ -278,8 +316,15 @@ describe('pure mapping functions', () => {
   it('collectUserFields does not look inside a user field', () => {
     const el: XmlElement = {
       name: 'immobilie',
-      children: [{ name: 'user_defined_anyfield', children: [{ name: 'x', children: [{ name: 'user_defined_simplefield', attrs: { feldname: 'inner' }, children: ['v'] }] }] }],
+      children: [
+        {
+          name: 'user_defined_anyfield',
+          children: [{ name: 'x', children: [{ name: 'user_defined_simplefield', attrs: { feldname: 'inner' }, children: ['v'] }] }],
+        },
+      ],
     };
-    expect(collectUserFields(el)).toEqual([{ section: 'immobilie', kind: 'anyfield', name: 'x', value: '<user_defined_simplefield feldname="inner">v</user_defined_simplefield>' }]);
+    expect(collectUserFields(el)).toEqual([
+      { section: 'immobilie', kind: 'anyfield', name: 'x', value: '<user_defined_simplefield feldname="inner">v</user_defined_simplefield>' },
+    ]);
   });
 });

@@ -18,7 +18,15 @@ const char = fc.oneof(
 );
 const text = fc.array(char, { maxLength: 40 }).map((a) => a.join(''));
 
-const ACTIONS: Record<string, string> = { CHANGE: 'UPSERT', change: 'UPSERT', '': 'UPSERT', DELETE: 'DELETE', delete: 'DELETE', REFERENZ: 'REFERENZ', Referenz: 'REFERENZ' };
+const ACTIONS: Record<string, string> = {
+  CHANGE: 'UPSERT',
+  change: 'UPSERT',
+  '': 'UPSERT',
+  DELETE: 'DELETE',
+  delete: 'DELETE',
+  REFERENZ: 'REFERENZ',
+  Referenz: 'REFERENZ',
+};
 const TRUE = ['true', 'TRUE', '1', 'JA', 'ja'];
 const FALSE = ['false', 'False', '0', 'NEIN', 'nein'];
 
@@ -29,9 +37,15 @@ const objectArb = fc.record({
   city: text,
   title: text,
   titleAsCdata: fc.boolean(),
-  price: fc.option(fc.integer({ min: 0, max: 999_999_999 }).map((c) => c / 100), { nil: undefined }),
+  price: fc.option(
+    fc.integer({ min: 0, max: 999_999_999 }).map((c) => c / 100),
+    { nil: undefined },
+  ),
   germanNumbers: fc.boolean(),
-  rooms: fc.option(fc.integer({ min: 1, max: 40 }).map((n) => n / 2), { nil: undefined }),
+  rooms: fc.option(
+    fc.integer({ min: 1, max: 40 }).map((n) => n / 2),
+    { nil: undefined },
+  ),
   publishable: fc.option(fc.boolean(), { nil: undefined }),
   boolSpelling: fc.nat(4),
   country: fc.option(fc.constantFrom(...Object.keys(ISO_ALPHA2_TO_ALPHA3)), { nil: undefined }),

@@ -167,12 +167,7 @@ describe('structure and events', () => {
         <user_defined_simplefield feldname="onoffice_benutzer">anbieteruser</user_defined_simplefield>`,
     });
     const events = await read(xml);
-    expect(events.map((e) => (e.type === 'object' ? `object:${e.object.sourceId}` : e.type))).toEqual([
-      'header',
-      'object:1',
-      'object:2',
-      'provider',
-    ]);
+    expect(events.map((e) => (e.type === 'object' ? `object:${e.object.sourceId}` : e.type))).toEqual(['header', 'object:1', 'object:2', 'provider']);
     const provider = events[3]!.type === 'provider' ? events[3].provider : null;
     expect(provider).toMatchObject({ index: 0, anbieternr: 'IMV', firma: 'Spät GmbH', openimmoAnid: 'LATE', user: 'anbieteruser' });
     expect(provider!.userFields).toEqual([{ section: 'anbieter', kind: 'simplefield', name: 'onoffice_benutzer', value: 'anbieteruser' }]);
@@ -280,7 +275,9 @@ describe('structure and events', () => {
 
   it('raw is the whole immobilie, lossless (attributes by local name, document order)', async () => {
     const [o] = await readObjects(
-      transfer(['<immobilie><unbekannt a="1" xsi:b="2">x</unbekannt><geo><plz>1</plz></geo><verwaltung_techn><objektnr_extern>5</objektnr_extern></verwaltung_techn></immobilie>']),
+      transfer([
+        '<immobilie><unbekannt a="1" xsi:b="2">x</unbekannt><geo><plz>1</plz></geo><verwaltung_techn><objektnr_extern>5</objektnr_extern></verwaltung_techn></immobilie>',
+      ]),
     );
     expect(o!.raw).toEqual({
       name: 'immobilie',
@@ -294,7 +291,11 @@ describe('structure and events', () => {
   });
 
   it('odd attribute names stay data, never touch prototypes', async () => {
-    const [o] = await readObjects(transfer(['<immobilie><x __proto__="p" constructor="c" toString="t"/><verwaltung_techn><objektnr_extern>1</objektnr_extern></verwaltung_techn></immobilie>']));
+    const [o] = await readObjects(
+      transfer([
+        '<immobilie><x __proto__="p" constructor="c" toString="t"/><verwaltung_techn><objektnr_extern>1</objektnr_extern></verwaltung_techn></immobilie>',
+      ]),
+    );
     const x = o!.raw.children![0] as XmlElement;
     expect(Object.keys(x.attrs!)).toEqual(['__proto__', 'constructor', 'toString']);
     expect(x.attrs!['constructor']).toBe('c');
@@ -368,7 +369,9 @@ describe('limits (TooLarge)', () => {
   });
 
   it('a field longer than maxFieldLength', async () => {
-    const err = await caught(read(transfer([immobilie({ id: '1', body: `<freitexte><lage>${'x'.repeat(5000)}</lage></freitexte>` })]), { maxFieldLength: 1000 }));
+    const err = await caught(
+      read(transfer([immobilie({ id: '1', body: `<freitexte><lage>${'x'.repeat(5000)}</lage></freitexte>` })]), { maxFieldLength: 1000 }),
+    );
     expect(err.type).toBe('TooLarge');
     expect(err.message).toContain('<lage>');
   });
@@ -383,7 +386,9 @@ describe('limits (TooLarge)', () => {
   });
 
   it('a huge token outside objects', async () => {
-    const err = await caught(read(`<openimmo><anbieter><impressum>${'x'.repeat(300_000)}</impressum></anbieter></openimmo>`, { maxFieldLength: 10_000, chunkSize: 16_384 }));
+    const err = await caught(
+      read(`<openimmo><anbieter><impressum>${'x'.repeat(300_000)}</impressum></anbieter></openimmo>`, { maxFieldLength: 10_000, chunkSize: 16_384 }),
+    );
     expect(err.type).toBe('TooLarge');
   });
 

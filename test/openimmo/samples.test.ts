@@ -41,17 +41,46 @@ describe.skipIf(!existsSync(SAMPLES))('shared samples', () => {
       expect(header).toMatchObject({ version: '1.2.7', umfang: 'TEIL', sendersoftware: 'IMV online', timestamp: '2026-11-20T08:15:00.000Z' });
       expect(objects).toHaveLength(1);
       const o = objects[0]!;
-      expect(o).toMatchObject({ sourceId: '1001', openimmoObid: 'IMVONLINE-1001', action: 'UPSERT', user: 'mmustermann', standVom: '2026-11-20', warnings: [] });
+      expect(o).toMatchObject({
+        sourceId: '1001',
+        openimmoObid: 'IMVONLINE-1001',
+        action: 'UPSERT',
+        user: 'mmustermann',
+        standVom: '2026-11-20',
+        warnings: [],
+      });
       expect(o.estate).toMatchObject({
-        kind: 'wohnung', kindType: 'ETAGE', marketingType: 'KAUF', usageType: 'WOHNEN',
-        city: 'Köln', zip: '50667', street: 'Hohe Straße', houseNumber: '12a', country: 'DEU',
-        latitude: 50.9384, longitude: 6.9599, floor: '3',
-        purchasePrice: 389000, houseMoney: 310.5, currency: 'EUR', livingArea: 84.5, rooms: 3, bathrooms: 1,
-        yearBuilt: 1968, condition: 'GEPFLEGT', addressPublishable: false, availableFrom: 'nach Absprache',
+        kind: 'wohnung',
+        kindType: 'ETAGE',
+        marketingType: 'KAUF',
+        usageType: 'WOHNEN',
+        city: 'Köln',
+        zip: '50667',
+        street: 'Hohe Straße',
+        houseNumber: '12a',
+        country: 'DEU',
+        latitude: 50.9384,
+        longitude: 6.9599,
+        floor: '3',
+        purchasePrice: 389000,
+        houseMoney: 310.5,
+        currency: 'EUR',
+        livingArea: 84.5,
+        rooms: 3,
+        bathrooms: 1,
+        yearBuilt: 1968,
+        condition: 'GEPFLEGT',
+        addressPublishable: false,
+        availableFrom: 'nach Absprache',
         title: 'Helle 3-Zimmer-Wohnung mit Balkon in der Kölner Innenstadt',
       });
       expect(o.contact).toMatchObject({
-        externalId: 'IMV-K-88120', lastName: 'Schäfer', firstName: 'Renate', salutation: 'Frau', city: 'Köln', country: 'DEU',
+        externalId: 'IMV-K-88120',
+        lastName: 'Schäfer',
+        firstName: 'Renate',
+        salutation: 'Frau',
+        city: 'Köln',
+        country: 'DEU',
         emails: { email_privat: 'renate.schaefer@example.org' },
         phones: { tel_privat: '+49 221 5550101', tel_handy: '+49 170 5550101' },
       });
@@ -88,7 +117,14 @@ describe.skipIf(!existsSync(SAMPLES))('shared samples', () => {
       expect(transfer.xmlEntryName).toBe('export/openimmo.xml');
       const [o] = objects as [TransferObject];
       expect(o).toMatchObject({ sourceId: '1004', user: 'skoch', warnings: [] });
-      expect(o.estate).toMatchObject({ kind: 'buero_praxen', kindType: 'BUEROFLAECHE', usageType: 'GEWERBE', usableArea: 310, officeArea: 290, city: 'Hamburg' });
+      expect(o.estate).toMatchObject({
+        kind: 'buero_praxen',
+        kindType: 'BUEROFLAECHE',
+        usageType: 'GEWERBE',
+        usableArea: 310,
+        officeArea: 290,
+        city: 'Hamburg',
+      });
       expect(o.contact).toMatchObject({ company: 'Hanse Gewerbebau GmbH', lastName: 'Petersen' });
       expect(o.attachments.map((a) => [a.group, a.title, a.source])).toEqual([
         ['TITELBILD', 'Außenansicht', { kind: 'path', path: 'bilder/aussen.png', entry: 'export/bilder/aussen.png' }],
@@ -129,7 +165,15 @@ describe.skipIf(!existsSync(SAMPLES))('shared samples', () => {
       expect(header).toBeNull(); // no <uebertragung>
       const [o] = objects as [TransferObject];
       expect(o).toMatchObject({ sourceId: '8333', openimmoObid: null, standVom: '2025-04-01', warnings: [] });
-      expect(o.estate).toMatchObject({ zip: '97084', city: 'Heidingsfeld, Heidingsfeld', street: null, coldRent: 940, additionalCosts: 322, livingArea: 72.3, rooms: 2 });
+      expect(o.estate).toMatchObject({
+        zip: '97084',
+        city: 'Heidingsfeld, Heidingsfeld',
+        street: null,
+        coldRent: 940,
+        additionalCosts: 322,
+        livingArea: 72.3,
+        rooms: 2,
+      });
       expect(o.estate.title).toBe('Reinkommen, wohlfühlen, losleben!');
       expect(o.estate.locationText).toContain('<br>Heidingsfeld, besitzt heute');
       expect(o.estate.description).toMatch(/^Diese Wohnung beeindruckt/); // from objekt_text
@@ -159,9 +203,7 @@ describe.skipIf(!existsSync(SAMPLES))('shared samples', () => {
     },
   };
 
-  const files = existsSync(SAMPLES)
-    ? ['imv', 'public'].flatMap((d) => readdirSync(join(SAMPLES, d)).map((f) => `${d}/${f}`)).sort()
-    : [];
+  const files = existsSync(SAMPLES) ? ['imv', 'public'].flatMap((d) => readdirSync(join(SAMPLES, d)).map((f) => `${d}/${f}`)).sort() : [];
 
   it('every sample file has expectations here', () => {
     expect(files.filter((f) => !(f in expected))).toEqual([]);

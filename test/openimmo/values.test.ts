@@ -16,8 +16,19 @@ import {
 
 describe('booleans', () => {
   it.each([
-    ['true', true], ['TRUE', true], ['True', true], ['1', true], ['JA', true], ['ja', true], ['Ja', true],
-    ['false', false], ['FALSE', false], ['0', false], ['NEIN', false], ['nein', false], [' Nein ', false],
+    ['true', true],
+    ['TRUE', true],
+    ['True', true],
+    ['1', true],
+    ['JA', true],
+    ['ja', true],
+    ['Ja', true],
+    ['false', false],
+    ['FALSE', false],
+    ['0', false],
+    ['NEIN', false],
+    ['nein', false],
+    [' Nein ', false],
   ])('%j → %j', (raw, expected) => {
     expect(parseBoolean(raw)).toBe(expected);
   });
@@ -59,12 +70,9 @@ describe('decimals', () => {
     expect(parseDecimal(raw)).toBe(expected);
   });
 
-  it.each(['', 'abc', '1.2.3,4.5', '12,34,5', '1.25.000', 'auf Anfrage', '1e5', '--1', '1,2,3.4.5'])(
-    '%j is unreadable',
-    (raw) => {
-      expect(parseDecimal(raw)).toBeUndefined();
-    },
-  );
+  it.each(['', 'abc', '1.2.3,4.5', '12,34,5', '1.25.000', 'auf Anfrage', '1e5', '--1', '1,2,3.4.5'])('%j is unreadable', (raw) => {
+    expect(parseDecimal(raw)).toBeUndefined();
+  });
 
   it('warning names field and value', () => {
     const w: string[] = [];
@@ -80,7 +88,12 @@ describe('decimals', () => {
 });
 
 describe('integers', () => {
-  it.each([['1968', 1968], ['3.0', 3], ['  42 ', 42], ['-1', -1]])('%j → %j', (raw, expected) => {
+  it.each([
+    ['1968', 1968],
+    ['3.0', 3],
+    ['  42 ', 42],
+    ['-1', -1],
+  ])('%j → %j', (raw, expected) => {
     expect(parseInteger(raw)).toBe(expected);
   });
 
@@ -128,12 +141,9 @@ describe('dates and timestamps', () => {
     expect(parseDate('2026-11-20T23:30:00-05:00')).toBe('2026-11-20');
   });
 
-  it.each(['2026-02-30', '2026-13-01', '2026-11-20T25:00:00', 'nach Absprache', 'sofort', '2026-11-20T10:00:00+15:00'])(
-    '%j is not a date',
-    (raw) => {
-      expect(parseDateOrTimestamp(raw)).toBeUndefined();
-    },
-  );
+  it.each(['2026-02-30', '2026-13-01', '2026-11-20T25:00:00', 'nach Absprache', 'sofort', '2026-11-20T10:00:00+15:00'])('%j is not a date', (raw) => {
+    expect(parseDateOrTimestamp(raw)).toBeUndefined();
+  });
 
   it('leap day', () => {
     expect(parseDateOrTimestamp('2024-02-29')).toBe('2024-02-29');
@@ -153,9 +163,22 @@ describe('countries', () => {
   });
 
   it.each([
-    ['DE', 'DEU'], ['de', 'DEU'], ['AT', 'AUT'], ['CH', 'CHE'], ['GB', 'GBR'], ['US', 'USA'],
-    ['NL', 'NLD'], ['PL', 'POL'], ['TR', 'TUR'], ['ES', 'ESP'], ['KM', 'COM'], ['UK', 'GBR'],
-    ['DEU', 'DEU'], ['deu', 'DEU'], ['Deutschland', 'DEU'], ['Österreich', 'AUT'],
+    ['DE', 'DEU'],
+    ['de', 'DEU'],
+    ['AT', 'AUT'],
+    ['CH', 'CHE'],
+    ['GB', 'GBR'],
+    ['US', 'USA'],
+    ['NL', 'NLD'],
+    ['PL', 'POL'],
+    ['TR', 'TUR'],
+    ['ES', 'ESP'],
+    ['KM', 'COM'],
+    ['UK', 'GBR'],
+    ['DEU', 'DEU'],
+    ['deu', 'DEU'],
+    ['Deutschland', 'DEU'],
+    ['Österreich', 'AUT'],
   ])('%j → %j', (raw, expected) => {
     expect(toAlpha3(raw)).toBe(expected);
   });

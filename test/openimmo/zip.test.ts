@@ -106,7 +106,14 @@ describe('a valid ZIP transfer', () => {
 
   it('openTransfer detects a ZIP by its magic bytes, whatever the name', async () => {
     await withTempDir(async (dir) => {
-      const p = writeTemp(dir, 'transfer.xml', await zipOf([{ name: 'a.xml', data: transfer([immobilie({ id: '1' })]) }, { name: 'b.png', data: PNG }]));
+      const p = writeTemp(
+        dir,
+        'transfer.xml',
+        await zipOf([
+          { name: 'a.xml', data: transfer([immobilie({ id: '1' })]) },
+          { name: 'b.png', data: PNG },
+        ]),
+      );
       const t = await openTransfer(p);
       try {
         expect(t.kind).toBe('zip');
@@ -144,40 +151,75 @@ describe('rejected ZIPs (ZipRejected, naming the entry)', () => {
   }
 
   it('no XML', async () => {
-    const err = await rejection(zipOf([{ name: 'bild.png', data: PNG }, { name: '__MACOSX/._x.xml', data: 'x' }]));
+    const err = await rejection(
+      zipOf([
+        { name: 'bild.png', data: PNG },
+        { name: '__MACOSX/._x.xml', data: 'x' },
+      ]),
+    );
     expect(err.message).toMatch(/no XML/);
   });
 
   it('two XMLs', async () => {
-    const err = await rejection(zipOf([{ name: 'a/openimmo.xml', data: '<openimmo/>' }, { name: 'b/OTHER.XML', data: '<openimmo/>' }]));
+    const err = await rejection(
+      zipOf([
+        { name: 'a/openimmo.xml', data: '<openimmo/>' },
+        { name: 'b/OTHER.XML', data: '<openimmo/>' },
+      ]),
+    );
     expect(err.message).toContain('"a/openimmo.xml"');
     expect(err.message).toContain('"b/OTHER.XML"');
   });
 
   it('a ../ entry', async () => {
-    const err = await rejection(craftZip([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'bilder/../../evil.sh', data: 'x' }]));
+    const err = await rejection(
+      craftZip([
+        { name: 'openimmo.xml', data: '<openimmo/>' },
+        { name: 'bilder/../../evil.sh', data: 'x' },
+      ]),
+    );
     expect(err.message).toContain('"bilder/../../evil.sh"');
     expect(err.detail).toMatchObject({ entry: 'bilder/../../evil.sh' });
   });
 
   it('a ..\\ entry (Windows separators)', async () => {
-    const err = await rejection(craftZip([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: '..\\evil.sh', data: 'x' }]));
+    const err = await rejection(
+      craftZip([
+        { name: 'openimmo.xml', data: '<openimmo/>' },
+        { name: '..\\evil.sh', data: 'x' },
+      ]),
+    );
     expect(err.message).toContain('../evil.sh');
   });
 
   it('an absolute path', async () => {
-    const err = await rejection(craftZip([{ name: '/etc/cron.d/evil', data: 'x' }, { name: 'openimmo.xml', data: '<openimmo/>' }]));
+    const err = await rejection(
+      craftZip([
+        { name: '/etc/cron.d/evil', data: 'x' },
+        { name: 'openimmo.xml', data: '<openimmo/>' },
+      ]),
+    );
     expect(err.message).toContain('"/etc/cron.d/evil"');
     expect(err.message).toContain('absolute path');
   });
 
   it('a drive letter', async () => {
-    const err = await rejection(craftZip([{ name: 'C:/Windows/evil.dll', data: 'x' }, { name: 'openimmo.xml', data: '<openimmo/>' }]));
+    const err = await rejection(
+      craftZip([
+        { name: 'C:/Windows/evil.dll', data: 'x' },
+        { name: 'openimmo.xml', data: '<openimmo/>' },
+      ]),
+    );
     expect(err.message).toContain('drive letter');
   });
 
   it('a symlink', async () => {
-    const err = await rejection(zipOf([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'bilder/link.png', data: '/etc/passwd', mode: 0o120777 }]));
+    const err = await rejection(
+      zipOf([
+        { name: 'openimmo.xml', data: '<openimmo/>' },
+        { name: 'bilder/link.png', data: '/etc/passwd', mode: 0o120777 },
+      ]),
+    );
     expect(err.message).toContain('"bilder/link.png"');
     expect(err.message).toContain('symbolic link');
   });
@@ -188,7 +230,12 @@ describe('rejected ZIPs (ZipRejected, naming the entry)', () => {
   });
 
   it('a zip bomb by ratio (2 MiB of zeros → a few KiB)', async () => {
-    const err = await rejection(zipOf([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'bomb.png', data: Buffer.alloc(2 * MiB) }]));
+    const err = await rejection(
+      zipOf([
+        { name: 'openimmo.xml', data: '<openimmo/>' },
+        { name: 'bomb.png', data: Buffer.alloc(2 * MiB) },
+      ]),
+    );
     expect(err.message).toContain('"bomb.png"');
     expect(err.message).toContain('compression ratio');
   });
@@ -200,7 +247,10 @@ describe('rejected ZIPs (ZipRejected, naming the entry)', () => {
 
   it('a bomb that lies in its headers is stopped while streaming', async () => {
     // Declares 1,000 bytes, inflates to 2 MiB: the headers pass, the stream must not. Lying headers: crafted.
-    const zip = craftZip([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'liar.png', data: Buffer.alloc(2 * MiB), declaredSize: 1000 }]);
+    const zip = craftZip([
+      { name: 'openimmo.xml', data: '<openimmo/>' },
+      { name: 'liar.png', data: Buffer.alloc(2 * MiB), declaredSize: 1000 },
+    ]);
     const z = await openZip(zip);
     try {
       const err = await caught(z.readEntry('liar.png'));
@@ -214,7 +264,10 @@ describe('rejected ZIPs (ZipRejected, naming the entry)', () => {
   it('per-entry limit while streaming (headers within the limit, content beyond)', async () => {
     const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251)); // incompressible-ish
     // Lying headers: crafted.
-    const zip = craftZip([{ name: 'openimmo.xml', data: '<openimmo/>' }, { name: 'big.jpg', data, declaredSize: 1000 }]);
+    const zip = craftZip([
+      { name: 'openimmo.xml', data: '<openimmo/>' },
+      { name: 'big.jpg', data, declaredSize: 1000 },
+    ]);
     const z = await openZip(zip, { maxAttachmentBytes: 100_000 });
     try {
       const err = await caught(z.readEntry('big.jpg'));
@@ -291,7 +344,10 @@ describe('entry names (pure)', () => {
   });
 
   it('ambiguous paths: every entry of the deciding step is a candidate, the first in the archive wins', () => {
-    const idx = createAttachmentIndex(['t.xml', 'bilder/a.jpg', 'bilder/a.jpg', 'Bilder/B.JPG', 'bilder/b.jpg', 'x/c.png', 'y/c.png', 'd.png', 'z/d.png'], 't.xml');
+    const idx = createAttachmentIndex(
+      ['t.xml', 'bilder/a.jpg', 'bilder/a.jpg', 'Bilder/B.JPG', 'bilder/b.jpg', 'x/c.png', 'y/c.png', 'd.png', 'z/d.png'],
+      't.xml',
+    );
     expect(idx.candidates('bilder/a.jpg')).toEqual(['bilder/a.jpg', 'bilder/a.jpg']); // the same name twice
     expect(idx.candidates('bilder/b.jpg')).toEqual(['Bilder/B.JPG', 'bilder/b.jpg']); // differing only in case
     expect(idx.resolve('bilder/b.jpg')).toBe('Bilder/B.JPG');

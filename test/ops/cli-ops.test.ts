@@ -35,7 +35,13 @@ function writeConfig(cfg: AppConfig): string {
   const file = path.join(dir, 'imv-import.json');
   fs.writeFileSync(
     file,
-    JSON.stringify({ tenants: cfg.tenants, temporal: cfg.temporal, databaseUrl: cfg.databaseUrl, fileStoreDir: cfg.fileStoreDir, worker: { shutdownGraceSeconds: 5 } }),
+    JSON.stringify({
+      tenants: cfg.tenants,
+      temporal: cfg.temporal,
+      databaseUrl: cfg.databaseUrl,
+      fileStoreDir: cfg.fileStoreDir,
+      worker: { shutdownGraceSeconds: 5 },
+    }),
   );
   return file;
 }
@@ -83,8 +89,14 @@ describe('estates on more estates than PostgreSQL has bind parameters', () => {
       [tenant, N],
     );
     const [address] = await db('addresses').insert({ tenant_id: tenant, last_name: 'Muster', contact_origin: 'IMV', status: 'Aktiv' }).returning('id');
-    await db.raw(`INSERT INTO estate_contacts (estate_id, address_id, role) SELECT id, ?, 'ansprechpartner' FROM estates WHERE tenant_id = ?`, [address.id, tenant]);
-    await db.raw(`INSERT INTO estate_attachments (estate_id, position, "group", title, url) SELECT id, 0, 'TITELBILD', 'Bild', 'https://example.org/' || id FROM estates WHERE tenant_id = ? AND id % 7 = 0`, [tenant]);
+    await db.raw(`INSERT INTO estate_contacts (estate_id, address_id, role) SELECT id, ?, 'ansprechpartner' FROM estates WHERE tenant_id = ?`, [
+      address.id,
+      tenant,
+    ]);
+    await db.raw(
+      `INSERT INTO estate_attachments (estate_id, position, "group", title, url) SELECT id, 0, 'TITELBILD', 'Bild', 'https://example.org/' || id FROM estates WHERE tenant_id = ? AND id % 7 = 0`,
+      [tenant],
+    );
     allIds = (await db('estates').where({ tenant_id: tenant }).orderBy('id').pluck('id')) as number[];
     withAttachment = new Set(allIds.filter((id) => id % 7 === 0));
     expect(allIds.length).toBe(N);
@@ -102,7 +114,9 @@ describe('estates on more estates than PostgreSQL has bind parameters', () => {
     const page = JSON.parse(r.stdout);
     expect(ids(page)).toEqual(allIds.slice(0, 1000));
     expect(page.every((e: { contacts: unknown[] }) => e.contacts.length === 1)).toBe(true);
-    expect(page.filter((e: { attachments: unknown[] }) => e.attachments.length === 1).map((e: { id: number }) => e.id)).toEqual(allIds.slice(0, 1000).filter((id) => withAttachment.has(id)));
+    expect(page.filter((e: { attachments: unknown[] }) => e.attachments.length === 1).map((e: { id: number }) => e.id)).toEqual(
+      allIds.slice(0, 1000).filter((id) => withAttachment.has(id)),
+    );
     expect(r.stderr).toContain(`--after ${allIds[999]}`);
     expect(r.stderr.length).toBeLessThan(500);
   });
@@ -155,12 +169,22 @@ describe('estates on more estates than PostgreSQL has bind parameters', () => {
     expect(lines[0]).toContain(' aktiv ');
     expect(r.stderr).toContain(`--after ${aktiv[49]}`);
     const rest = await run(env, ['estates', '--after', String(aktiv[aktiv.length - 3])]);
-    expect(rest.stdout.trimEnd().split('\n').map((l) => Number(l.trim().split(/\s+/)[0]))).toEqual(aktiv.slice(-2));
+    expect(
+      rest.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => Number(l.trim().split(/\s+/)[0])),
+    ).toEqual(aktiv.slice(-2));
     expect(rest.stderr).toBe('');
   });
 
   it('refuses a bad --limit or --after, and --all with --limit', async () => {
-    for (const args of [['--limit', '0'], ['--limit', 'ten'], ['--after', '-5'], ['--all', '--limit', '10']]) {
+    for (const args of [
+      ['--limit', '0'],
+      ['--limit', 'ten'],
+      ['--after', '-5'],
+      ['--all', '--limit', '10'],
+    ]) {
       const r = await run(env, ['estates', '--status', 'all', ...args]);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr).toMatch(/^imv-import: .*(--limit|--after|--all)/);
@@ -210,7 +234,10 @@ describe('short error messages', () => {
 
     // What knex made of the 65,536-id IN list (1.6 MB of SQL before the server's message).
     const sql = `select * from "estate_attachments" where "estate_id" in (${Array.from({ length: 65536 }, (_, i) => i + 1).join(', ')})`;
-    const knexError = Object.assign(new Error(`${sql} - bind message supplies 0 parameters, but prepared statement "" requires 65536`), { code: '08P01', severity: 'ERROR' });
+    const knexError = Object.assign(new Error(`${sql} - bind message supplies 0 parameters, but prepared statement "" requires 65536`), {
+      code: '08P01',
+      severity: 'ERROR',
+    });
     expect(shortErrorMessage(knexError)).toBe('database error 08P01: bind message supplies 0 parameters, but prepared statement "" requires 65536');
     const huge = shortErrorMessage(new Error('x'.repeat(100_000)));
     expect(huge.length).toBeLessThanOrEqual(MAX_MESSAGE_CHARS);

@@ -15,7 +15,18 @@ import { triggerBatch } from '../../ops/batches';
 import { Registry } from 'prom-client';
 import { startStuckImportsWatch, startTelemetry } from '../../workers/main';
 import { metricsHostOf, startMetricsServer } from '../../workers/metrics';
-import { createTestDatabase, hasSamples, quietLog, samplesDir, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
+import {
+  createTestDatabase,
+  hasSamples,
+  quietLog,
+  samplesDir,
+  startWorker,
+  temporalClient,
+  testConfig,
+  uniqueId,
+  uploadTo,
+  type RunningWorker,
+} from '../support/harness';
 import { captureLog, parsePrometheus, valueOf, type Sample } from './support';
 
 describe.runIf(hasSamples)('worker metrics endpoint', () => {
@@ -134,7 +145,16 @@ describe.runIf(hasSamples)('worker metrics endpoint', () => {
     const insert = async (file: string, ago: string) =>
       (
         await db('import_files')
-          .insert({ tenant_id: tenant, remote_path: `/${tenant}/${file}`, file_name: file, size: 1, mtime: new Date(), status: 'importing', workflow_id: uniqueId(`import-file/${tenant}/x/${file}`), started_at: db.raw(`now() - interval '${ago}'`) })
+          .insert({
+            tenant_id: tenant,
+            remote_path: `/${tenant}/${file}`,
+            file_name: file,
+            size: 1,
+            mtime: new Date(),
+            status: 'importing',
+            workflow_id: uniqueId(`import-file/${tenant}/x/${file}`),
+            started_at: db.raw(`now() - interval '${ago}'`),
+          })
           .returning('id')
       )[0].id as number;
     const stuck = await insert('hangs.xml', '3 hours');

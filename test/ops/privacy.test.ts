@@ -15,7 +15,17 @@ import { ensureSchedule, describeSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
 import { startReplay } from '../../ops/replay';
 import { installRuntime } from '../../workers/main';
-import { createTestDatabase, hasSamples, samplesDir, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
+import {
+  createTestDatabase,
+  hasSamples,
+  samplesDir,
+  startWorker,
+  temporalClient,
+  testConfig,
+  uniqueId,
+  uploadTo,
+  type RunningWorker,
+} from '../support/harness';
 import { FTP_PASSWORD } from '../support/vsftpd';
 import { captureLog, type CapturedLog } from './support';
 
@@ -85,7 +95,10 @@ describe.runIf(hasSamples)('no personal data or credentials in Temporal or the l
   });
 
   it('the check decodes payload bytes before it searches them', () => {
-    const payload = { metadata: { encoding: new Uint8Array(Buffer.from('json/plain')) }, data: new Uint8Array(Buffer.from(JSON.stringify({ lastName: 'Größ' }))) };
+    const payload = {
+      metadata: { encoding: new Uint8Array(Buffer.from('json/plain')) },
+      data: new Uint8Array(Buffer.from(JSON.stringify({ lastName: 'Größ' }))),
+    };
     expect(JSON.stringify(payload)).not.toContain('Größ');
     expect(leaks(asText({ events: [{ input: { payloads: [payload] } }] }), ['größ', 'Petersen'])).toEqual(['größ']);
   });
@@ -151,7 +164,14 @@ describe.runIf(hasSamples)('no personal data or credentials in Temporal or the l
       expect(leaks(historyText, secrets), `history of ${r.workflowId}`).toEqual([]);
 
       const desc = await handle.describe();
-      const descText = asText({ raw: desc.raw, memo: desc.memo, searchAttributes: desc.searchAttributes, typed: desc.typedSearchAttributes, summary: await desc.staticSummary(), details: await desc.staticDetails() });
+      const descText = asText({
+        raw: desc.raw,
+        memo: desc.memo,
+        searchAttributes: desc.searchAttributes,
+        typed: desc.typedSearchAttributes,
+        summary: await desc.staticSummary(),
+        details: await desc.staticDetails(),
+      });
       expect(descText).toContain(tenant);
       expect(leaks(descText, secrets), `description of ${r.workflowId}`).toEqual([]);
       expect(leaks(asText({ memo: r.memo, searchAttributes: r.searchAttributes, raw: r.raw }), secrets), `visibility of ${r.workflowId}`).toEqual([]);

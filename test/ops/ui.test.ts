@@ -37,7 +37,16 @@ describe.runIf(fs.existsSync(CHROMIUM))('Temporal Web UI: find and open a failed
     await ensureSchedule(client, cfg, cfg.tenants[0]);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
   });
@@ -69,7 +78,13 @@ describe.runIf(fs.existsSync(CHROMIUM))('Temporal Web UI: find and open a failed
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       for (const f of p.frames()) {
-        if ((await f.getByText(text).count().catch(() => 0)) > 0) return;
+        if (
+          (await f
+            .getByText(text)
+            .count()
+            .catch(() => 0)) > 0
+        )
+          return;
       }
       if (Date.now() > deadline) throw new Error(`"${text}" not shown in any frame of ${p.url()}`);
       await p.waitForTimeout(250);

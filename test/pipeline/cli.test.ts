@@ -151,7 +151,14 @@ describe.runIf(hasSamples)('imv-import CLI', () => {
     expect(JSON.parse((await cli(['estates', '--status', 'inaktiv', '--json'])).stdout)).toHaveLength(2);
     const office = all.find((x: { externalNumber: string }) => x.externalNumber === 'IMVO-ID-1004');
     expect(office.fields).toMatchObject({ kind: 'buero_praxen', officeArea: 290, purchasePrice: 1250000 });
-    expect(office.attachments.map((a: { position: number; group: string; title: string; sha256: string }) => [a.position, a.group, a.title, /^[0-9a-f]{64}$/.test(a.sha256)])).toEqual([
+    expect(
+      office.attachments.map((a: { position: number; group: string; title: string; sha256: string }) => [
+        a.position,
+        a.group,
+        a.title,
+        /^[0-9a-f]{64}$/.test(a.sha256),
+      ]),
+    ).toEqual([
       [0, 'TITELBILD', 'Außenansicht', true],
       [1, 'GRUNDRISS', 'Grundriss 4. OG', true],
     ]);

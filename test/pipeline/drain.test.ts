@@ -39,7 +39,10 @@ describe('SIGTERM drains a worker during an import', () => {
     cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant, options: { chunkSize: 100 } }], worker: { shutdownGraceSeconds: 10 } });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-drain-'));
     const configFile = path.join(dir, 'imv-import.json');
-    fs.writeFileSync(configFile, JSON.stringify({ tenants: cfg.tenants, temporal: cfg.temporal, databaseUrl: cfg.databaseUrl, fileStoreDir: cfg.fileStoreDir, worker: cfg.worker }));
+    fs.writeFileSync(
+      configFile,
+      JSON.stringify({ tenants: cfg.tenants, temporal: cfg.temporal, databaseUrl: cfg.databaseUrl, fileStoreDir: cfg.fileStoreDir, worker: cfg.worker }),
+    );
     env = { ...process.env, ...testEnv, IMV_CONFIG: configFile, LOG_LEVEL: 'warn' };
     delete env.TEMPORAL_ADDRESS;
     delete env.DATABASE_URL;
@@ -59,7 +62,11 @@ describe('SIGTERM drains a worker during an import', () => {
 
   it('the stopped worker exits 0 within its grace time; the import completes exactly once', async () => {
     const a = startWorkerProcess('drain-a');
-    const handle = await client.workflow.start('importBatch', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueId(`import-batch/${tenant}`), args: [{ tenant }] });
+    const handle = await client.workflow.start('importBatch', {
+      taskQueue: cfg.temporal.taskQueue,
+      workflowId: uniqueId(`import-batch/${tenant}`),
+      args: [{ tenant }],
+    });
     // Wait until the file is in its upsert chunks, then stop worker A.
     const deadline = Date.now() + 60_000;
     for (;;) {

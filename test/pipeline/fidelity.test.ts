@@ -33,16 +33,20 @@ function withAttachments(id: string, stand: string, anhaenge: string, extra = ''
 </immobilie></anbieter></openimmo>`;
 }
 
-const anhang = (gruppe: string, titel: string, daten: string) => `<anhang location="EXTERN" gruppe="${gruppe}"><anhangtitel>${titel}</anhangtitel><format>png</format>${daten}</anhang>`;
+const anhang = (gruppe: string, titel: string, daten: string) =>
+  `<anhang location="EXTERN" gruppe="${gruppe}"><anhangtitel>${titel}</anhangtitel><format>png</format>${daten}</anhang>`;
 
 describe('OpenImmo fidelity through the pipeline', () => {
   const tenant = uniqueId('fidelity');
   const mirrorTenant = uniqueId('mirror');
-  const ctx = usePipeline({ tenants: [
-    // Public samples carry no onOffice user: the tenant's default user applies.
-    { id: tenant, users: ['mmustermann', 'skoch', 'standard'], defaultUser: 'standard' },
-    { id: mirrorTenant, options: { mirror: { enabled: true, maxArchiveShare: 0.5 } } },
-  ], identities: ['fidelity-worker'] });
+  const ctx = usePipeline({
+    tenants: [
+      // Public samples carry no onOffice user: the tenant's default user applies.
+      { id: tenant, users: ['mmustermann', 'skoch', 'standard'], defaultUser: 'standard' },
+      { id: mirrorTenant, options: { mirror: { enabled: true, maxArchiveShare: 0.5 } } },
+    ],
+    identities: ['fidelity-worker'],
+  });
   const batch = (t: string): Promise<BatchSummary> => ctx.batch(t);
 
   it.runIf(hasSamples)('every sample transfer imports; objects without an id are rejected with a clear message', async () => {
@@ -53,14 +57,21 @@ describe('OpenImmo fidelity through the pipeline', () => {
     expect(summary.failed).toBe(0);
     expect(summary.files).toBe(files.length);
     const ledger = Object.fromEntries(
-      (await ctx.db('import_files').where({ tenant_id: tenant })).map((r) => [r.file_name, { status: r.status, total: r.objects_total, rejected: r.rejected, created: r.created }]),
+      (await ctx.db('import_files').where({ tenant_id: tenant })).map((r) => [
+        r.file_name,
+        { status: r.status, total: r.objects_total, rejected: r.rejected, created: r.created },
+      ]),
     );
     // OpenEstate's objects have no ids at all; the minimal TYPO3 file has empty ones.
     expect(ledger['OpenEstate-IO__openimmo-1-2-0-downgrade.xml']).toMatchObject({ status: 'partial', total: 10, rejected: 10 });
     expect(ledger['oliverklee-ext-csv_to_openimmo__MinimalOpenImmo.xml']).toMatchObject({ status: 'partial', total: 1, rejected: 1 });
     expect(ledger['innobraingmbh-laravel-openimmo__tests_fixtures_example.xml']).toMatchObject({ status: 'imported', created: 1 });
     expect(ledger['oliverklee-ext-realty__charset-ISO8859-1.zip']).toMatchObject({ status: 'imported', created: 1 });
-    const noId = await ctx.db('import_objects as o').join('import_files as f', 'f.id', 'o.import_id').where('f.file_name', 'OpenEstate-IO__openimmo-1-2-0-downgrade.xml').first('o.messages', 'o.outcome');
+    const noId = await ctx
+      .db('import_objects as o')
+      .join('import_files as f', 'f.id', 'o.import_id')
+      .where('f.file_name', 'OpenEstate-IO__openimmo-1-2-0-downgrade.xml')
+      .first('o.messages', 'o.outcome');
     expect(noId.outcome).toBe('rejected');
     expect(noId.messages.join(' ')).toMatch(/no IMV object id/);
 
@@ -117,7 +128,11 @@ describe('OpenImmo fidelity through the pipeline', () => {
     ]);
     const store = new FileStore(ctx.cfg.fileStoreDir);
     expect(fs.readFileSync(store.pathOf(sha(outside)))).toEqual(outside);
-    const msgs = await ctx.db('import_objects as o').join('import_files as f', 'f.id', 'o.import_id').where('f.file_name', 'attachments-v1.zip').first('o.messages');
+    const msgs = await ctx
+      .db('import_objects as o')
+      .join('import_files as f', 'f.id', 'o.import_id')
+      .where('f.file_name', 'attachments-v1.zip')
+      .first('o.messages');
     expect(msgs.messages.join(' ')).toContain('fehlt.png');
     // weitere_adresse: further linked addresses with their role
     expect(e.contacts.map((c) => [c.role, c.lastName ?? c.company])).toEqual([
@@ -131,13 +146,20 @@ describe('OpenImmo fidelity through the pipeline', () => {
     const v2 = withAttachments(
       '7001',
       '2026-11-22',
-      [anhang('TITELBILD', 'Außen', '<daten><pfad>bilder/außen.png</pfad></daten>'), anhang('BILD', 'Garten', '<daten><pfad>bilder/garten.png</pfad></daten>')].join(''),
+      [
+        anhang('TITELBILD', 'Außen', '<daten><pfad>bilder/außen.png</pfad></daten>'),
+        anhang('BILD', 'Garten', '<daten><pfad>bilder/garten.png</pfad></daten>'),
+      ].join(''),
     );
-    await uploadTo(tenant, 'attachments-v2.zip', await zipOf([
-      { name: 'objekt.xml', data: Buffer.from(v2) },
-      { name: 'bilder/außen.png', data: outside },
-      { name: 'bilder/garten.png', data: garden },
-    ]));
+    await uploadTo(
+      tenant,
+      'attachments-v2.zip',
+      await zipOf([
+        { name: 'objekt.xml', data: Buffer.from(v2) },
+        { name: 'bilder/außen.png', data: outside },
+        { name: 'bilder/garten.png', data: garden },
+      ]),
+    );
     expect((await batch(tenant)).imported).toBe(1);
     [e] = (await listEstates(ctx.db, { tenant, status: 'all' })).filter((x) => x.sourceId === '7001');
     expect(e.attachments.map((a) => [a.position, a.title, a.sha256])).toEqual([
@@ -166,7 +188,11 @@ describe('OpenImmo fidelity through the pipeline', () => {
     expect(await archived()).toEqual(['m4']);
     const notes = (await ctx.db('import_files').where({ tenant_id: mirrorTenant, file_name: 'full-3.xml' }).first('notes')).notes;
     expect(notes.join(' ')).toMatch(/mirror refused: .*2 of 3/);
-    const [view] = await listImports(ctx.db, { tenant: mirrorTenant, limit: 1, ids: [(await ctx.db('import_files').where({ tenant_id: mirrorTenant, file_name: 'full-3.xml' }).first('id')).id] });
+    const [view] = await listImports(ctx.db, {
+      tenant: mirrorTenant,
+      limit: 1,
+      ids: [(await ctx.db('import_files').where({ tenant_id: mirrorTenant, file_name: 'full-3.xml' }).first('id')).id],
+    });
     expect(formatImports([view], false)).toMatch(/note: mirror refused/);
     await uploadTo(mirrorTenant, 'full-empty.xml', full('2026-11-26T11:00:00Z', []));
     await batch(mirrorTenant);
@@ -184,7 +210,15 @@ describe('OpenImmo fidelity through the pipeline', () => {
     // IMVO-ID- is never prefixed twice; REFERENZ in lower case; user name trimmed and matched case-insensitively by field name
     expect([full.external_number, full.reference, full.user_name]).toEqual(['IMVO-ID-4711', true, 'mmustermann']);
     // German decimals, 2-letter country, coordinates with a comma, booleans spelled JA/NEIN
-    expect([full.cold_rent, full.living_area, full.plot_area, full.rooms, full.country, full.latitude, full.address_publishable]).toEqual([1250.5, 120.5, 1200.5, 4.5, 'DEU', 50.9384, false]);
+    expect([full.cold_rent, full.living_area, full.plot_area, full.rooms, full.country, full.latitude, full.address_publishable]).toEqual([
+      1250.5,
+      120.5,
+      1200.5,
+      4.5,
+      'DEU',
+      50.9384,
+      false,
+    ]);
     expect(full.kind).toBe('haus');
     expect(full.title).toBe('Reihenendhaus <mit> Garten & Garage');
     // Energy certificates: both 1.2.7 energiepass elements and the pre-1.2.7 epass_* fields
@@ -211,7 +245,14 @@ describe('OpenImmo fidelity through the pipeline', () => {
   });
 
   it('OpenImmo-Feedback: per object its status, per error object id, number and text', async () => {
-    await uploadTo(tenant, 'feedback-mixed.xml', fs.readFileSync(path.join(fixturesDir, 'transfers', 'change-then-delete-1301.xml')).toString('utf8').replace('<objektnr_extern>1301</objektnr_extern>\n        <aktion/>', '<objektnr_extern></objektnr_extern>\n        <aktion/>'));
+    await uploadTo(
+      tenant,
+      'feedback-mixed.xml',
+      fs
+        .readFileSync(path.join(fixturesDir, 'transfers', 'change-then-delete-1301.xml'))
+        .toString('utf8')
+        .replace('<objektnr_extern>1301</objektnr_extern>\n        <aktion/>', '<objektnr_extern></objektnr_extern>\n        <aktion/>'),
+    );
     await batch(tenant);
     const files = await listRemote(`/${tenant}/feedback`);
     const fb = readRemote(tenant, `feedback/${files.find((f) => f.includes('feedback-mixed'))}`);

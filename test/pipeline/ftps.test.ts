@@ -27,7 +27,15 @@ describe('explicit FTPS', () => {
     ftps = await startVsftpd({ tls: true });
     dbHandle = await createTestDatabase();
     const base = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant }] });
-    const raw = JSON.parse(JSON.stringify({ ...base, tenants: base.tenants.map((t) => ({ ...t, ftp: { url: `ftps://${FTP_USER}@127.0.0.1:${ftps.port}/${tenant}`, passwordEnv: 'IMV_TEST_FTP_PASSWORD', insecureTls: true } })) }));
+    const raw = JSON.parse(
+      JSON.stringify({
+        ...base,
+        tenants: base.tenants.map((t) => ({
+          ...t,
+          ftp: { url: `ftps://${FTP_USER}@127.0.0.1:${ftps.port}/${tenant}`, passwordEnv: 'IMV_TEST_FTP_PASSWORD', insecureTls: true },
+        })),
+      }),
+    );
     cfg = parseConfig(raw, { IMV_TEST_FTP_PASSWORD: FTP_PASSWORD });
     db = await openDatabase(cfg, 2);
     worker = await startWorker(cfg, 'ftps-worker');
@@ -53,7 +61,11 @@ describe('explicit FTPS', () => {
     await c.uploadFrom(Readable.from([fs.readFileSync(path.join(fixturesDir, 'transfers', 'change-then-delete-1301.xml'))]), `/${tenant}/tls.xml`);
     c.close();
 
-    const summary: BatchSummary = await client.workflow.execute('importBatch', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueId(`import-batch/${tenant}`), args: [{ tenant }] });
+    const summary: BatchSummary = await client.workflow.execute('importBatch', {
+      taskQueue: cfg.temporal.taskQueue,
+      workflowId: uniqueId(`import-batch/${tenant}`),
+      args: [{ tenant }],
+    });
     expect(summary.imported).toBe(1);
     expect(fs.readdirSync(path.join(ftps.root, tenant, 'processed'))).toEqual([expect.stringMatching(/-tls\.xml$/)]);
     expect(await db('estates').where({ tenant_id: tenant, source_id: '1301' }).first()).toBeTruthy();

@@ -56,7 +56,11 @@ describe('the last resort when finishing an import fails for good', () => {
     });
     running = worker.run();
     await uploadTo(tenant, 'finish-fails.xml', goodXml('9301'));
-    summary = await client.workflow.execute('importBatch', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueId(`import-batch/${tenant}`), args: [{ tenant }] });
+    summary = await client.workflow.execute('importBatch', {
+      taskQueue: cfg.temporal.taskQueue,
+      workflowId: uniqueId(`import-batch/${tenant}`),
+      args: [{ tenant }],
+    });
   });
 
   afterAll(async () => {
@@ -89,6 +93,7 @@ describe('the last resort when finishing an import fails for good', () => {
     expect(markers).toHaveLength(2);
     const types = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
     expect(types.slice(-2)).toEqual(['finishImport', 'abandonImport']);
-    if (process.env.UPDATE_GOLDEN_HISTORIES) fs.writeFileSync(path.join(__dirname, '../replay/histories/local-steps-file-abandoned.json'), historyToJSON(history as never));
+    if (process.env.UPDATE_GOLDEN_HISTORIES)
+      fs.writeFileSync(path.join(__dirname, '../replay/histories/local-steps-file-abandoned.json'), historyToJSON(history as never));
   });
 });

@@ -73,14 +73,22 @@ describe('per-object warnings in the ledger and the report', () => {
     const first = Buffer.from('first picture');
     const second = Buffer.from('second picture');
     const xml = transfer([
-      object('7101', 'skoch', `<kontaktperson><name>Anhang</name></kontaktperson>
-        <anhaenge><anhang gruppe="TITELBILD"><format>jpg</format><daten><pfad>bilder/a.jpg</pfad></daten></anhang></anhaenge>`),
+      object(
+        '7101',
+        'skoch',
+        `<kontaktperson><name>Anhang</name></kontaktperson>
+        <anhaenge><anhang gruppe="TITELBILD"><format>jpg</format><daten><pfad>bilder/a.jpg</pfad></daten></anhang></anhaenge>`,
+      ),
     ]);
-    await uploadTo(tenant, 'pictures.zip', await zipOf([
-      { name: 'openimmo.xml', data: xml },
-      { name: 'bilder/a.jpg', data: first },
-      { name: 'bilder/A.JPG', data: second },
-    ]));
+    await uploadTo(
+      tenant,
+      'pictures.zip',
+      await zipOf([
+        { name: 'openimmo.xml', data: xml },
+        { name: 'bilder/a.jpg', data: first },
+        { name: 'bilder/A.JPG', data: second },
+      ]),
+    );
     const summary = await ctx.batch(tenant);
     expect(summary.imported).toBe(1);
 
@@ -90,7 +98,11 @@ describe('per-object warnings in the ledger and the report', () => {
       outcome: 'created',
       messages: ['anhaenge/anhang[1]: file "bilder/a.jpg" matches 2 entries in the ZIP ("bilder/a.jpg", "bilder/A.JPG"); the first in the archive is used'],
     });
-    const stored = await ctx.db('estate_attachments as a').join('estates as e', 'e.id', 'a.estate_id').where({ 'e.tenant_id': tenant, 'e.source_id': '7101' }).pluck('a.sha256');
+    const stored = await ctx
+      .db('estate_attachments as a')
+      .join('estates as e', 'e.id', 'a.estate_id')
+      .where({ 'e.tenant_id': tenant, 'e.source_id': '7101' })
+      .pluck('a.sha256');
     expect(stored).toEqual([sha(first)]);
   });
 });

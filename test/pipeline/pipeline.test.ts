@@ -64,7 +64,12 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
       expect(e.archived).toBe(false);
     }
     // R9: routed to the user named in the transfer
-    expect(Object.fromEntries(estates.map((e) => [e.source_id, e.user_name]))).toEqual({ '1001': 'mmustermann', '1002': 'skoch', '1003': 'mmustermann', '1004': 'skoch' });
+    expect(Object.fromEntries(estates.map((e) => [e.source_id, e.user_name]))).toEqual({
+      '1001': 'mmustermann',
+      '1002': 'skoch',
+      '1003': 'mmustermann',
+      '1004': 'skoch',
+    });
     const e1001 = estates.find((e) => e.source_id === '1001');
     expect(e1001.purchase_price).toBe(389000);
     expect(e1001.city).toBe('Köln');
@@ -94,7 +99,11 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
     expect(schaefer.user_name).toBe('mmustermann');
 
     // R6: linked as ansprechpartner, once
-    const links = await ctx.db('estate_contacts as l').join('estates as e', 'e.id', 'l.estate_id').where('e.tenant_id', tenant).select('e.source_id', 'l.role', 'l.address_id');
+    const links = await ctx
+      .db('estate_contacts as l')
+      .join('estates as e', 'e.id', 'l.estate_id')
+      .where('e.tenant_id', tenant)
+      .select('e.source_id', 'l.role', 'l.address_id');
     expect(links).toHaveLength(4);
     expect(links.every((l) => l.role === 'ansprechpartner')).toBe(true);
 
@@ -150,7 +159,12 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
     expect(e.archived).toBe(true);
     expect(e.purchase_price).toBe(110000);
     expect(e.title).toBe('Dann geändert');
-    const outcomes = await ctx.db('import_objects as o').join('import_files as f', 'f.id', 'o.import_id').where('f.file_name', 'change-then-delete-1301.xml').orderBy('o.position').pluck('o.outcome');
+    const outcomes = await ctx
+      .db('import_objects as o')
+      .join('import_files as f', 'f.id', 'o.import_id')
+      .where('f.file_name', 'change-then-delete-1301.xml')
+      .orderBy('o.position')
+      .pluck('o.outcome');
     expect(outcomes).toEqual(['created', 'updated', 'archived']);
   });
 

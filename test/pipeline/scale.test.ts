@@ -74,7 +74,12 @@ describe('scale-out and long batches', () => {
     expect(maxOpen).toBe(6);
     // The progress queries answer on both workflows (here after they finished).
     expect(await client.workflow.getHandle(batchId).query('progress')).toMatchObject({ tenant, files: 10, imported: 10, running: 0, pending: 0 });
-    expect(await client.workflow.getHandle(summary.results[0].workflowId).query('progress')).toMatchObject({ step: 'done: imported', objectsTotal: 1, objectsDone: 1, outcome: 'imported' });
+    expect(await client.workflow.getHandle(summary.results[0].workflowId).query('progress')).toMatchObject({
+      step: 'done: imported',
+      objectsTotal: 1,
+      objectsDone: 1,
+      outcome: 'imported',
+    });
     expect(summary.files).toBe(10);
     expect(summary.imported).toBe(10);
     const seen = new Set<string>();

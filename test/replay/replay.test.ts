@@ -15,7 +15,17 @@ import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import type { BatchSummary, ImportFileResult } from '../../common/messages';
 import { startReplay } from '../../ops/replay';
 import { openDatabase, type Db } from '../../db/db';
-import { createTestDatabase, fixturesDir, startWorker, temporalClient, testConfig, uniqueId, uploadTo, workflowBundle, type RunningWorker } from '../support/harness';
+import {
+  createTestDatabase,
+  fixturesDir,
+  startWorker,
+  temporalClient,
+  testConfig,
+  uniqueId,
+  uploadTo,
+  workflowBundle,
+  type RunningWorker,
+} from '../support/harness';
 import type { AppConfig } from '../../config/config';
 
 type History = temporal.api.history.v1.IHistory;
@@ -39,7 +49,11 @@ function loadGolden(): { name: string; workflowId: string; history: History }[] 
     .readdirSync(goldenDir)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => ({ name: f.replace(/\.json$/, ''), workflowId: f.replace(/\.json$/, ''), history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(goldenDir, f), 'utf8'))) }));
+    .map((f) => ({
+      name: f.replace(/\.json$/, ''),
+      workflowId: f.replace(/\.json$/, ''),
+      history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(goldenDir, f), 'utf8'))),
+    }));
 }
 
 describe('replay safety of workflow code', () => {

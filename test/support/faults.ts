@@ -89,7 +89,12 @@ export function generateTransfer(o: GenOptions): Buffer {
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Polls `probe` until it returns a truthy value; errors count as "not yet" (a database restarting). */
-export async function waitFor<T>(what: string, probe: () => Promise<T> | T, timeoutMs = 60_000, everyMs = 50): Promise<Exclude<T, null | undefined | false | 0 | ''>> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T> | T,
+  timeoutMs = 60_000,
+  everyMs = 50,
+): Promise<Exclude<T, null | undefined | false | 0 | ''>> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown = null;
   for (;;) {
@@ -99,7 +104,8 @@ export async function waitFor<T>(what: string, probe: () => Promise<T> | T, time
     } catch (e) {
       lastError = e;
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
     await sleep(everyMs);
   }
 }
@@ -234,7 +240,10 @@ export function uploadUntilReleased(
 export async function listDir(port: number, dir: string): Promise<string[]> {
   return ftpAt(port, async (c) => {
     try {
-      return (await c.list(dir)).filter((f) => f.isFile).map((f) => f.name).sort();
+      return (await c.list(dir))
+        .filter((f) => f.isFile)
+        .map((f) => f.name)
+        .sort();
     } catch {
       return [];
     }
@@ -365,9 +374,12 @@ export class FtpProxy {
         client.write(d);
         if (this.bytesPerSecond > 0) {
           upstream.pause();
-          setTimeout(() => {
-            if (!c.frozen) upstream.resume();
-          }, (d.length / this.bytesPerSecond) * 1000);
+          setTimeout(
+            () => {
+              if (!c.frozen) upstream.resume();
+            },
+            (d.length / this.bytesPerSecond) * 1000,
+          );
         }
       });
     });
@@ -513,7 +525,18 @@ export function quietDb(url: string): Db {
 // ---------------------------------------------------------------------------------------------
 
 /** Columns that differ between two correct runs: ids, times, and the file's upload time. */
-const VOLATILE = new Set(['id', 'tenant_id', 'created_at', 'updated_at', 'archived_at', 'source_file_time', 'last_import_id', 'estate_id', 'address_id', 'import_id']);
+const VOLATILE = new Set([
+  'id',
+  'tenant_id',
+  'created_at',
+  'updated_at',
+  'archived_at',
+  'source_file_time',
+  'last_import_id',
+  'estate_id',
+  'address_id',
+  'import_id',
+]);
 
 function strip(row: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -541,17 +564,32 @@ export async function dbState(db: Db, tenant: string): Promise<DbState> {
   const addresses = (await db('addresses').where({ tenant_id: tenant }).select('*')) as Record<string, unknown>[];
   const addressKey = new Map(addresses.map((a) => [a.id as number, JSON.stringify(strip(a))]));
   const sourceOf = new Map(estates.map((e) => [e.id as number, e.source_id as string]));
-  const links = (await db('estate_contacts as l').join('estates as e', 'e.id', 'l.estate_id').where('e.tenant_id', tenant).select('l.*')) as Record<string, unknown>[];
+  const links = (await db('estate_contacts as l').join('estates as e', 'e.id', 'l.estate_id').where('e.tenant_id', tenant).select('l.*')) as Record<
+    string,
+    unknown
+  >[];
   const files = (await db('import_files').where({ tenant_id: tenant }).select('*')) as Record<string, unknown>[];
   const fileName = new Map(files.map((f) => [f.id as number, f.file_name as string]));
-  const objects = (await db('import_objects as o').join('import_files as f', 'f.id', 'o.import_id').where('f.tenant_id', tenant).select('o.*')) as Record<string, unknown>[];
-  const ids = (s: unknown) => JSON.stringify(s).replace(/import \d+/g, 'import #').split(tenant).join('<tenant>');
+  const objects = (await db('import_objects as o').join('import_files as f', 'f.id', 'o.import_id').where('f.tenant_id', tenant).select('o.*')) as Record<
+    string,
+    unknown
+  >[];
+  const ids = (s: unknown) =>
+    JSON.stringify(s)
+      .replace(/import \d+/g, 'import #')
+      .split(tenant)
+      .join('<tenant>');
   return {
     estates: sorted(estates.map((e) => strip(e))),
     addresses: sorted(addresses.map((a) => strip(a))),
     links: sorted(links.map((l) => ({ estate: sourceOf.get(l.estate_id as number), address: addressKey.get(l.address_id as number), role: l.role }))),
     objects: sorted(
-      objects.map((o) => ({ ...strip(o), file: fileName.get(o.import_id as number), estate: o.estate_id == null ? null : sourceOf.get(o.estate_id as number) ?? '?', messages: ids(o.messages) })),
+      objects.map((o) => ({
+        ...strip(o),
+        file: fileName.get(o.import_id as number),
+        estate: o.estate_id == null ? null : (sourceOf.get(o.estate_id as number) ?? '?'),
+        messages: ids(o.messages),
+      })),
     ),
     ledger: sorted(
       files.map((f) => ({
@@ -590,7 +628,10 @@ export function expectSameState(actual: DbState, expected: DbState): void {
  * left, and no estate or link exists twice.
  */
 export async function expectLedgerComplete(db: Db, tenant: string, files: string[]): Promise<void> {
-  const rows = (await db('import_files').where({ tenant_id: tenant }).whereNull('replay_of').select('file_name', 'status')) as { file_name: string; status: string }[];
+  const rows = (await db('import_files').where({ tenant_id: tenant }).whereNull('replay_of').select('file_name', 'status')) as {
+    file_name: string;
+    status: string;
+  }[];
   expect(rows.map((r) => r.file_name).sort()).toEqual([...files].sort());
   for (const r of rows) expect(['imported', 'partial', 'duplicate', 'failed'], `${r.file_name}: ${r.status}`).toContain(r.status);
   const staged = await db('staged_objects as s').join('import_files as f', 'f.id', 's.import_id').where('f.tenant_id', tenant).count<{ n: number }[]>('* as n');
@@ -620,8 +661,18 @@ export async function batchResult(h: WorkflowHandle): Promise<BatchSummary> {
 }
 
 /** The file workflow that imports `name` (the batch's child), once it has started. */
-export async function fileWorkflow(client: Client, db: Db, tenant: string, name: string, timeoutMs = 60_000): Promise<{ handle: WorkflowHandle; importId: number }> {
-  const row = await waitFor(`ledger row of ${name}`, () => db('import_files').where({ tenant_id: tenant, file_name: name }).first('id', 'workflow_id'), timeoutMs);
+export async function fileWorkflow(
+  client: Client,
+  db: Db,
+  tenant: string,
+  name: string,
+  timeoutMs = 60_000,
+): Promise<{ handle: WorkflowHandle; importId: number }> {
+  const row = await waitFor(
+    `ledger row of ${name}`,
+    () => db('import_files').where({ tenant_id: tenant, file_name: name }).first('id', 'workflow_id'),
+    timeoutMs,
+  );
   return { handle: client.workflow.getHandle(row.workflow_id), importId: row.id };
 }
 

@@ -149,7 +149,10 @@ export async function uploadTo(tenant: string, name: string, content: Buffer | s
 export async function listRemote(dir: string): Promise<string[]> {
   return ftpSession(async (c) => {
     try {
-      return (await c.list(dir)).filter((f) => f.isFile).map((f) => f.name).sort();
+      return (await c.list(dir))
+        .filter((f) => f.isFile)
+        .map((f) => f.name)
+        .sort();
     } catch {
       return [];
     }

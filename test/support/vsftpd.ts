@@ -25,7 +25,9 @@ function testCertificate(): { cert: string; key: string } {
   const key = path.join(dir, 'key.pem');
   if (!fs.existsSync(cert)) {
     fs.mkdirSync(dir, { recursive: true });
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-keyout', key, '-out', cert], {
+      stdio: 'ignore',
+    });
   }
   return { cert, key };
 }
@@ -68,7 +70,15 @@ export async function startVsftpd(opts: { root?: string; port?: number; tls?: bo
       ...(opts.tls
         ? (() => {
             const { cert, key } = testCertificate();
-            return ['ssl_enable=YES', `rsa_cert_file=${cert}`, `rsa_private_key_file=${key}`, 'force_local_logins_ssl=YES', 'force_local_data_ssl=YES', 'require_ssl_reuse=NO', 'ssl_ciphers=HIGH'];
+            return [
+              'ssl_enable=YES',
+              `rsa_cert_file=${cert}`,
+              `rsa_private_key_file=${key}`,
+              'force_local_logins_ssl=YES',
+              'force_local_data_ssl=YES',
+              'require_ssl_reuse=NO',
+              'ssl_ciphers=HIGH',
+            ];
           })()
         : []),
       '',
