@@ -25,5 +25,7 @@ RUN chmod 0755 /app/bin/imv-import.js \
  && mkdir -p /var/lib/imv-import/store \
  && chown -R node:node /var/lib/imv-import
 USER node
-ENTRYPOINT ["node", "/app/bin/imv-import.js"]
+# A small young generation (4 MB semi-spaces instead of 16-32): the worker makes much short-lived garbage
+# per file; this keeps its resident memory ~40 MB lower at the same speed (bench:pipeline prints both).
+ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/bin/imv-import.js"]
 CMD ["--help"]

@@ -91,8 +91,8 @@ async function main(): Promise<void> {
   );
 
   // The worker in a process of its own, as deployed (`imv-import worker`), so its memory is its own.
-  // BENCH_WORKER_NODE_ARGS: extra node flags for the worker, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  // The node flags of the Docker image's entrypoint, or BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
   const worker = spawn(process.execPath, [...nodeArgs, path.join(__dirname, '..', '..', 'bin', 'imv-import.js'), 'worker', '--identity', 'bench-worker'], {
     env: { ...process.env, IMV_CONFIG: cfgFile, BENCH_FTP: 'bench', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -113,6 +113,12 @@ async function main(): Promise<void> {
   const summary: BatchSummary = await run.result();
   const secs = (Date.now() - t0) / 1000;
   clearInterval(sampler);
+  // When the ledger says the first and the last file were imported (same clock: this machine).
+  const pipeDb = new pg.Client({ connectionString: dbUrl });
+  await pipeDb.connect();
+  const ledger = (await pipeDb.query("SELECT min(finished_at) AS first, max(finished_at) AS last FROM import_files WHERE status IN ('imported', 'partial')")).rows[0] as { first: Date | null; last: Date | null };
+  await pipeDb.end();
+  const sinceTrigger = (d: Date | null) => (d ? `${((d.getTime() - t0) / 1000).toFixed(2)} s` : '-');
   const cpu = {
     worker: cpuOf(worker.pid!) - cpu0.worker,
     temporal: cpuOf(temporal.process.pid!) - cpu0.temporal,
