@@ -81,6 +81,8 @@ export function attachmentActivities(deps: ActivityDeps) {
           }
           if (warnings.length) warningsAt.set(r.position, warnings);
         }
+        // New estates without attachments have no set to replace: nothing to write (IMV's usual one-object file).
+        if (!records.length && !warningsAt.size && [...last.values()].every((r) => r.outcome === 'created')) return { done: last.size };
         // One transaction per chunk: the estates' attachment sets are replaced together.
         await db.transaction(async (trx: Knex.Transaction) => {
           await trx('estate_attachments')
