@@ -43,7 +43,10 @@ export async function startTemporalDevServer(opts: {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'warn', ...searchAttributeFlags()];
   if (opts.dbFile) {
     fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
-    args.push('--db-filename', opts.dbFile);
+    // WAL with synchronous=NORMAL: a commit is a write to the log, not three fsyncs (~4 ms each on this
+    // disk). The dev server's state survives a crash of the process, not of the machine: fine for a dev
+    // stack, and 1,000 files no longer wait on the disk (design.md §9).
+    args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
   if (opts.headless) args.push('--headless');
   else args.push('--ui-port', String(uiPort));
