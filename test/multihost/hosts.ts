@@ -274,7 +274,7 @@ export interface Cluster {
   ftp: Vsftpd;
   ftpUrl(tenant: string): string;
   /** Writes the host's config and starts `imv-import worker --identity host-N` inside its namespace. */
-  startWorker(host: Host, cfg: WorkerConfig, o?: { cpu?: number; env?: Record<string, string> }): Promise<HostWorker>;
+  startWorker(host: Host, cfg: WorkerConfig, o?: { cpu?: number; env?: Record<string, string>; nodeArgs?: string[] }): Promise<HostWorker>;
   /** Takes the host off the network (its veth down): its connections hang, nothing is closed. */
   cutOff(host: Host): void;
   reconnect(host: Host): void;
@@ -448,7 +448,17 @@ export async function startCluster(o: { hosts: number }): Promise<Cluster> {
         );
         const logFile = path.join(host.dir, 'worker.log');
         const out = fs.openSync(logFile, 'a');
-        const cmd = [...(wo.cpu !== undefined ? ['taskset', '-c', String(wo.cpu)] : []), process.execPath, CLI, 'worker', '--identity', host.identity];
+        // The node flags of the Docker image's entrypoint, as deployed.
+        const nodeArgs = wo.nodeArgs ?? ['--max-semi-space-size=4'];
+        const cmd = [
+          ...(wo.cpu !== undefined ? ['taskset', '-c', String(wo.cpu)] : []),
+          process.execPath,
+          ...nodeArgs,
+          CLI,
+          'worker',
+          '--identity',
+          host.identity,
+        ];
         // `ip netns exec` execs the command in place: the child's pid is the worker's.
         const child = spawn('ip', ['netns', 'exec', host.ns, ...cmd], {
           cwd: host.dir,

@@ -58,7 +58,7 @@ async function finalRows(db: Db, tenant: string): Promise<number> {
   return Number(r[0]!.n);
 }
 
-/** Which worker identities completed workflow tasks of each file workflow of the tenant. */
+/** Which worker identities took workflow tasks of each file workflow of the tenant, and which completed its last one. */
 async function workflowHosts(client: Client, db: Db, tenant: string): Promise<{ file: string; hosts: string[]; last: string }[]> {
   const rows = (await db('import_files').where({ tenant_id: tenant }).whereNull('replay_of').select('file_name', 'workflow_id')) as {
     file_name: string;
@@ -67,8 +67,13 @@ async function workflowHosts(client: Client, db: Db, tenant: string): Promise<{ 
   const out: { file: string; hosts: string[]; last: string }[] = [];
   for (const r of rows) {
     const history = await client.workflow.getHandle(r.workflow_id).fetchHistory();
-    const ids = (history.events ?? []).map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((x): x is string => !!x);
-    out.push({ file: r.file_name, hosts: [...new Set(ids)].sort(), last: ids[ids.length - 1] ?? '?' });
+    const events = history.events ?? [];
+    // A task taken by a host that died or was cut off shows as started (then timed out), never completed.
+    const took = events
+      .map((e) => e.workflowTaskStartedEventAttributes?.identity ?? e.workflowTaskCompletedEventAttributes?.identity)
+      .filter((x): x is string => !!x);
+    const completed = events.map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((x): x is string => !!x);
+    out.push({ file: r.file_name, hosts: [...new Set(took)].sort(), last: completed[completed.length - 1] ?? '?' });
   }
   return out;
 }
