@@ -9,6 +9,7 @@
  *
  * Root only (network namespaces). --window is the tenant's maxConcurrentFiles (default: the default, 8).
  */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { parseConfig, tenantOf } from '../../config/config';
@@ -40,6 +41,36 @@ function machineBusySeconds(): number {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
   const idle = f[3]! + f[4]!;
   return (f.reduce((a, b) => a + b, 0) - idle) / TICK;
+}
+
+/** CPU seconds of processes whose pids `pids()` lists now. */
+const sumCpu = (pids: number[]) => pids.reduce((n, p) => n + cpuSeconds(p), 0);
+
+/** The run's PostgreSQL: its postmaster (found by the data folder in the run's folder) and its children. */
+function postgresPids(runDir: string): number[] {
+  const procs = fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number);
+  const ppid = (p: number) => {
+    try {
+      return Number(fs.readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+    } catch {
+      return -1;
+    }
+  };
+  const main = procs.find((p) => {
+    try {
+      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(runDir) && fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'postgres';
+    } catch {
+      return false;
+    }
+  });
+  return main ? [main, ...procs.filter((p) => ppid(p) === main)] : [];
+}
+
+function namespacePids(ns: string): number[] {
+  return execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).split(/\s+/).filter(Boolean).map(Number);
 }
 
 async function waitPolling(cluster: Cluster, connection: Connection, hosts: Host[]): Promise<void> {
@@ -78,18 +109,6 @@ async function main(): Promise<void> {
     connection = await Connection.connect({ address: cluster.temporalAddress });
     const client = new Client({ connection });
     const { files } = await inbox({ plain: count });
-    const pgPids = () =>
-      fs
-        .readdirSync('/proc')
-        .filter((p) => /^\d+$/.test(p))
-        .map(Number)
-        .filter((p) => {
-          try {
-            return fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim() === 'postgres' && fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(cluster.dir);
-          } catch {
-            return false;
-          }
-        });
     console.log(
       `${count} one-object files (${Math.round(files.reduce((n, f) => n + f.content.length, 0) / count)} bytes each), maxConcurrentFiles ${window ?? 'default (8)'}, ${cluster.hosts.length} namespaces on ${fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^processor/gm)?.length} cores`,
     );
@@ -103,14 +122,20 @@ async function main(): Promise<void> {
         connection,
         hosts.map((h) => h.host),
       );
-      // Worker CPU is its own process; "postgres" is every backend alive at the end (a close enough sum).
+      // Worker CPU: the worker processes; machine: every core, including the other users of this machine.
       const workerCpu0 = hosts.map((h) => cpuSeconds(h.host.worker!.pid));
       const machine0 = machineBusySeconds();
+      // Backends that exit during the run take their CPU with them: the PostgreSQL figure is a lower bound.
+      const pg0 = postgresPids(cluster.dir);
+      const pgCpu0 = sumCpu(pg0);
+      const temporalCpu0 = sumCpu(namespacePids(cluster.temporalNs));
       const t0 = Date.now();
       const run = await triggerBatch(client, r.tenant);
       const summary = await run.result();
       const secs = (Date.now() - t0) / 1000;
       const machine = machineBusySeconds() - machine0;
+      const pgCpu = sumCpu(postgresPids(cluster.dir)) - pgCpu0;
+      const temporalCpu = sumCpu(namespacePids(cluster.temporalNs)) - temporalCpu0;
       const workerCpu = hosts.map((h, i) => cpuSeconds(h.host.worker!.pid) - workerCpu0[i]!);
       const ledger = (await db('import_files')
         .where({ tenant_id: r.tenant })
@@ -124,7 +149,7 @@ async function main(): Promise<void> {
       console.log(
         `${r.tenant}: ${hosts.map((h) => `${h.host.identity}@core${h.cpu}`).join(' + ')}: ${summary.imported} imported of ${summary.files} in ${secs.toFixed(1)} s ` +
           `(trigger to batch result) = ${(count / secs).toFixed(1)} files/s; first to last import ${span.toFixed(1)} s = ${((Number(ledger.n) - 1) / span).toFixed(1)} files/s; ` +
-          `worker CPU ${workerCpu.map((c) => `${((100 * c) / secs).toFixed(0)}%`).join(' + ')} of a core, machine ${((100 * machine) / secs / 2).toFixed(0)}% of 2 cores busy; postgres processes now: ${pgPids().length}`,
+          `worker CPU ${workerCpu.map((c) => `${((100 * c) / secs).toFixed(0)}%`).join(' + ')} of a core, Temporal ${((100 * temporalCpu) / secs).toFixed(0)}%, PostgreSQL ≥ ${((100 * pgCpu) / secs).toFixed(0)}%, machine ${((100 * machine) / secs / 2).toFixed(0)}% of 2 cores busy (others' work included)`,
       );
       for (const h of hosts) await h.host.worker!.kill('SIGTERM');
     }
