@@ -6,7 +6,8 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitForPort } from '../../dev/temporal-server';
+import { waitForPort } from '../../dev/temporal-server';
+import { freePortOn } from './net';
 
 export const FTP_USER = 'imvftp';
 export const FTP_PASSWORD = 'imvftp-test-secret';
@@ -14,6 +15,8 @@ export const FTP_PASSWORD = 'imvftp-test-secret';
 export interface Vsftpd {
   port: number;
   root: string;
+  /** The listener's process id while it runs. */
+  pid(): number | null;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -32,13 +35,18 @@ function testCertificate(): { cert: string; key: string } {
   return { cert, key };
 }
 
-export async function startVsftpd(opts: { root?: string; port?: number; tls?: boolean } = {}): Promise<Vsftpd> {
+/**
+ * `host`: the address to listen on and to announce in PASV answers (default loopback; the multi-host
+ * test binds it to an address of its own network namespaces).
+ */
+export async function startVsftpd(opts: { root?: string; port?: number; tls?: boolean; host?: string } = {}): Promise<Vsftpd> {
+  const host = opts.host ?? '127.0.0.1';
   const root = opts.root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'imv-ftp-'));
   fs.mkdirSync(root, { recursive: true });
   execFileSync('chown', [`${FTP_USER}:${FTP_USER}`, root]);
   fs.chmodSync(root, 0o755);
   fs.mkdirSync('/var/run/vsftpd/empty', { recursive: true });
-  const port = opts.port ?? (await freePort());
+  const port = opts.port ?? (await freePortOn(host));
   const pasvMin = 40000 + Math.floor(Math.random() * 20000);
   const conf = path.join(os.tmpdir(), `vsftpd-${port}.conf`);
   fs.writeFileSync(
@@ -46,7 +54,7 @@ export async function startVsftpd(opts: { root?: string; port?: number; tls?: bo
     [
       'listen=YES',
       'listen_ipv6=NO',
-      'listen_address=127.0.0.1',
+      `listen_address=${host}`,
       `listen_port=${port}`,
       'background=NO',
       'anonymous_enable=NO',
@@ -56,7 +64,7 @@ export async function startVsftpd(opts: { root?: string; port?: number; tls?: bo
       'pasv_enable=YES',
       `pasv_min_port=${pasvMin}`,
       `pasv_max_port=${pasvMin + 50}`,
-      'pasv_address=127.0.0.1',
+      `pasv_address=${host}`,
       'seccomp_sandbox=NO',
       'pam_service_name=vsftpd',
       `local_root=${root}`,
@@ -88,13 +96,14 @@ export async function startVsftpd(opts: { root?: string; port?: number; tls?: bo
   const handle: Vsftpd = {
     port,
     root,
+    pid: () => child?.pid ?? null,
     async start() {
       if (child) return;
       child = spawn('vsftpd', [conf], { stdio: 'ignore' });
       child.once('exit', () => {
         child = null;
       });
-      await waitForPort(port, '127.0.0.1', 10_000);
+      await waitForPort(port, host, 10_000);
     },
     async stop() {
       const c = child;
