@@ -116,7 +116,8 @@ async function main(): Promise<void> {
   // When the ledger says the first and the last file were imported (same clock: this machine).
   const pipeDb = new pg.Client({ connectionString: dbUrl });
   await pipeDb.connect();
-  const ledger = (await pipeDb.query("SELECT min(finished_at) AS first, max(finished_at) AS last FROM import_files WHERE status IN ('imported', 'partial')")).rows[0] as { first: Date | null; last: Date | null };
+  const ledger = (await pipeDb.query("SELECT min(finished_at) AS first, max(finished_at) AS last FROM import_files WHERE status IN ('imported', 'partial')"))
+    .rows[0] as { first: Date | null; last: Date | null };
   await pipeDb.end();
   const sinceTrigger = (d: Date | null) => (d ? `${((d.getTime() - t0) / 1000).toFixed(2)} s` : '-');
   const cpu = {
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
   console.log(
     `pipeline: ${files} file(s), ${summary.objects.total} objects, ${(bytes / 1024 / 1024).toFixed(1)} MB in ${secs.toFixed(1)} s (schedule trigger to batch result)`,
   );
+  console.log(`  trigger to imported: first file ${sinceTrigger(ledger.first)}, last file ${sinceTrigger(ledger.last)}`);
   console.log(
     `  ${(files / secs).toFixed(1)} files/s, ${Math.round(summary.objects.total / secs)} objects/s end to end; created ${summary.objects.created}, rejected ${summary.objects.rejected}`,
   );
