@@ -3,8 +3,8 @@
  * so the sending side can show which objects arrived. Per object: its ids and import status; per
  * error: object id, number and text. Only ids, statuses and messages: no contact data.
  */
-import type { Knex } from 'knex';
-import type { ImportRow } from './transfers';
+import type { ObjectOutcome } from '../db/ledger/objects';
+import type { ImportRow } from '../db/ledger/row';
 import { printableName } from '../common/remote-names';
 
 // Characters XML 1.0 cannot carry at all (a sender's file name or a message may hold them).
@@ -21,24 +21,6 @@ export const FEEDBACK_ERROR_NUMBERS: Record<string, number> = {
   stale: 102,
   file: 200,
 };
-
-/** One object of the import as the ledger has it (import_objects with its estate's number). */
-export interface ObjectOutcome {
-  position: number;
-  source_id: string | null;
-  outcome: string;
-  messages: string[];
-  external_number: string | null;
-}
-
-/** The import's objects in document order, with their estates' numbers: one query. */
-export async function objectOutcomes(db: Knex, importId: number): Promise<ObjectOutcome[]> {
-  return db('import_objects as o')
-    .leftJoin('estates as e', 'e.id', 'o.estate_id')
-    .where('o.import_id', importId)
-    .orderBy('o.position')
-    .select('o.position', 'o.source_id', 'o.outcome', 'o.messages', 'e.external_number');
-}
 
 export function buildFeedback(row: ImportRow, status: string, fileError: { errorType: string; message: string } | null, objects: ObjectOutcome[]): string {
   const provider = row.meta.providers?.[0];

@@ -7,7 +7,7 @@
 import type { ActivityDeps } from './deps';
 import { tenantOf } from '../config/config';
 import { SOURCE_IMV } from '../domain/estate';
-import type { ImportMeta } from './transfers';
+import type { ImportMeta } from '../db/ledger/row';
 
 export interface MirrorResult {
   archived: number;

@@ -11,10 +11,9 @@ import { ftpAccessOf, tenantOf } from '../config/config';
 import type { Db } from '../db/db';
 import { withFtp } from '../ftp/ftp';
 import type { BatchSummary } from '../common/messages';
+import { isFinalStatus } from '../common/statuses';
 import { triggerBatch, type BatchRun } from './batches';
 import { formatImports, listImports } from './ledger';
-
-const FINAL = new Set(['imported', 'partial', 'failed', 'duplicate']);
 
 function ftpTime(d: Date): string {
   return d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
@@ -82,7 +81,7 @@ export async function importLocalFiles(cfg: AppConfig, client: Client, db: Db, t
   }
   const deadline = Date.now() + (tenantOf(cfg, tenant).options.minFileAgeSeconds + 600) * 1000;
   let rows = await ledgerFor(db, tenant, names, since);
-  while (!names.every((n) => rows.some((r) => r.file === n && FINAL.has(r.status)))) {
+  while (!names.every((n) => rows.some((r) => r.file === n && isFinalStatus(r.status)))) {
     if (Date.now() > deadline) {
       console.error('gave up waiting: the files were not imported in time (see `imv-import imports` and the Temporal UI)');
       return 1;
@@ -91,7 +90,7 @@ export async function importLocalFiles(cfg: AppConfig, client: Client, db: Db, t
     console.error(`${run.alreadyRunning ? 'following the running batch' : 'started batch'} ${run.workflowId}`);
     await printBatchProgress(run);
     rows = await ledgerFor(db, tenant, names, since);
-    if (!names.every((n) => rows.some((r) => r.file === n && FINAL.has(r.status)))) await new Promise((r) => setTimeout(r, 1000));
+    if (!names.every((n) => rows.some((r) => r.file === n && isFinalStatus(r.status)))) await new Promise((r) => setTimeout(r, 1000));
   }
   const mine = names.map((n) => rows.filter((r) => r.file === n).sort((a, b) => b.id - a.id)[0]);
   console.log(formatImports(mine, true));

@@ -1,6 +1,7 @@
 /** The import ledger as ops see it (`imv-import imports`). */
 import type { Db } from '../db/db';
 import { DEFAULT_STUCK_AFTER_SECONDS, whereStuck } from '../db/stuck';
+import { countsOfRow } from '../db/ledger/row';
 
 export interface ImportView {
   id: number;
@@ -47,15 +48,7 @@ export async function listImports(
     finishedAt: r.finished_at ? new Date(r.finished_at).toISOString() : null,
     sha256: r.sha256,
     size: r.size,
-    counts: {
-      total: r.objects_total,
-      created: r.created,
-      updated: r.updated,
-      unchanged: r.unchanged,
-      archived: r.archived,
-      stale: r.stale,
-      rejected: r.rejected,
-    },
+    counts: countsOfRow(r),
     error: r.error_type ? { type: r.error_type, message: r.error_message } : null,
     workflowId: r.workflow_id,
     runId: r.run_id,

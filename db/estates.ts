@@ -1,0 +1,33 @@
+/** Estates of the IMV source: what the estate step reads under lock and writes once per chunk. */
+import type { Knex } from 'knex';
+import { SOURCE_IMV, type StoredEstate } from '../domain/estate';
+
+/** The tenant's IMV estates with these source ids, locked for the chunk's transaction. */
+export async function lockStoredEstates(trx: Knex.Transaction, tenant: string, sourceIds: string[]): Promise<(StoredEstate & { source_id: string })[]> {
+  return trx('estates')
+    .where({ tenant_id: tenant, source: SOURCE_IMV })
+    .whereIn('source_id', sourceIds)
+    .forUpdate()
+    .select('id', 'source_id', 'status', 'archived', 'reference', 'content_hash', 'source_stand', 'source_timestamp', 'source_file_time');
+}
+
+/**
+ * Inserts these estates or, on conflict, changes only the `updatable` columns and updated_at:
+ * never status (R3) nor external_number (R4). Returns the ids by source id.
+ */
+export async function upsertEstateRows(
+  trx: Knex.Transaction,
+  rows: Record<string, unknown>[],
+  updatable: string[],
+): Promise<{ id: number; source_id: string }[]> {
+  return trx('estates')
+    .insert(rows)
+    .onConflict(['tenant_id', 'source', 'source_id'])
+    .merge([...updatable, 'updated_at'])
+    .returning(['id', 'source_id']);
+}
+
+/** Archives these estates (a DELETE of an estate whose data this chunk did not change). */
+export async function archiveEstates(trx: Knex.Transaction, ids: number[], importId: number): Promise<void> {
+  await trx('estates').whereIn('id', ids).update({ archived: true, archived_at: trx.fn.now(), last_import_id: importId, updated_at: trx.fn.now() });
+}

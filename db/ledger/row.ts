@@ -1,0 +1,63 @@
+/** The import ledger's row (import_files) and reading it by id. */
+import { ApplicationFailure } from '@temporalio/common';
+import type { ObjectCounts } from '../../common/messages';
+import type { ProviderInfo, TransferHeader } from '../../openimmo/types';
+import type { Db } from '../db';
+
+export interface ImportRow {
+  id: number;
+  tenant_id: string;
+  remote_path: string;
+  file_name: string;
+  size: number;
+  mtime: Date;
+  sha256: string | null;
+  status: string;
+  workflow_id: string;
+  replay_of: number | null;
+  archived_path: string | null;
+  meta: ImportMeta;
+  objects_total: number;
+  error_type: string | null;
+  error_message: string | null;
+  notes?: string[];
+}
+
+/** What parsing learned about the file (import_files.meta). */
+export interface ImportMeta {
+  kind?: 'xml' | 'zip';
+  xmlEntry?: string | null;
+  header?: TransferHeader | null;
+  providers?: ProviderInfo[];
+}
+
+/** The failure for an import id the ledger does not have: no retry can make it appear. */
+export function unknownImport(importId: number): ApplicationFailure {
+  return ApplicationFailure.nonRetryable(`import ${importId} does not exist`, 'UnknownImport');
+}
+
+/** The ledger row of an import (one query); an unknown id fails for good (UnknownImport). */
+export async function loadImport(db: Db, importId: number): Promise<ImportRow> {
+  const row = await db('import_files').where({ id: importId }).first();
+  if (!row) throw unknownImport(importId);
+  return row as ImportRow;
+}
+
+/** The object counts the ledger row holds (its count columns), as one ObjectCounts. */
+export function countsOfRow(r: Record<string, unknown>): ObjectCounts {
+  const n = r as Record<string, number>;
+  return {
+    total: n.objects_total,
+    created: n.created,
+    updated: n.updated,
+    unchanged: n.unchanged,
+    archived: n.archived,
+    stale: n.stale,
+    rejected: n.rejected,
+  };
+}
+
+/** The ledger row's count columns for these counts. */
+export function countColumns(c: ObjectCounts) {
+  return { objects_total: c.total, created: c.created, updated: c.updated, unchanged: c.unchanged, archived: c.archived, stale: c.stale, rejected: c.rejected };
+}
