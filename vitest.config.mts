@@ -8,6 +8,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 const unit = [
   'test/openimmo/**/*.test.ts',
   'test/domain/**/*.test.ts',
+  'test/common/**/*.test.ts',
   'test/store/**/*.test.ts',
   'test/hostile/reader-hostile.test.ts',
   'test/hostile/fuzz.test.ts',

@@ -1,5 +1,5 @@
 /** beginImport: the file's ledger row, new, again (a retried begin, a new run), or final already. */
-import { ApplicationFailure } from '@temporalio/activity';
+import { permanentFailure } from '../common/error-types';
 import type { BeginImportInput, BeginImportResult, FileOutcome } from '../common/messages';
 import { printableName } from '../common/remote-names';
 import { tenantOf } from '../config/config';
@@ -35,7 +35,7 @@ async function ledgerValues(deps: ActivityDeps, input: BeginImportInput): Promis
   if (input.replayOf != null) {
     const old = await loadImport(deps.db, input.replayOf);
     if (old.tenant_id !== input.tenant) {
-      throw ApplicationFailure.nonRetryable(`import ${old.id} belongs to tenant ${old.tenant_id}, not ${input.tenant}`, 'UnknownImport');
+      throw permanentFailure(`import ${old.id} belongs to tenant ${old.tenant_id}, not ${input.tenant}`, 'UnknownImport');
     }
     return {
       tenant_id: input.tenant,
@@ -58,5 +58,5 @@ async function ledgerValues(deps: ActivityDeps, input: BeginImportInput): Promis
       ...(input.file.note ? { notes: JSON.stringify([`listed with fallbacks: ${input.file.note}`]) } : {}),
     };
   }
-  throw ApplicationFailure.nonRetryable('beginImport needs a file or replayOf', 'BadInput');
+  throw permanentFailure('beginImport needs a file or replayOf', 'BadInput');
 }

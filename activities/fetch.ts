@@ -1,6 +1,6 @@
 /** fetchTransfer: the file from FTP into the file store (unless the store has it), and the duplicate decision. */
 import fsp from 'node:fs/promises';
-import { ApplicationFailure } from '@temporalio/activity';
+import { permanentFailure } from '../common/error-types';
 import type { FetchResult } from '../common/messages';
 import { printableName } from '../common/remote-names';
 import { recordFetched } from '../db/ledger/fetch';
@@ -36,7 +36,7 @@ async function download(deps: ActivityDeps, row: ImportRow): Promise<{ sha256: s
         await c.downloadTo(tmp, row.remote_path);
       } catch (err) {
         if (!isPermanentFtpError(err, c)) throw err;
-        throw ApplicationFailure.nonRetryable(
+        throw permanentFailure(
           `${printableName(row.file_name)}: the FTP server refuses to send the file (${ftpErrorText(err)}); it stays on the server`,
           'Unreadable',
         );

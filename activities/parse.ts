@@ -1,5 +1,5 @@
 /** parseTransfer: the fetched file through the reader into staging, in chunks for the apply steps. */
-import { ApplicationFailure } from '@temporalio/activity';
+import { permanentFailure } from '../common/error-types';
 import type { ParseResult } from '../common/messages';
 import { tenantOf } from '../config/config';
 import { clearStaging, loadImportClearingStaging, stageLastBatch, stageObjects, type StagedInsert } from '../db/ledger/parse';
@@ -19,7 +19,7 @@ export async function parseTransfer(deps: ActivityDeps, { importId }: { importId
   const { db, cfg, store } = deps;
   // The ledger row, and what an earlier attempt staged removed, in one round trip.
   const row = await loadImportClearingStaging(db, importId);
-  if (!row.sha256) throw ApplicationFailure.nonRetryable(`import ${importId} was not fetched yet`, 'BadInput');
+  if (!row.sha256) throw permanentFailure(`import ${importId} was not fetched yet`, 'BadInput');
   const meta: ImportMeta = { providers: [], header: null };
   const stager = new Stager(db, importId, tenantOf(cfg, row.tenant_id).options.chunkSize);
   let opened;
@@ -36,7 +36,7 @@ export async function parseTransfer(deps: ActivityDeps, { importId }: { importId
   } catch (e) {
     if (isTransferError(e)) {
       await clearStaging(db, importId);
-      throw ApplicationFailure.nonRetryable(`${row.file_name}: ${e.message}`, e.type, e.detail ?? {});
+      throw permanentFailure(`${row.file_name}: ${e.message}`, e.type, e.detail ?? {});
     }
     throw e;
   } finally {

@@ -7,6 +7,7 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { Context } from '@temporalio/activity';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } from '@temporalio/worker';
+import { permanentFailure } from '../common/error-types';
 import type { FinishResult, ObjectCounts } from '../common/messages';
 import type { Db } from '../db/db';
 import type { Logger } from '../common/logger';
@@ -50,7 +51,7 @@ function errorTypeOf(e: unknown): string {
  */
 export function asPermanentDataError(e: unknown): ApplicationFailure | null {
   if (!isDatabaseError(e) || !e.code.startsWith('22')) return null;
-  return ApplicationFailure.nonRetryable(`PostgreSQL refused a value (SQLSTATE ${e.code}): ${databaseMessage(e).slice(0, 300)}`, 'DataError');
+  return permanentFailure(`PostgreSQL refused a value (SQLSTATE ${e.code}): ${databaseMessage(e).slice(0, 300)}`, 'DataError');
 }
 
 function isCancellation(e: unknown): boolean {

@@ -19,23 +19,12 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { FileOutcome, FinishOutcome, FinishResult, ImportFileInput, ImportFileResult, ObjectCounts } from '../common/messages';
+import { isPermanentErrorType, PERMANENT_ERROR_TYPES } from '../common/error-types';
 import { emptyCounts } from '../common/messages';
 import { ImportObjects, ImportOutcome } from '../common/search-attributes';
 
-/** Errors that no retry can fix: the file goes to failed/ and the workflow fails with this type. */
-export const PERMANENT_ERROR_TYPES = [
-  'MalformedXml',
-  'NotOpenImmo',
-  'EncodingError',
-  'ZipRejected',
-  'TooLarge',
-  'UnknownImport',
-  'BadInput',
-  // The FTP server refuses to send the file (5xx on RETR): it stays on the server.
-  'Unreadable',
-  // PostgreSQL refused a value (SQLSTATE class 22): the same statement would be refused again.
-  'DataError',
-];
+/** Errors that no retry can fix (common/error-types.ts): the file goes to failed/ and the workflow fails with this type. */
+export { PERMANENT_ERROR_TYPES };
 
 /**
  * Marker of the last resort: when finishImport fails for good, abandonImport still gives the ledger
@@ -128,7 +117,7 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
       return await run(QUICK, summary).finishImport({ importId: begun.importId, outcome });
     } catch (err) {
       const cause = err instanceof ActivityFailure ? err.cause : err;
-      const permanent = cause instanceof ApplicationFailure && (cause.nonRetryable || (cause.type != null && PERMANENT_ERROR_TYPES.includes(cause.type)));
+      const permanent = cause instanceof ApplicationFailure && (cause.nonRetryable || isPermanentErrorType(cause.type));
       if (!permanent || !patched(FINISH_LAST_RESORT)) throw err;
       const type = (cause as ApplicationFailure).type ?? 'FinishFailed';
       const abandoned = await run(QUICK, 'last resort: close the ledger row with the error').abandonImport({
@@ -179,7 +168,7 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
     return result(fin.outcome, fin.counts);
   } catch (err) {
     const cause = err instanceof ActivityFailure ? err.cause : err;
-    if (cause instanceof ApplicationFailure && cause.type && PERMANENT_ERROR_TYPES.includes(cause.type)) {
+    if (cause instanceof ApplicationFailure && isPermanentErrorType(cause.type)) {
       step('archive (failed)');
       await finish(`move ${begun.fileName} to failed/ with its report`, { kind: 'failed', errorType: cause.type, message: cause.message });
       result('failed', emptyCounts());

@@ -1,5 +1,6 @@
 /** The import ledger's row (import_files) and reading it by id. */
-import { ApplicationFailure } from '@temporalio/common';
+import type { ApplicationFailure } from '@temporalio/common';
+import { permanentFailure } from '../../common/error-types';
 import type { ObjectCounts } from '../../common/messages';
 import type { ProviderInfo, TransferHeader } from '../../openimmo/types';
 import type { Db } from '../db';
@@ -33,7 +34,7 @@ export interface ImportMeta {
 
 /** The failure for an import id the ledger does not have: no retry can make it appear. */
 export function unknownImport(importId: number): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(`import ${importId} does not exist`, 'UnknownImport');
+  return permanentFailure(`import ${importId} does not exist`, 'UnknownImport');
 }
 
 /** The ledger row of an import (one query); an unknown id fails for good (UnknownImport). */
