@@ -104,6 +104,17 @@ export function buildProgram(): Command {
     if (tenant !== undefined) checkTenant(config(), tenant);
   });
 
+  addWorkerCommand(program);
+  addScheduleCommands(program);
+  addImportCommands(program);
+  addEstateCommands(program);
+  addSetupCommands(program);
+
+  return program;
+}
+
+/** `worker`. */
+function addWorkerCommand(program: Command): void {
   program
     .command('worker')
     .description('run a worker (start several for scale-out; SIGTERM drains within the grace time)')
@@ -111,7 +122,10 @@ export function buildProgram(): Command {
     .action(async (o: { identity?: string }) => {
       await runWorkerProcess(config(), { identity: o.identity });
     });
+}
 
+/** `schedule ensure|trigger|pause|unpause|describe`. */
+function addScheduleCommands(program: Command): void {
   const schedule = program.command('schedule').description("manage the tenants' 30-minute import schedules (R1)");
   schedule
     .command('ensure')
@@ -172,22 +186,7 @@ export function buildProgram(): Command {
       await withClient(cfg, async (c) => {
         const out = [];
         for (const id of tenantsFor(cfg, o.tenant)) {
-          const d = await describeSchedule(c, id);
-          const interval = d.spec.intervals?.[0]?.every;
-          out.push({
-            scheduleId: d.scheduleId,
-            tenant: id,
-            paused: d.state.paused,
-            note: d.state.note ?? null,
-            every: typeof interval === 'number' ? `${interval / 60000}m` : String(interval ?? ''),
-            overlap: d.policies.overlap,
-            catchupWindowMs: d.policies.catchupWindow,
-            nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
-            running: d.info.runningActions.map((a) => a.workflow.workflowId),
-            recent: d.info.recentActions
-              .slice(-5)
-              .map((a) => ({ at: a.takenAt.toISOString(), workflowId: a.action.type === 'startWorkflow' ? a.action.workflow.workflowId : null })),
-          });
+          out.push(scheduleView(id, await describeSchedule(c, id)));
         }
         if (o.json) console.log(JSON.stringify(out, null, 2));
         else
@@ -197,7 +196,10 @@ export function buildProgram(): Command {
             );
       });
     });
+}
 
+/** `import`, `imports` (the ledger), `replay`, `parse`. */
+function addImportCommands(program: Command): void {
   program
     .command('import')
     .description("put local transfer files into the tenant's FTP inbox and run a batch now")
@@ -281,7 +283,10 @@ export function buildProgram(): Command {
     .action(async (file: string, o: { json?: boolean }) => {
       process.exitCode = await parseFileForCli(file, !!o.json);
     });
+}
 
+/** `estates` and `estate activate|publish`. */
+function addEstateCommands(program: Command): void {
   program
     .command('estates')
     .description('list estates; like the CRM, inactive ones only with --status inaktiv|all (R12)')
@@ -316,29 +321,26 @@ export function buildProgram(): Command {
     });
 
   const estate = program.command('estate').description('act on one estate by its external number');
-  estate
-    .command('activate')
-    .argument('<externalNumber>')
-    .addOption(tenantOption())
-    .description('set the status to aktiv (needed before publishing)')
-    .action(async (ext: string, o: { tenant?: string }) => {
-      const cfg = config();
-      const tenant = pickTenant(cfg, o.tenant);
-      await withDb(cfg, (db) => activateEstate(db, tenant, ext));
-      console.log(`${ext}: aktiv`);
-    });
-  estate
-    .command('publish')
-    .argument('<externalNumber>')
-    .addOption(tenantOption())
-    .description('mark for portal marketing; refused for an inaktiv estate (R11)')
-    .action(async (ext: string, o: { tenant?: string }) => {
-      const cfg = config();
-      const tenant = pickTenant(cfg, o.tenant);
-      await withDb(cfg, (db) => publishEstate(db, tenant, ext));
-      console.log(`${ext}: published`);
-    });
+  for (const [name, description, act, done] of [
+    ['activate', 'set the status to aktiv (needed before publishing)', activateEstate, 'aktiv'],
+    ['publish', 'mark for portal marketing; refused for an inaktiv estate (R11)', publishEstate, 'published'],
+  ] as const) {
+    estate
+      .command(name)
+      .argument('<externalNumber>')
+      .addOption(tenantOption())
+      .description(description)
+      .action(async (ext: string, o: { tenant?: string }) => {
+        const cfg = config();
+        const tenant = pickTenant(cfg, o.tenant);
+        await withDb(cfg, (db) => act(db, tenant, ext));
+        console.log(`${ext}: ${done}`);
+      });
+  }
+}
 
+/** `migrate` and `dev`. */
+function addSetupCommands(program: Command): void {
   program
     .command('migrate')
     .description('create the database if needed and run the schema migrations')
@@ -356,8 +358,25 @@ export function buildProgram(): Command {
     .action(async (o: { dataDir: string; exitAfterImport?: boolean }) => {
       process.exitCode = await runDevStack({ dataDir: o.dataDir, exitAfterImport: !!o.exitAfterImport });
     });
+}
 
-  return program;
+/** One schedule as `schedule describe` shows it. */
+function scheduleView(tenant: string, d: Awaited<ReturnType<typeof describeSchedule>>) {
+  const interval = d.spec.intervals?.[0]?.every;
+  return {
+    scheduleId: d.scheduleId,
+    tenant,
+    paused: d.state.paused,
+    note: d.state.note ?? null,
+    every: typeof interval === 'number' ? `${interval / 60000}m` : String(interval ?? ''),
+    overlap: d.policies.overlap,
+    catchupWindowMs: d.policies.catchupWindow,
+    nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+    running: d.info.runningActions.map((a) => a.workflow.workflowId),
+    recent: d.info.recentActions
+      .slice(-5)
+      .map((a) => ({ at: a.takenAt.toISOString(), workflowId: a.action.type === 'startWorkflow' ? a.action.workflow.workflowId : null })),
+  };
 }
 
 export async function main(argv = process.argv): Promise<void> {
