@@ -59,66 +59,15 @@ export async function checkTemporalAnswers(address: string): Promise<void> {
   }
 }
 
+const say = (s: string) => process.stdout.write(s + '\n');
+
 export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean }): Promise<number> {
   const dataDir = path.resolve(o.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
   const stops: (() => Promise<void>)[] = [];
-  const say = (s: string) => process.stdout.write(s + '\n');
-
-  // Temporal
-  let temporal: DevServer | null = null;
-  let address = process.env.TEMPORAL_ADDRESS;
-  // The banner tells other shells to export TEMPORAL_ADDRESS; in the shell that runs `dev` again it
-  // means "use that server", so say plainly when nothing answers there instead of a raw gRPC error.
-  if (address) await checkTemporalAnswers(address);
-  if (!address) {
-    say('starting the Temporal dev server (Web UI included) …');
-    temporal = await startTemporalDevServer({
-      dbFile: path.join(dataDir, 'temporal.sqlite'),
-      port: await portOr(7233),
-      uiPort: await portOr(8233),
-      logFile: path.join(dataDir, 'temporal.log'),
-    });
-    address = temporal.address;
-    stops.push(() => temporal!.stop());
-  }
-
-  // Database
-  let databaseUrl = process.env.DATABASE_URL;
-  let poolMax: number | undefined;
-  if (!databaseUrl) {
-    // IMV_DEV_EMBEDDED_DB=1 takes the embedded database even where a local server runs.
-    if (!process.env.IMV_DEV_EMBEDDED_DB && (await isPostgresReachable('postgres://postgres@127.0.0.1:5432/postgres'))) {
-      databaseUrl = 'postgres://postgres@127.0.0.1:5432/imv_import_dev';
-    } else {
-      say(
-        process.env.IMV_DEV_EMBEDDED_DB
-          ? 'IMV_DEV_EMBEDDED_DB set: starting the embedded one (PGlite) …'
-          : 'no PostgreSQL on 127.0.0.1:5432: starting the embedded one (PGlite) …',
-      );
-      const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pgdata'), port: await portOr(5433) });
-      databaseUrl = pg.url;
-      poolMax = 1;
-      stops.push(() => pg.stop());
-    }
-  }
-
-  // FTP inbox, seeded once with the demo transfers
-  const ftpRoot = path.join(dataDir, 'ftp');
-  const inbox = path.join(ftpRoot, DEV_TENANT);
-  fs.mkdirSync(inbox, { recursive: true });
-  const seededMark = path.join(dataDir, '.demo-seeded');
-  if (!fs.existsSync(seededMark)) {
-    const past = new Date(Date.now() - 10 * 60_000);
-    for (const f of fs.readdirSync(demoTransfersDir).sort()) {
-      fs.copyFileSync(path.join(demoTransfersDir, f), path.join(inbox, f));
-      fs.utimesSync(path.join(inbox, f), past, past);
-    }
-    fs.writeFileSync(seededMark, new Date().toISOString());
-  }
-  const ftp = await startEmbeddedFtp({ root: ftpRoot, port: await portOr(2121), user: DEV_FTP_USER, password: DEV_FTP_PASSWORD });
-  stops.push(() => ftp.stop());
-  process.env.IMV_FTP_PASSWORD_DEMO = DEV_FTP_PASSWORD;
+  const { temporal, address } = await devTemporal(dataDir, stops);
+  const { databaseUrl, poolMax } = await devDatabase(dataDir, stops);
+  const { ftp, inbox } = await devInbox(dataDir, stops);
 
   const raw = {
     tenants: [
@@ -148,16 +97,7 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
   const client = new Client({ connection });
   await ensureSchedule(client, cfg, cfg.tenants[0]);
 
-  say('');
-  say(`Temporal Web UI:  ${temporal?.uiUrl ?? '(external server: see your UI)'}/namespaces/default/workflows`);
-  say(`  batches:        ImportTenant="${DEV_TENANT}" AND WorkflowType="importBatch"`);
-  say(`  failed files:   ImportTenant="${DEV_TENANT}" AND WorkflowType="importFile" AND ImportOutcome="failed"`);
-  say(`  schedule:       ${temporal?.uiUrl ?? ''}/namespaces/default/schedules/imv-import:${DEV_TENANT}`);
-  if (telemetry.metrics) say(`metrics:          ${telemetry.metrics.url}`);
-  say(`database:         ${databaseUrl}`);
-  say(`FTP inbox:        ${ftp.url}${DEV_TENANT} (folder ${inbox})`);
-  say(`CLI in another shell: IMV_CONFIG=${configFile} IMV_FTP_PASSWORD_DEMO=${DEV_FTP_PASSWORD} TEMPORAL_ADDRESS=${address} node bin/imv-import.js imports`);
-  say('');
+  printBanner({ temporal, address, databaseUrl, ftpUrl: ftp.url, inbox, configFile, metricsUrl: telemetry.metrics?.url });
 
   const run = await triggerBatch(client, DEV_TENANT);
   say(`first import: batch ${run.workflowId}`);
@@ -186,4 +126,87 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
   });
   await shutdown();
   return 0;
+}
+
+/**
+ * The Temporal server: the one TEMPORAL_ADDRESS names, else a dev server of its own. The banner
+ * tells other shells to export TEMPORAL_ADDRESS; in the shell that runs `dev` again it means "use
+ * that server", so say plainly when nothing answers there instead of a raw gRPC error.
+ */
+async function devTemporal(dataDir: string, stops: (() => Promise<void>)[]): Promise<{ temporal: DevServer | null; address: string }> {
+  const address = process.env.TEMPORAL_ADDRESS;
+  if (address) {
+    await checkTemporalAnswers(address);
+    return { temporal: null, address };
+  }
+  say('starting the Temporal dev server (Web UI included) …');
+  const temporal = await startTemporalDevServer({
+    dbFile: path.join(dataDir, 'temporal.sqlite'),
+    port: await portOr(7233),
+    uiPort: await portOr(8233),
+    logFile: path.join(dataDir, 'temporal.log'),
+  });
+  stops.push(() => temporal.stop());
+  return { temporal, address: temporal.address };
+}
+
+/** The database: DATABASE_URL, else the local PostgreSQL on 127.0.0.1:5432, else an embedded one (one connection). */
+async function devDatabase(dataDir: string, stops: (() => Promise<void>)[]): Promise<{ databaseUrl: string; poolMax?: number }> {
+  if (process.env.DATABASE_URL) return { databaseUrl: process.env.DATABASE_URL };
+  // IMV_DEV_EMBEDDED_DB=1 takes the embedded database even where a local server runs.
+  if (!process.env.IMV_DEV_EMBEDDED_DB && (await isPostgresReachable('postgres://postgres@127.0.0.1:5432/postgres'))) {
+    return { databaseUrl: 'postgres://postgres@127.0.0.1:5432/imv_import_dev' };
+  }
+  say(
+    process.env.IMV_DEV_EMBEDDED_DB
+      ? 'IMV_DEV_EMBEDDED_DB set: starting the embedded one (PGlite) …'
+      : 'no PostgreSQL on 127.0.0.1:5432: starting the embedded one (PGlite) …',
+  );
+  const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, 'pgdata'), port: await portOr(5433) });
+  stops.push(() => pg.stop());
+  return { databaseUrl: pg.url, poolMax: 1 };
+}
+
+/** The FTP inbox on loopback, seeded once with the demo transfers. */
+async function devInbox(dataDir: string, stops: (() => Promise<void>)[]) {
+  const ftpRoot = path.join(dataDir, 'ftp');
+  const inbox = path.join(ftpRoot, DEV_TENANT);
+  fs.mkdirSync(inbox, { recursive: true });
+  const seededMark = path.join(dataDir, '.demo-seeded');
+  if (!fs.existsSync(seededMark)) {
+    const past = new Date(Date.now() - 10 * 60_000);
+    for (const f of fs.readdirSync(demoTransfersDir).sort()) {
+      fs.copyFileSync(path.join(demoTransfersDir, f), path.join(inbox, f));
+      fs.utimesSync(path.join(inbox, f), past, past);
+    }
+    fs.writeFileSync(seededMark, new Date().toISOString());
+  }
+  const ftp = await startEmbeddedFtp({ root: ftpRoot, port: await portOr(2121), user: DEV_FTP_USER, password: DEV_FTP_PASSWORD });
+  stops.push(() => ftp.stop());
+  process.env.IMV_FTP_PASSWORD_DEMO = DEV_FTP_PASSWORD;
+  return { ftp, inbox };
+}
+
+/** Where to look: the UI with its searches, metrics, database, inbox, and the CLI line for another shell. */
+function printBanner(b: {
+  temporal: DevServer | null;
+  address: string;
+  databaseUrl: string;
+  ftpUrl: string;
+  inbox: string;
+  configFile: string;
+  metricsUrl?: string;
+}): void {
+  say('');
+  say(`Temporal Web UI:  ${b.temporal?.uiUrl ?? '(external server: see your UI)'}/namespaces/default/workflows`);
+  say(`  batches:        ImportTenant="${DEV_TENANT}" AND WorkflowType="importBatch"`);
+  say(`  failed files:   ImportTenant="${DEV_TENANT}" AND WorkflowType="importFile" AND ImportOutcome="failed"`);
+  say(`  schedule:       ${b.temporal?.uiUrl ?? ''}/namespaces/default/schedules/imv-import:${DEV_TENANT}`);
+  if (b.metricsUrl) say(`metrics:          ${b.metricsUrl}`);
+  say(`database:         ${b.databaseUrl}`);
+  say(`FTP inbox:        ${b.ftpUrl}${DEV_TENANT} (folder ${b.inbox})`);
+  say(
+    `CLI in another shell: IMV_CONFIG=${b.configFile} IMV_FTP_PASSWORD_DEMO=${DEV_FTP_PASSWORD} TEMPORAL_ADDRESS=${b.address} node bin/imv-import.js imports`,
+  );
+  say('');
 }
