@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import { contactKeys, findMatch, isImportableContact, type AddressKeys } from '../domain/contact';
 import type { ContactData, TransferObject } from '../openimmo/types';
+import { addressCandidates, insertAddresses, nextAddressIds, updateAddress } from '../db/addresses';
 
 const FIELD_COLUMNS = {
   externalId: 'external_person_id',
@@ -62,38 +63,23 @@ export async function upsertChunkAddresses(
   rows: StagedForAddresses[],
   userOfEstate: Map<number, string>,
 ): Promise<Map<number, { id: number; role: string }[]>> {
-  const work: { position: number; c: ContactData; role: string; user: string | null }[] = [];
-  for (const r of rows) {
-    const o = r.payload;
-    const user = r.estate_id ? (userOfEstate.get(r.estate_id) ?? null) : null;
-    if (isImportableContact(o.contact)) work.push({ position: r.position, c: o.contact, role: 'ansprechpartner', user });
-    for (const w of o.furtherAddresses ?? []) {
-      if (isImportableContact(w)) work.push({ position: r.position, c: w, role: (w.role ?? 'weitere_adresse').toLowerCase(), user });
-    }
-  }
+  const work = chunkContacts(rows, userOfEstate);
   const links = new Map<number, { id: number; role: string }[]>();
   if (!work.length) return links;
 
   const keyed = work.map((w) => ({ ...w, k: contactKeys(w.c) }));
   const uniq = <T>(xs: (T | null)[]) => [...new Set(xs.filter((x): x is T => x != null))];
-  const ext = uniq(keyed.map((w) => w.k.externalId));
-  const lasts = uniq(keyed.map((w) => w.k.last));
-  const companies = uniq(keyed.map((w) => w.k.company));
-  const emails = uniq(keyed.flatMap((w) => w.k.emails));
-  const existing = await trx('addresses')
-    .where({ tenant_id: tenant })
-    .andWhere((q) => {
-      q.whereRaw('external_person_id = ANY(?::text[])', [ext])
-        .orWhereRaw('norm_last = ANY(?::text[])', [lasts])
-        .orWhereRaw('norm_company = ANY(?::text[])', [companies])
-        .orWhereRaw('norm_emails && ?::text[]', [emails]);
-    })
-    .orderBy('id');
+  const existing = await addressCandidates(trx, tenant, {
+    externalIds: uniq(keyed.map((w) => w.k.externalId)),
+    lasts: uniq(keyed.map((w) => w.k.last)),
+    companies: uniq(keyed.map((w) => w.k.company)),
+    emails: uniq(keyed.flatMap((w) => w.k.emails)),
+  });
   const candidates: Candidate[] = existing.map((r) => ({
     id: r.id,
     isNew: false,
     dirty: false,
-    fields: Object.fromEntries(Object.values(FIELD_COLUMNS).map((col) => [col, r[col] ?? null])),
+    fields: Object.fromEntries(Object.values(FIELD_COLUMNS).map((col) => [col, (r[col] as string | null) ?? null])),
     emails: r.emails ?? {},
     phones: r.phones ?? {},
     keys: keysOfRow(r),
@@ -103,10 +89,7 @@ export async function upsertChunkAddresses(
   // Ids for new addresses come from the sequence up front, so the insert needs no RETURNING order.
   let pendingIds: number[] = [];
   const nextId = async (): Promise<number> => {
-    if (!pendingIds.length) {
-      const r = await trx.raw("SELECT nextval(pg_get_serial_sequence('addresses', 'id')) AS id FROM generate_series(1, ?)", [Math.max(16, keyed.length)]);
-      pendingIds = r.rows.map((x: { id: number }) => Number(x.id));
-    }
+    if (!pendingIds.length) pendingIds = await nextAddressIds(trx, Math.max(16, keyed.length));
     return pendingIds.shift()!;
   };
 
@@ -125,29 +108,7 @@ export async function upsertChunkAddresses(
       };
       candidates.push(cand);
     }
-    // Fill what the transfer carries; keep what it leaves empty. Never re-own an address.
-    for (const [key, col] of Object.entries(FIELD_COLUMNS) as [FieldKey, string][]) {
-      const v = w.c[key];
-      if (v != null && v !== '' && cand.fields[col] !== v) {
-        cand.fields[col] = v;
-        cand.dirty = true;
-      }
-    }
-    for (const [bag, incoming] of [
-      ['emails', w.c.emails],
-      ['phones', w.c.phones],
-    ] as const) {
-      for (const [k, v] of Object.entries(incoming)) {
-        if (cand[bag][k] !== v) {
-          cand[bag] = { ...cand[bag], [k]: v };
-          cand.dirty = true;
-        }
-      }
-    }
-    const before = JSON.stringify(cand.keys);
-    const nk = contactKeys({ ...w.c, ...fieldsAsContact(cand.fields), emails: cand.emails, phones: cand.phones });
-    cand.keys = { ...nk, emails: [...new Set([...cand.keys.emails, ...nk.emails])] };
-    if (JSON.stringify(cand.keys) !== before) cand.dirty = true;
+    mergeContact(cand, w.c);
     const list = links.get(w.position) ?? [];
     if (!list.some((l) => l.id === cand!.id && l.role === w.role)) list.push({ id: cand.id, role: w.role });
     links.set(w.position, list);
@@ -166,14 +127,53 @@ export async function upsertChunkAddresses(
   });
   const fresh = candidates.filter((c) => c.isNew);
   if (fresh.length) {
-    await trx('addresses').insert(fresh.map((c) => ({ id: c.id, tenant_id: tenant, ...toRow(c), contact_origin: 'IMV', status: 'Aktiv', user_name: c.user })));
+    await insertAddresses(
+      trx,
+      fresh.map((c) => ({ id: c.id, tenant_id: tenant, ...toRow(c), contact_origin: 'IMV', status: 'Aktiv', user_name: c.user })),
+    );
   }
-  for (const c of candidates.filter((x) => !x.isNew && x.dirty)) {
-    await trx('addresses')
-      .where({ id: c.id })
-      .update({ ...toRow(c), updated_at: trx.fn.now() });
-  }
+  for (const c of candidates.filter((x) => !x.isNew && x.dirty)) await updateAddress(trx, c.id, toRow(c));
   return links;
+}
+
+/** The chunk's importable contacts in document order: the owner (ansprechpartner), then further addresses. */
+function chunkContacts(rows: StagedForAddresses[], userOfEstate: Map<number, string>) {
+  const work: { position: number; c: ContactData; role: string; user: string | null }[] = [];
+  for (const r of rows) {
+    const o = r.payload;
+    const user = r.estate_id ? (userOfEstate.get(r.estate_id) ?? null) : null;
+    if (isImportableContact(o.contact)) work.push({ position: r.position, c: o.contact, role: 'ansprechpartner', user });
+    for (const w of o.furtherAddresses ?? []) {
+      if (isImportableContact(w)) work.push({ position: r.position, c: w, role: (w.role ?? 'weitere_adresse').toLowerCase(), user });
+    }
+  }
+  return work;
+}
+
+/** Fills what the transfer carries into the candidate; keeps what it leaves empty. Never re-owns an address. */
+function mergeContact(cand: Candidate, c: ContactData): void {
+  for (const [key, col] of Object.entries(FIELD_COLUMNS) as [FieldKey, string][]) {
+    const v = c[key];
+    if (v != null && v !== '' && cand.fields[col] !== v) {
+      cand.fields[col] = v;
+      cand.dirty = true;
+    }
+  }
+  for (const [bag, incoming] of [
+    ['emails', c.emails],
+    ['phones', c.phones],
+  ] as const) {
+    for (const [k, v] of Object.entries(incoming)) {
+      if (cand[bag][k] !== v) {
+        cand[bag] = { ...cand[bag], [k]: v };
+        cand.dirty = true;
+      }
+    }
+  }
+  const before = JSON.stringify(cand.keys);
+  const nk = contactKeys({ ...c, ...fieldsAsContact(cand.fields), emails: cand.emails, phones: cand.phones });
+  cand.keys = { ...nk, emails: [...new Set([...cand.keys.emails, ...nk.emails])] };
+  if (JSON.stringify(cand.keys) !== before) cand.dirty = true;
 }
 
 function fieldsAsContact(f: Record<string, string | null>): Partial<ContactData> {
