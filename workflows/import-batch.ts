@@ -20,7 +20,7 @@ import {
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { Activities } from '../activities';
-import type { BatchSummary, FileOutcome, ImportBatchInput, ImportFileResult, RemoteFile } from '../common/messages';
+import type { BatchSummary, FileOutcome, ImportBatchInput, ImportFileInput, ImportFileResult, RemoteFile } from '../common/messages';
 import { emptyCounts } from '../common/messages';
 import { fileSearchAttributes, ImportObjects, ImportOutcome } from '../common/search-attributes';
 import { importFile } from './import-file';
@@ -39,18 +39,7 @@ export const FILES_PER_RUN = 500;
 export const importBatchProgress = defineQuery<BatchSummary & { pending: number; running: number }>('progress');
 
 export async function importBatch(input: ImportBatchInput): Promise<BatchSummary> {
-  const summary: BatchSummary = input.carried ?? {
-    tenant: input.tenant,
-    files: 0,
-    imported: 0,
-    partial: 0,
-    failed: 0,
-    duplicate: 0,
-    skipped: 0,
-    objects: emptyCounts(),
-    results: [],
-    runs: 0,
-  };
+  const summary: BatchSummary = input.carried ?? emptySummary(input.tenant);
   summary.runs++;
   const attempted = new Set(input.attempted ?? []);
   let pending = 0;
@@ -68,15 +57,7 @@ export async function importBatch(input: ImportBatchInput): Promise<BatchSummary
   details();
 
   const record = (f: RemoteFile, workflowId: string, outcome: FileOutcome, r: ImportFileResult | null) => {
-    summary.files++;
-    if (outcome === 'imported') summary.imported++;
-    else if (outcome === 'partial') summary.partial++;
-    else if (outcome === 'failed' || outcome === 'error') summary.failed++;
-    else if (outcome === 'duplicate') summary.duplicate++;
-    else summary.skipped++;
-    if (r) for (const k of Object.keys(summary.objects) as (keyof typeof summary.objects)[]) summary.objects[k] += r.counts[k];
-    // Keep the per-file list bounded: it travels through continue-as-new.
-    if (summary.results.length < 1000) summary.results.push({ name: f.name, outcome, importId: r?.importId ?? null, workflowId });
+    recordFile(summary, f, workflowId, outcome, r);
     attempted.add(workflowId);
   };
 
@@ -84,22 +65,7 @@ export async function importBatch(input: ImportBatchInput): Promise<BatchSummary
     const workflowId = fileWorkflowId(input.tenant, f);
     let handle;
     try {
-      handle = await startChild(importFile, {
-        workflowId,
-        args: [{ tenant: input.tenant, file: f }],
-        // A completed file is never imported again under the same id; a failed one may be retried.
-        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
-        typedSearchAttributes: fileSearchAttributes(input.tenant, f.name),
-        staticSummary: `Import ${f.name} (${f.size} bytes) for tenant ${input.tenant}`,
-        // Markdown: the UI renders details as markdown.
-        staticDetails: [
-          `- **tenant** ${input.tenant}`,
-          `- **file** ${f.name}`,
-          `- **size** ${f.size} bytes`,
-          `- **uploaded** ${f.mtime}`,
-          `- **batch** ${workflowInfo().workflowId}`,
-        ].join('\n'),
-      });
+      handle = await startChild(importFile, childOptions(input.tenant, f, workflowId));
     } catch (e) {
       if (e instanceof WorkflowExecutionAlreadyStartedError) {
         record(f, workflowId, 'in-progress-elsewhere', null);
@@ -152,4 +118,41 @@ export async function importBatch(input: ImportBatchInput): Promise<BatchSummary
   }
   details();
   return summary;
+}
+
+function emptySummary(tenant: string): BatchSummary {
+  return { tenant, files: 0, imported: 0, partial: 0, failed: 0, duplicate: 0, skipped: 0, objects: emptyCounts(), results: [], runs: 0 };
+}
+
+/** Counts one file's outcome (and its objects) into the batch's summary. */
+function recordFile(summary: BatchSummary, f: RemoteFile, workflowId: string, outcome: FileOutcome, r: ImportFileResult | null): void {
+  summary.files++;
+  if (outcome === 'imported') summary.imported++;
+  else if (outcome === 'partial') summary.partial++;
+  else if (outcome === 'failed' || outcome === 'error') summary.failed++;
+  else if (outcome === 'duplicate') summary.duplicate++;
+  else summary.skipped++;
+  if (r) for (const k of Object.keys(summary.objects) as (keyof typeof summary.objects)[]) summary.objects[k] += r.counts[k];
+  // Keep the per-file list bounded: it travels through continue-as-new.
+  if (summary.results.length < 1000) summary.results.push({ name: f.name, outcome, importId: r?.importId ?? null, workflowId });
+}
+
+/** The file's child workflow: its id, input, search attributes and what the UI shows of it. */
+function childOptions(tenant: string, f: RemoteFile, workflowId: string) {
+  return {
+    workflowId,
+    args: [{ tenant, file: f }] as [ImportFileInput],
+    // A completed file is never imported again under the same id; a failed one may be retried.
+    workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+    typedSearchAttributes: fileSearchAttributes(tenant, f.name),
+    staticSummary: `Import ${f.name} (${f.size} bytes) for tenant ${tenant}`,
+    // Markdown: the UI renders details as markdown.
+    staticDetails: [
+      `- **tenant** ${tenant}`,
+      `- **file** ${f.name}`,
+      `- **size** ${f.size} bytes`,
+      `- **uploaded** ${f.mtime}`,
+      `- **batch** ${workflowInfo().workflowId}`,
+    ].join('\n'),
+  };
 }

@@ -97,7 +97,7 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
   const size = input.file?.size ?? begun.size;
   const small = fast && !!begun.localStepsMaxBytes && size !== undefined && size <= begun.localStepsMaxBytes;
   /** A step: a local activity for a small file, else a regular one with these options. */
-  const run = (options: ActivityOptions, summary: string) => (small ? local(LOCAL, summary) : acts(options, summary));
+  const run: Step = (options, summary) => (small ? local(LOCAL, summary) : acts(options, summary));
   const result = (outcome: FileOutcome, counts: ObjectCounts): ImportFileResult => {
     progress.outcome = outcome;
     upsertSearchAttributes([
@@ -111,23 +111,7 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
     return result(begun.finished, emptyCounts());
   }
 
-  /** finishImport, and if it fails for good, the last resort that closes the ledger row. */
-  const finish = async (summary: string, outcome: FinishOutcome): Promise<FinishResult> => {
-    try {
-      return await run(QUICK, summary).finishImport({ importId: begun.importId, outcome });
-    } catch (err) {
-      const cause = err instanceof ActivityFailure ? err.cause : err;
-      const permanent = cause instanceof ApplicationFailure && (cause.nonRetryable || isPermanentErrorType(cause.type));
-      if (!permanent || !patched(FINISH_LAST_RESORT)) throw err;
-      const type = (cause as ApplicationFailure).type ?? 'FinishFailed';
-      const abandoned = await run(QUICK, 'last resort: close the ledger row with the error').abandonImport({
-        importId: begun.importId,
-        errorType: type,
-        message: (cause as ApplicationFailure).message,
-      });
-      return { outcome: abandoned.outcome, counts: emptyCounts() };
-    }
-  };
+  const finish = (summary: string, outcome: FinishOutcome) => finishOrAbandon(run, begun.importId, summary, outcome);
 
   try {
     step('fetch');
@@ -182,5 +166,26 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
     progress.outcome = 'error';
     upsertSearchAttributes([{ key: ImportOutcome, value: 'error' }]);
     throw err;
+  }
+}
+
+/** A step's activities: local for a small file, else regular ones (see importFile's run). */
+type Step = (options: ActivityOptions, summary: string) => ReturnType<typeof acts>;
+
+/** finishImport, and if it fails for good, the last resort that closes the ledger row. */
+async function finishOrAbandon(run: Step, importId: number, summary: string, outcome: FinishOutcome): Promise<FinishResult> {
+  try {
+    return await run(QUICK, summary).finishImport({ importId, outcome });
+  } catch (err) {
+    const cause = err instanceof ActivityFailure ? err.cause : err;
+    const permanent = cause instanceof ApplicationFailure && (cause.nonRetryable || isPermanentErrorType(cause.type));
+    if (!permanent || !patched(FINISH_LAST_RESORT)) throw err;
+    const type = (cause as ApplicationFailure).type ?? 'FinishFailed';
+    const abandoned = await run(QUICK, 'last resort: close the ledger row with the error').abandonImport({
+      importId,
+      errorType: type,
+      message: (cause as ApplicationFailure).message,
+    });
+    return { outcome: abandoned.outcome, counts: emptyCounts() };
   }
 }
