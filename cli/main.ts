@@ -68,6 +68,14 @@ async function withClient<T>(cfg: AppConfig, fn: (c: Client) => Promise<T>): Pro
   }
 }
 
+/** Runs fn for each tenant (the one named, else every configured one), in order, on one Temporal connection. */
+async function forEachTenant(tenant: string | undefined, fn: (c: Client, id: string, cfg: AppConfig) => Promise<void>): Promise<void> {
+  const cfg = config();
+  await withClient(cfg, async (c) => {
+    for (const id of tenantsFor(cfg, tenant)) await fn(c, id, cfg);
+  });
+}
+
 async function withDb<T>(cfg: AppConfig, fn: (db: Db) => Promise<T>): Promise<T> {
   const db = await openDatabase(cfg, 2);
   try {
@@ -131,30 +139,24 @@ function addScheduleCommands(program: Command): void {
     .command('ensure')
     .description('create or update the schedule of each tenant (idempotent)')
     .addOption(tenantOption())
-    .action(async (o: { tenant?: string }) => {
-      const cfg = config();
-      await withClient(cfg, async (c) => {
-        for (const id of tenantsFor(cfg, o.tenant)) console.log(`${scheduleIdOf(id)}: ${await ensureSchedule(c, cfg, tenantOf(cfg, id))}`);
-      });
-    });
+    .action((o: { tenant?: string }) =>
+      forEachTenant(o.tenant, async (c, id, cfg) => console.log(`${scheduleIdOf(id)}: ${await ensureSchedule(c, cfg, tenantOf(cfg, id))}`)),
+    );
   schedule
     .command('trigger')
     .description('run a batch now, through the schedule (overlap SKIP: nothing happens while one runs)')
     .addOption(tenantOption())
     .option('--wait', 'wait for the batch and print its summary')
-    .action(async (o: { tenant?: string; wait?: boolean }) => {
-      const cfg = config();
-      await withClient(cfg, async (c) => {
-        for (const id of tenantsFor(cfg, o.tenant)) {
-          const run = await triggerBatch(c, id);
-          console.log(`${id}: ${run.alreadyRunning ? 'a batch is already running' : 'started'} ${run.workflowId} (run ${run.runId})`);
-          if (o.wait) {
-            const summary = await printBatchProgress(run);
-            console.log(JSON.stringify(summary, null, 2));
-          }
+    .action((o: { tenant?: string; wait?: boolean }) =>
+      forEachTenant(o.tenant, async (c, id) => {
+        const run = await triggerBatch(c, id);
+        console.log(`${id}: ${run.alreadyRunning ? 'a batch is already running' : 'started'} ${run.workflowId} (run ${run.runId})`);
+        if (o.wait) {
+          const summary = await printBatchProgress(run);
+          console.log(JSON.stringify(summary, null, 2));
         }
-      });
-    });
+      }),
+    );
   for (const [name, desc] of [
     ['pause', 'pause the schedule'],
     ['unpause', 'resume the schedule'],
@@ -164,17 +166,14 @@ function addScheduleCommands(program: Command): void {
       .description(desc)
       .addOption(tenantOption())
       .option('--note <text>', 'why (shown in the UI)')
-      .action(async (o: { tenant?: string; note?: string }) => {
-        const cfg = config();
-        await withClient(cfg, async (c) => {
-          for (const id of tenantsFor(cfg, o.tenant)) {
-            const h = c.schedule.getHandle(scheduleIdOf(id));
-            if (name === 'pause') await h.pause(o.note ?? 'paused with imv-import');
-            else await h.unpause(o.note ?? 'unpaused with imv-import');
-            console.log(`${scheduleIdOf(id)}: ${name}d`);
-          }
-        });
-      });
+      .action((o: { tenant?: string; note?: string }) =>
+        forEachTenant(o.tenant, async (c, id) => {
+          const h = c.schedule.getHandle(scheduleIdOf(id));
+          if (name === 'pause') await h.pause(o.note ?? 'paused with imv-import');
+          else await h.unpause(o.note ?? 'unpaused with imv-import');
+          console.log(`${scheduleIdOf(id)}: ${name}d`);
+        }),
+      );
   }
   schedule
     .command('describe')
@@ -182,19 +181,14 @@ function addScheduleCommands(program: Command): void {
     .addOption(tenantOption())
     .option('--json', 'machine-readable output')
     .action(async (o: { tenant?: string; json?: boolean }) => {
-      const cfg = config();
-      await withClient(cfg, async (c) => {
-        const out = [];
-        for (const id of tenantsFor(cfg, o.tenant)) {
-          out.push(scheduleView(id, await describeSchedule(c, id)));
-        }
-        if (o.json) console.log(JSON.stringify(out, null, 2));
-        else
-          for (const s of out)
-            console.log(
-              `${s.scheduleId}  ${s.paused ? 'PAUSED' : 'active'}  every ${s.every}  overlap ${s.overlap}  next ${s.nextRuns[0] ?? '-'}  running ${s.running.length}  recent ${s.recent.length}`,
-            );
-      });
+      const out: ReturnType<typeof scheduleView>[] = [];
+      await forEachTenant(o.tenant, async (c, id) => void out.push(scheduleView(id, await describeSchedule(c, id))));
+      if (o.json) console.log(JSON.stringify(out, null, 2));
+      else
+        for (const s of out)
+          console.log(
+            `${s.scheduleId}  ${s.paused ? 'PAUSED' : 'active'}  every ${s.every}  overlap ${s.overlap}  next ${s.nextRuns[0] ?? '-'}  running ${s.running.length}  recent ${s.recent.length}`,
+          );
     });
 }
 

@@ -415,21 +415,8 @@ function readContact(el: XmlElement | null, role: string | null, field: string, 
       return { contact: null, empty: false };
     }
   }
-  const empty =
-    c.externalId === null &&
-    c.salutation === null &&
-    c.title === null &&
-    c.firstName === null &&
-    c.lastName === null &&
-    c.company === null &&
-    c.street === null &&
-    c.houseNumber === null &&
-    c.zip === null &&
-    c.city === null &&
-    c.country === null &&
-    c.url === null &&
-    Object.keys(emails).length === 0 &&
-    Object.keys(phones).length === 0;
+  const values = [c.externalId, c.salutation, c.title, c.firstName, c.lastName, c.company, c.street, c.houseNumber, c.zip, c.city, c.country, c.url];
+  const empty = values.every((v) => v === null) && Object.keys(emails).length === 0 && Object.keys(phones).length === 0;
   return empty ? { contact: null, empty: true } : { contact: c, empty: false };
 }
 

@@ -4,6 +4,7 @@
 # tenant X" is one query in the UI. Idempotent: creates only what is missing. Runs in
 # temporalio/admin-tools (Temporal CLI).
 set -eu
+. "$(dirname "$0")/wait-until.sh"
 
 : "${TEMPORAL_ADDRESS:=temporal:7233}"
 : "${TEMPORAL_NAMESPACE:=default}"
@@ -19,15 +20,7 @@ ip="$(getent ahostsv4 "$host" 2>/dev/null | awk 'NR == 1 { print $1 }')"
 address="${ip:-$host}:${port}"
 
 echo "waiting for the Temporal server at ${TEMPORAL_ADDRESS}"
-tries=0
-until temporal operator cluster health --address "$address" >/dev/null 2>&1; do
-  tries=$((tries + 1))
-  if [ "$tries" -ge 90 ]; then
-    echo "the Temporal server did not become healthy" >&2
-    exit 1
-  fi
-  sleep 2
-done
+wait_until "the Temporal server did not become healthy" 90 temporal operator cluster health --address "$address"
 
 if temporal operator namespace describe --address "$address" --namespace "$TEMPORAL_NAMESPACE" >/dev/null 2>&1; then
   echo "namespace ${TEMPORAL_NAMESPACE}: exists"

@@ -5,6 +5,7 @@
 # newer versions. Runs in temporalio/admin-tools (temporal-sql-tool, schema files under
 # /etc/temporal/schema). The password comes in as SQL_PASSWORD, never on the command line.
 set -eu
+. "$(dirname "$0")/wait-until.sh"
 
 : "${POSTGRES_SEEDS:=postgresql}"
 : "${DB_PORT:=5432}"
@@ -16,15 +17,7 @@ set -eu
 export SQL_PASSWORD
 
 echo "waiting for PostgreSQL at ${POSTGRES_SEEDS}:${DB_PORT}"
-tries=0
-until nc -z -w 2 "$POSTGRES_SEEDS" "$DB_PORT"; do
-  tries=$((tries + 1))
-  if [ "$tries" -ge 60 ]; then
-    echo "PostgreSQL did not come up" >&2
-    exit 1
-  fi
-  sleep 2
-done
+wait_until "PostgreSQL did not come up" 60 nc -z -w 2 "$POSTGRES_SEEDS" "$DB_PORT"
 
 sql_tool() {
   temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p "$DB_PORT" -u "$POSTGRES_USER" "$@"
