@@ -4,10 +4,12 @@
  * unchanged picture); the estate's attachment set is replaced as a whole, title picture first.
  * A missing file is a warning on that object, never an error.
  */
-import type { Knex } from 'knex';
 import type { ChunkInput, ChunkResult } from '../common/messages';
 import { openTransfer, type OpenedTransfer } from '../openimmo/reader';
-import type { AttachmentRef, TransferObject } from '../openimmo/types';
+import type { AttachmentRef } from '../openimmo/types';
+import { replaceAttachmentSets } from '../db/attachments';
+import { importSha256 } from '../db/ledger/row';
+import { loadChunkForAttachments } from '../db/staging';
 import type { ActivityDeps } from './deps';
 
 /** TITELBILD first, then document order (a stable sort keeps the rest as sent). */
@@ -19,14 +21,7 @@ export function attachmentActivities(deps: ActivityDeps) {
   const { db, store } = deps;
   return {
     async storeAttachments(input: ChunkInput): Promise<ChunkResult> {
-      const rows: { position: number; estate_id: number | null; outcome: string | null; payload: TransferObject }[] = await db('staged_objects')
-        .where({ import_id: input.importId })
-        .andWhere('position', '>=', input.from)
-        .andWhere('position', '<', input.to)
-        .whereIn('outcome', ['created', 'updated'])
-        .whereNotNull('estate_id')
-        .orderBy('position')
-        .select('position', 'estate_id', 'outcome', 'payload');
+      const rows = await loadChunkForAttachments(db, input);
       // Only the last object per estate in this chunk decides its set (document order).
       const last = new Map<number, (typeof rows)[number]>();
       for (const r of rows) if (r.payload.action !== 'DELETE') last.set(r.estate_id!, r);
@@ -34,7 +29,7 @@ export function attachmentActivities(deps: ActivityDeps) {
 
       let opened: OpenedTransfer | null = null;
       const needsZip = [...last.values()].some((r) => r.payload.attachments.some((a) => a.source.kind === 'path'));
-      const imp = needsZip ? await db('import_files').where({ id: input.importId }).first('sha256') : null;
+      const imp = needsZip ? await importSha256(db, input.importId) : null;
       if (needsZip && imp?.sha256) {
         opened = await openTransfer(store.pathOf(imp.sha256));
         if (opened.kind !== 'zip') {
@@ -84,22 +79,7 @@ export function attachmentActivities(deps: ActivityDeps) {
         // New estates without attachments have no set to replace: nothing to write (IMV's usual one-object file).
         if (!records.length && !warningsAt.size && [...last.values()].every((r) => r.outcome === 'created')) return { done: last.size };
         // One transaction per chunk: the estates' attachment sets are replaced together.
-        await db.transaction(async (trx: Knex.Transaction) => {
-          await trx('estate_attachments')
-            .whereIn('estate_id', [...last.keys()])
-            .delete();
-          for (let i = 0; i < records.length; i += 500) await trx('estate_attachments').insert(records.slice(i, i + 500));
-          for (const [position, warnings] of warningsAt) {
-            // Idempotent: the same warnings are not appended twice on a retry.
-            const obj = await trx('import_objects').where({ import_id: input.importId, position }).first('messages');
-            const have: string[] = obj?.messages ?? [];
-            const add = warnings.filter((w) => !have.includes(w));
-            if (add.length)
-              await trx('import_objects')
-                .where({ import_id: input.importId, position })
-                .update({ messages: JSON.stringify([...have, ...add]) });
-          }
-        });
+        await replaceAttachmentSets(db, input.importId, [...last.keys()], records, warningsAt);
         const done = last.size;
         return { done };
       } finally {

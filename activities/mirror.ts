@@ -6,8 +6,9 @@
  */
 import type { ActivityDeps } from './deps';
 import { tenantOf } from '../config/config';
-import { SOURCE_IMV } from '../domain/estate';
-import type { ImportMeta } from '../db/ledger/row';
+import { archiveEstates, lockTenant, providerEstatesMissing } from '../db/estates';
+import { loadImport, setImportNotes, type ImportMeta } from '../db/ledger/row';
+import { stagedSourceIds } from '../db/staging';
 
 export interface MirrorResult {
   archived: number;
@@ -18,17 +19,14 @@ export function mirrorActivities(deps: ActivityDeps) {
   const { db, cfg } = deps;
   return {
     async mirrorFullTransfer({ importId }: { importId: number }): Promise<MirrorResult> {
-      const imp = await db('import_files').where({ id: importId }).first();
+      const imp = await loadImport(db, importId);
       const t = tenantOf(cfg, imp.tenant_id);
       const meta: ImportMeta = imp.meta ?? {};
       if (!t.options.mirror.enabled || meta.header?.umfang !== 'VOLL') return { archived: 0, refused: null };
       // Inside the transaction below it must use that transaction's connection (a pool of one, embedded).
       const note = async (text: string, q: typeof db = db) => {
         const notes: string[] = imp.notes ?? [];
-        if (!notes.includes(text))
-          await q('import_files')
-            .where({ id: importId })
-            .update({ notes: JSON.stringify([...notes, text]) });
+        if (!notes.includes(text)) await setImportNotes(q, importId, [...notes, text]);
       };
       const providers = (meta.providers ?? []).map((p) => p.openimmoAnid || p.anbieternr).filter((p): p is string => !!p);
       if (!providers.length) {
@@ -36,17 +34,15 @@ export function mirrorActivities(deps: ActivityDeps) {
         await note(msg);
         return { archived: 0, refused: msg };
       }
-      const present = (await db('staged_objects').where({ import_id: importId }).whereNotNull('source_id').pluck('source_id')) as string[];
+      const present = await stagedSourceIds(db, importId);
       if (!present.length) {
         const msg = 'mirror refused: the full transfer holds no objects (an empty VOLL transfer never archives anything)';
         await note(msg);
         return { archived: 0, refused: msg };
       }
       return db.transaction(async (trx) => {
-        await trx.raw("SELECT pg_advisory_xact_lock(hashtext('imv-import:' || ?))", [imp.tenant_id]);
-        const scope = trx('estates').where({ tenant_id: imp.tenant_id, source: SOURCE_IMV, archived: false }).whereIn('provider_id', providers);
-        const total = Number((await scope.clone().count<{ n: number }[]>('* as n'))[0].n);
-        const missing = (await scope.clone().whereNotIn('source_id', present).pluck('id')) as number[];
+        await lockTenant(trx, imp.tenant_id);
+        const { total, missing } = await providerEstatesMissing(trx, imp.tenant_id, providers, present);
         if (!missing.length) return { archived: 0, refused: null };
         const share = missing.length / Math.max(total, 1);
         if (share > t.options.mirror.maxArchiveShare) {
@@ -54,7 +50,7 @@ export function mirrorActivities(deps: ActivityDeps) {
           await note(msg, trx);
           return { archived: 0, refused: msg };
         }
-        await trx('estates').whereIn('id', missing).update({ archived: true, archived_at: trx.fn.now(), last_import_id: importId, updated_at: trx.fn.now() });
+        await archiveEstates(trx, missing, importId);
         await note(`mirror: archived ${missing.length} estates missing from the full transfer`, trx);
         return { archived: missing.length, refused: null };
       });

@@ -31,3 +31,21 @@ export async function upsertEstateRows(
 export async function archiveEstates(trx: Knex.Transaction, ids: number[], importId: number): Promise<void> {
   await trx('estates').whereIn('id', ids).update({ archived: true, archived_at: trx.fn.now(), last_import_id: importId, updated_at: trx.fn.now() });
 }
+
+/** The per-tenant advisory lock that serializes the apply steps and the mirror of one tenant's files. */
+export async function lockTenant(trx: Knex.Transaction, tenant: string): Promise<void> {
+  await trx.raw("SELECT pg_advisory_xact_lock(hashtext('imv-import:' || ?))", [tenant]);
+}
+
+/** Of the tenant's IMV estates of these providers not archived yet: how many, and the ids of those whose source id is not in `present`. */
+export async function providerEstatesMissing(
+  trx: Knex.Transaction,
+  tenant: string,
+  providers: string[],
+  present: string[],
+): Promise<{ total: number; missing: number[] }> {
+  const scope = trx('estates').where({ tenant_id: tenant, source: SOURCE_IMV, archived: false }).whereIn('provider_id', providers);
+  const total = Number((await scope.clone().count<{ n: number }[]>('* as n'))[0].n);
+  const missing = (await scope.clone().whereNotIn('source_id', present).pluck('id')) as number[];
+  return { total, missing };
+}

@@ -52,3 +52,23 @@ export async function linkStagedContacts(db: Db, input: ChunkInput): Promise<num
   );
   return r.rowCount ?? 0;
 }
+
+/** The chunk's objects whose estate was created or updated, with their estates, in document order (the attachment step). */
+export async function loadChunkForAttachments(
+  db: Db,
+  input: ChunkInput,
+): Promise<{ position: number; estate_id: number | null; outcome: string | null; payload: TransferObject }[]> {
+  return db('staged_objects')
+    .where({ import_id: input.importId })
+    .andWhere('position', '>=', input.from)
+    .andWhere('position', '<', input.to)
+    .whereIn('outcome', ['created', 'updated'])
+    .whereNotNull('estate_id')
+    .orderBy('position')
+    .select('position', 'estate_id', 'outcome', 'payload');
+}
+
+/** The IMV ids of every object the import staged (the mirror's view of a full transfer). */
+export async function stagedSourceIds(db: Db, importId: number): Promise<string[]> {
+  return (await db('staged_objects').where({ import_id: importId }).whereNotNull('source_id').pluck('source_id')) as string[];
+}

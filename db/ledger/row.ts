@@ -3,6 +3,7 @@ import type { ApplicationFailure } from '@temporalio/common';
 import { permanentFailure } from '../../common/error-types';
 import type { ObjectCounts } from '../../common/messages';
 import type { ProviderInfo, TransferHeader } from '../../openimmo/types';
+import type { Knex } from 'knex';
 import type { Db } from '../db';
 
 export interface ImportRow {
@@ -61,4 +62,16 @@ export function countsOfRow(r: Record<string, unknown>): ObjectCounts {
 /** The ledger row's count columns for these counts. */
 export function countColumns(c: ObjectCounts) {
   return { objects_total: c.total, created: c.created, updated: c.updated, unchanged: c.unchanged, archived: c.archived, stale: c.stale, rejected: c.rejected };
+}
+
+/** The content hash of an import's file (null before the fetch); undefined for an unknown id. */
+export async function importSha256(db: Db, importId: number): Promise<{ sha256: string | null } | undefined> {
+  return db('import_files').where({ id: importId }).first('sha256');
+}
+
+/** Replaces the ledger row's notes (a JSON list). */
+export async function setImportNotes(db: Knex, importId: number, notes: string[]): Promise<void> {
+  await db('import_files')
+    .where({ id: importId })
+    .update({ notes: JSON.stringify(notes) });
 }
