@@ -20,6 +20,12 @@ export async function parseTransfer(deps: ActivityDeps, { importId }: { importId
   // The ledger row, and what an earlier attempt staged removed, in one round trip.
   const row = await loadImportClearingStaging(db, importId);
   if (!row.sha256) throw permanentFailure(`import ${importId} was not fetched yet`, 'BadInput');
+  const done = row.meta?.chunkStarts;
+  if (done) {
+    // Parsed before, and maybe applied since: a worker that took over the workflow runs the step again.
+    deps.log.info({ tenant: row.tenant_id, importId, objects: row.objects_total }, 'parsed already: staging kept');
+    return { objects: row.objects_total, warnings: row.warnings ?? 0, chunkStarts: done, umfang: row.meta.header?.umfang ?? null };
+  }
   const meta: ImportMeta = { providers: [], header: null };
   const stager = new Stager(db, importId, tenantOf(cfg, row.tenant_id).options.chunkSize);
   let opened;
@@ -90,6 +96,7 @@ class Stager {
 
   /** The last batch and the ledger's totals in one statement (a one-object file: one round trip). */
   async finish(meta: ImportMeta): Promise<void> {
+    meta.chunkStarts = this.chunkStarts;
     await stageLastBatch(this.db, this.importId, this.batch, { meta, objects: this.objects, warnings: this.warnings });
     this.batch = [];
   }

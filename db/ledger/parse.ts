@@ -2,9 +2,19 @@
 import type { Db } from '../db';
 import { unknownImport, type ImportMeta, type ImportRow } from './row';
 
-/** The ledger row, and what an earlier attempt staged removed, in one round trip. */
+/**
+ * The ledger row, and what an earlier attempt staged removed, in one round trip — unless that parse
+ * completed (its chunk starts are in the ledger): then the staging, with the outcomes the apply steps
+ * wrote into it since, stays as it is.
+ */
 export async function loadImportClearingStaging(db: Db, importId: number): Promise<ImportRow> {
-  const loaded = await db.raw('WITH cleared AS (DELETE FROM staged_objects WHERE import_id = ?) SELECT * FROM import_files WHERE id = ?', [importId, importId]);
+  const loaded = await db.raw(
+    `WITH cleared AS (
+       DELETE FROM staged_objects WHERE import_id = ? AND NOT EXISTS (SELECT 1 FROM import_files WHERE id = ? AND meta -> 'chunkStarts' IS NOT NULL)
+     )
+     SELECT * FROM import_files WHERE id = ?`,
+    [importId, importId, importId],
+  );
   const row = loaded.rows[0] as ImportRow | undefined;
   if (!row) throw unknownImport(importId);
   return row;

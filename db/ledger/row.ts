@@ -20,6 +20,7 @@ export interface ImportRow {
   archived_path: string | null;
   meta: ImportMeta;
   objects_total: number;
+  warnings?: number;
   error_type: string | null;
   error_message: string | null;
   notes?: string[];
@@ -31,6 +32,12 @@ export interface ImportMeta {
   xmlEntry?: string | null;
   header?: TransferHeader | null;
   providers?: ProviderInfo[];
+  /**
+   * Where each apply chunk starts: written with the last staged batch, so it marks a parse that
+   * completed. A parse run again after that (a worker that took over a small file's workflow runs its
+   * local steps again from the last one Temporal recorded) keeps the staging and its outcomes.
+   */
+  chunkStarts?: number[];
 }
 
 /** The failure for an import id the ledger does not have: no retry can make it appear. */
