@@ -25,6 +25,7 @@ import { startTemporalDevServer, freePort } from '../dev/temporal-server';
 import { startEmbeddedFtp } from '../dev/embedded-ftp';
 import type { BatchSummary } from '../common/messages';
 import { generate } from './reader';
+import { cpuOf, cpuOfCommand, machineBusySeconds, rssOf } from './proc';
 import { runBare } from './bare';
 
 async function main(): Promise<void> {
@@ -107,7 +108,7 @@ async function main(): Promise<void> {
 
   // What an operator does: the tenant's schedule, one trigger, wait for the batch (`schedule trigger --wait`).
   await ensureSchedule(client, cfg, tenantOf(cfg, 'bench'));
-  const cpu0 = { worker: cpuOf(worker.pid!), temporal: cpuOf(temporal.process.pid!), postgres: postgresCpu(), all: machineCpu() };
+  const cpu0 = { worker: cpuOf(worker.pid!), temporal: cpuOf(temporal.process.pid!), postgres: cpuOfCommand('postgres'), all: machineBusySeconds() };
   const t0 = Date.now();
   const run = await triggerBatch(client, 'bench');
   const summary: BatchSummary = await run.result();
@@ -123,8 +124,8 @@ async function main(): Promise<void> {
   const cpu = {
     worker: cpuOf(worker.pid!) - cpu0.worker,
     temporal: cpuOf(temporal.process.pid!) - cpu0.temporal,
-    postgres: postgresCpu() - cpu0.postgres,
-    all: machineCpu() - cpu0.all,
+    postgres: cpuOfCommand('postgres') - cpu0.postgres,
+    all: machineBusySeconds() - cpu0.all,
   };
 
   // Time spent inside each step (local and regular activities alike), from the worker's /metrics.
@@ -173,47 +174,6 @@ async function main(): Promise<void> {
   await admin.query(`DROP DATABASE IF EXISTS ${bareDb} WITH (FORCE)`);
   await admin.end();
   fs.rmSync(dir, { recursive: true, force: true });
-}
-
-const TICK = 100; // USER_HZ on Linux
-
-/** CPU seconds (user + system) a process has used, from /proc (Linux). */
-function cpuOf(pid: number): number {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / TICK;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds of all PostgreSQL server processes (the machine's server; other databases count too). */
-function postgresCpu(): number {
-  let sum = 0;
-  for (const pid of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('postgres')) sum += cpuOf(Number(pid));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return sum;
-}
-
-/** CPU seconds the whole machine has been busy (all cores), from /proc/stat. */
-function machineCpu(): number {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / TICK;
-}
-
-/** Resident set size of a process, from /proc (Linux). */
-function rssOf(pid: number): number {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
 }
 
 /** Waits until a worker polls the task queue's workflow tasks. */

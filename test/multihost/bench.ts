@@ -19,32 +19,15 @@ import { triggerBatch } from '../../ops/batches';
 import { FTP_PASSWORD } from '../support/vsftpd';
 import { FTP_PASSWORD_ENV, startCluster, type Cluster, type Host } from './hosts';
 import { inbox, uploadAll } from './transfers';
+import { cpuOf, machineBusySeconds } from '../../bench/proc';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
 
-const TICK = 100; // USER_HZ: /proc's CPU times are in 1/100 s
-
-function cpuSeconds(pid: number): number {
-  try {
-    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(f[11]) + Number(f[12])) / TICK;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds of the whole machine (all cores) that were not idle. */
-function machineBusySeconds(): number {
-  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.split(/\s+/).slice(1).map(Number);
-  const idle = f[3]! + f[4]!;
-  return (f.reduce((a, b) => a + b, 0) - idle) / TICK;
-}
-
 /** CPU seconds of processes whose pids `pids()` lists now. */
-const sumCpu = (pids: number[]) => pids.reduce((n, p) => n + cpuSeconds(p), 0);
+const sumCpu = (pids: number[]) => pids.reduce((n, p) => n + cpuOf(p), 0);
 
 /** The run's PostgreSQL: its postmaster (found by the data folder in the run's folder) and its children. */
 function postgresPids(runDir: string): number[] {
@@ -123,7 +106,7 @@ async function main(): Promise<void> {
         hosts.map((h) => h.host),
       );
       // Worker CPU: the worker processes; machine: every core, including the other users of this machine.
-      const workerCpu0 = hosts.map((h) => cpuSeconds(h.host.worker!.pid));
+      const workerCpu0 = hosts.map((h) => cpuOf(h.host.worker!.pid));
       const machine0 = machineBusySeconds();
       // Backends that exit during the run take their CPU with them: the PostgreSQL figure is a lower bound.
       const pg0 = postgresPids(cluster.dir);
@@ -136,7 +119,7 @@ async function main(): Promise<void> {
       const machine = machineBusySeconds() - machine0;
       const pgCpu = sumCpu(postgresPids(cluster.dir)) - pgCpu0;
       const temporalCpu = sumCpu(namespacePids(cluster.temporalNs)) - temporalCpu0;
-      const workerCpu = hosts.map((h, i) => cpuSeconds(h.host.worker!.pid) - workerCpu0[i]!);
+      const workerCpu = hosts.map((h, i) => cpuOf(h.host.worker!.pid) - workerCpu0[i]!);
       const ledger = (await db('import_files')
         .where({ tenant_id: r.tenant })
         .whereIn('status', ['imported', 'partial'])
