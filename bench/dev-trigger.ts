@@ -5,8 +5,8 @@
  *
  *   npm run build && node dist/bench/dev-trigger.js [files]      (default 1,000)
  *
- * Uses a fresh data directory (and so a fresh dev database `imv_import_dev` is NOT used: DATABASE_URL
- * is set to a database of its own on the local PostgreSQL, dropped at the end).
+ * Runs in a fresh data directory, with DATABASE_URL set to a database of its own on the local
+ * PostgreSQL (not the dev stack's `imv_import_dev`); both are removed at the end.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -205,8 +205,9 @@ export async function listFinishedUploads(
   const oldEnough = (f: Seen) => Date.parse(f.mtime) <= clock() - opts.minAgeMs;
   const vouched = (f: Seen) => f.exact && opts.minAgeMs >= opts.stableCheckMs;
   const first = (await snapshot(client, dir)).filter(oldEnough);
-  const taken = first.filter((f) => opts.stableCheckMs <= 0 || vouched(f));
-  const doubtful = first.filter((f) => !taken.includes(f));
+  const needsSecondLook = (f: Seen) => opts.stableCheckMs > 0 && !vouched(f);
+  const taken = first.filter((f) => !needsSecondLook(f));
+  const doubtful = first.filter(needsSecondLook);
   if (doubtful.length) {
     await new Promise((r) => setTimeout(r, opts.stableCheckMs));
     const again = new Map((await snapshot(client, dir, new Set(doubtful.map((f) => f.name)))).map((f) => [f.name, f]));

@@ -1,8 +1,8 @@
 /**
  * The workflow bundle, built once by `npm run build` (dist/workflow-bundle.js) instead of by webpack
  * at every worker start: a start takes a second less, and the worker process does not keep
- * webpack's modules and heap (about 100 MB of its resident memory). A bundle older than any
- * compiled workflow module is not used: the worker bundles at start, as without one.
+ * webpack's modules and heap (about 100 MB of its resident memory). A bundle older than any module
+ * compiled beside it is not used: the worker bundles at start, as without one.
  *
  *   node dist/workers/workflow-bundle.js   (part of npm run build)
  */
@@ -19,20 +19,15 @@ export function workflowsPath(): string {
 /** Where the build puts the bundle (beside the compiled workflows in dist/). */
 export const PREBUILT_BUNDLE = path.join(__dirname, '..', 'workflow-bundle.js');
 
-/** The prebuilt bundle's path when it is there and newer than every compiled workflow module. */
+/**
+ * The prebuilt bundle's path when it is there and newer than every compiled module beside it (so a
+ * `tsc` without the bundling step never runs old workflow code, whatever the workflows import).
+ */
 export function prebuiltBundle(file = PREBUILT_BUNDLE): string | null {
   if (!fs.existsSync(file) || !workflowsPath().endsWith('.js')) return null;
   const built = fs.statSync(file).mtimeMs;
-  const dir = path.dirname(workflowsPath());
-  const sources = [dir, path.join(dir, '..', 'common')].flatMap((d) =>
-    fs.existsSync(d)
-      ? fs
-          .readdirSync(d)
-          .filter((f) => f.endsWith('.js'))
-          .map((f) => path.join(d, f))
-      : [],
-  );
-  return sources.every((f) => fs.statSync(f).mtimeMs <= built) ? file : null;
+  const compiled = fs.readdirSync(path.dirname(file), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+  return compiled.every((f) => fs.statSync(path.join(path.dirname(file), f)).mtimeMs <= built) ? file : null;
 }
 
 export async function writeWorkflowBundle(file = PREBUILT_BUNDLE): Promise<void> {
