@@ -17,6 +17,7 @@ import { writeOutcomes } from '../db/ledger/objects';
 import type { ImportMeta } from '../db/ledger/row';
 import { linkStagedContacts, loadChunk, loadChunkWithOwners, storeAddressIds } from '../db/staging';
 import { upsertChunkAddresses } from './addresses';
+import { needsAttachmentStep } from './attachments';
 import type { ActivityDeps } from './deps';
 
 export function applyActivities(deps: ActivityDeps) {
@@ -26,7 +27,8 @@ export function applyActivities(deps: ActivityDeps) {
       return db.transaction(async (trx) => {
         const { imp, users } = await lockedImport(trx, input.importId);
         const rows = await loadChunk(trx, input);
-        if (rows.length === 0 || rows.every((r) => r.outcome !== null)) return { done: rows.length };
+        // Applied by an earlier attempt (committed, then the result was lost): report the same.
+        if (rows.length === 0 || rows.every((r) => r.outcome !== null)) return { done: rows.length, attachments: needsAttachmentStep(rows) };
         const tenant = tenantOf(cfg, imp.tenant_id);
         const meta: ImportMeta = imp.meta ?? {};
         const ids = [...new Set(rows.map((r) => r.source_id).filter((x): x is string => !!x))];
@@ -50,7 +52,8 @@ export function applyActivities(deps: ActivityDeps) {
           input.importId,
           plan.objects.map((r) => ({ ...r, estateId: r.sourceId ? (estateIds.get(r.sourceId) ?? null) : null })),
         );
-        return { done: rows.length };
+        const outcomes = new Map(plan.objects.map((o) => [o.position, o.outcome]));
+        return { done: rows.length, attachments: needsAttachmentStep(rows.map((r) => ({ ...r, outcome: outcomes.get(r.position) ?? null }))) };
       });
     },
 

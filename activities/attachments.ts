@@ -6,7 +6,7 @@
  */
 import type { ChunkInput, ChunkResult } from '../common/messages';
 import { openTransfer, type OpenedTransfer } from '../openimmo/reader';
-import type { AttachmentRef } from '../openimmo/types';
+import type { AttachmentRef, TransferObject } from '../openimmo/types';
 import { replaceAttachmentSets } from '../db/attachments';
 import { importSha256 } from '../db/ledger/row';
 import { loadChunkForAttachments } from '../db/staging';
@@ -15,6 +15,16 @@ import type { ActivityDeps } from './deps';
 /** TITELBILD first, then document order (a stable sort keeps the rest as sent). */
 export function orderAttachments(list: AttachmentRef[]): AttachmentRef[] {
   return [...list].sort((a, b) => Number(b.group === 'TITELBILD') - Number(a.group === 'TITELBILD') || a.position - b.position);
+}
+
+/**
+ * Whether the attachments step has work for a chunk, from the estates step's outcomes: a new estate
+ * with pictures gets its set, an updated one has its set replaced (emptied when it sent none). New
+ * estates without pictures (IMV's usual one-object file) and everything not applied need nothing.
+ * The estates step reports it, so the workflow can leave the step out; the step itself uses it too.
+ */
+export function needsAttachmentStep(rows: { outcome: string | null; payload: Pick<TransferObject, 'action' | 'attachments'> }[]): boolean {
+  return rows.some((r) => r.payload.action !== 'DELETE' && (r.outcome === 'updated' || (r.outcome === 'created' && r.payload.attachments.length > 0)));
 }
 
 export function attachmentActivities(deps: ActivityDeps) {
@@ -77,7 +87,7 @@ export function attachmentActivities(deps: ActivityDeps) {
           if (warnings.length) warningsAt.set(r.position, warnings);
         }
         // New estates without attachments have no set to replace: nothing to write (IMV's usual one-object file).
-        if (!records.length && !warningsAt.size && [...last.values()].every((r) => r.outcome === 'created')) return { done: last.size };
+        if (!records.length && !warningsAt.size && !needsAttachmentStep([...last.values()])) return { done: last.size };
         // One transaction per chunk: the estates' attachment sets are replaced together.
         await replaceAttachmentSets(db, input.importId, [...last.keys()], records, warningsAt);
         const done = last.size;

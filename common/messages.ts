@@ -128,6 +128,8 @@ export interface ChunkInput {
 
 export interface ChunkResult {
   done: number;
+  /** upsertEstates only: whether the attachments step has work in this chunk (see needsAttachmentStep). Absent before. */
+  attachments?: boolean;
 }
 
 export type FinishOutcome = { kind: 'completed' } | { kind: 'duplicate'; duplicateOf: number } | { kind: 'failed'; errorType: string; message: string };

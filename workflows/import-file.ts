@@ -50,6 +50,12 @@ const acts = (options: ActivityOptions, summary: string) => proxyActivities<Acti
  * runs only when mirror mode is on and the transfer is full. Histories from before keep their shape.
  */
 export const LOCAL_STEPS = 'local-steps';
+/**
+ * Marker of the shape that leaves out the attachments step of a chunk when the estates step
+ * reports nothing for it to do (new estates without pictures: IMV's usual one-object file).
+ * Histories from before run the step for every chunk, as they did.
+ */
+export const SKIP_IDLE_ATTACHMENTS = 'skip-idle-attachments';
 /** Small files only: seconds of work at most, retried on the worker (then with timers). */
 const LOCAL: LocalActivityOptions = { startToCloseTimeout: '2m', localRetryThreshold: '10s', retry };
 const local = (options: LocalActivityOptions, summary: string) => proxyLocalActivities<Activities>({ ...options, summary });
@@ -83,6 +89,7 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
   };
 
   const fast = patched(LOCAL_STEPS);
+  const skipIdle = patched(SKIP_IDLE_ATTACHMENTS);
   step('begin');
   const beginSummary = input.replayOf != null ? `replay of import ${input.replayOf}` : `open ledger row for ${input.file?.name}`;
   const begun = await (fast ? local(LOCAL, beginSummary) : acts(QUICK, beginSummary)).beginImport({
@@ -132,13 +139,15 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
       const chunk = { importId: begun.importId, from: starts[i], to: starts[i + 1] ?? parsed.objects };
       const range = `objects ${chunk.from + 1}–${chunk.to} of ${parsed.objects}`;
       step('upsert estates');
-      await run(hb(APPLY), `estates, ${range}`).upsertEstates(chunk);
+      const estates = await run(hb(APPLY), `estates, ${range}`).upsertEstates(chunk);
       step('upsert addresses');
       await run(hb(APPLY), `addresses, ${range}`).upsertAddresses(chunk);
       step('link contacts');
       await run(hb(APPLY), `contact links, ${range}`).linkContacts(chunk);
-      step('store attachments');
-      await run(hb(ATTACH), `attachments, ${range}`).storeAttachments(chunk);
+      if (!skipIdle || estates.attachments !== false) {
+        step('store attachments');
+        await run(hb(ATTACH), `attachments, ${range}`).storeAttachments(chunk);
+      }
       progress.objectsDone = chunk.to;
     }
     // The mirror acts only with mirror mode on and a full transfer: otherwise there is nothing to run.

@@ -33,9 +33,11 @@ const goldenDir = path.join(__dirname, 'histories');
 /**
  * The workflow shape this code writes (its newest patch). Golden files without a prefix are the
  * first shape (regular activities only; file-abandoned is that shape with the finish-last-resort
- * patch); `local-steps-*` have the local-steps patch. A new patch gets a new prefix here.
+ * patch); `local-steps-*` have the local-steps patch; `skip-idle-attachments-*` also leave out the
+ * attachments step of a chunk the estates step reports idle. A new patch gets a new prefix here.
  */
-const CURRENT_SHAPE = 'local-steps';
+const CURRENT_SHAPE = 'skip-idle-attachments';
+const SHAPES = ['', 'local-steps-', `${CURRENT_SHAPE}-`];
 const silent = { log() {}, info() {}, warn() {}, error() {}, debug() {}, trace() {} } as never;
 
 async function replayAll(histories: { workflowId: string; history: History }[], bundle?: Awaited<ReturnType<typeof workflowBundle>>) {
@@ -104,7 +106,7 @@ describe('replay safety of workflow code', () => {
   it('the checked-in golden histories of every shape (batch, imported, failed, abandoned, replay) replay against the current code', async () => {
     const golden = loadGolden();
     const names = golden.map((g) => g.name);
-    for (const shape of ['', `${CURRENT_SHAPE}-`]) {
+    for (const shape of SHAPES) {
       for (const name of ['batch', 'file-failed-truncated', 'file-imported-change-then-delete-1301', 'replay']) expect(names).toContain(`${shape}${name}`);
     }
     // file-abandoned comes from test/pipeline/last-resort.test.ts (the finish-last-resort patch).
