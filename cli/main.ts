@@ -20,7 +20,6 @@ import { replayImports } from '../ops/replay';
 import { parseFileForCli } from '../ops/parse';
 import { triggerBatch } from '../ops/batches';
 import { runWorkerProcess } from '../workers/main';
-import { runDevStack } from '../dev/main-job';
 
 export class CliError extends Error {
   constructor(
@@ -350,6 +349,8 @@ function addSetupCommands(program: Command): void {
     .option('--data-dir <dir>', 'where the dev stack keeps its state', path.resolve('.data/dev'))
     .option('--exit-after-import', 'stop after the first import (smoke test)')
     .action(async (o: { dataDir: string; exitAfterImport?: boolean }) => {
+      // Loaded only here: the embedded servers (ftp-srv, PGlite) cost a worker process ~25 MB it never uses.
+      const { runDevStack } = await import('../dev/main-job.js');
       process.exitCode = await runDevStack({ dataDir: o.dataDir, exitAfterImport: !!o.exitAfterImport });
     });
 }
