@@ -15,6 +15,7 @@ const unit = [
   'test/ftp/pool.test.ts',
   'test/dev/embedded-ftp.test.ts',
   'test/dev/embedded-postgres.test.ts',
+  'test/ops/alert-rules.test.ts',
 ];
 
 export default defineConfig({
