@@ -6,8 +6,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parser } from '@prometheus-io/lezer-promql';
+import { createRequire } from 'node:module';
 import YAML from 'yaml';
+
+// The package ships CommonJS too, but its types are ESM-only: TypeScript refuses a plain import here.
+type LezerPromql = typeof import('@prometheus-io/lezer-promql', { with: { 'resolution-mode': 'import' } });
+const { parser } = createRequire(__filename)('@prometheus-io/lezer-promql') as LezerPromql;
 
 export const rulesFile = path.resolve(__dirname, '../../deploy/prometheus/alerts.yml');
 export const rulesTestFile = path.resolve(__dirname, '../../deploy/prometheus/alerts.test.yml');
