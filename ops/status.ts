@@ -105,7 +105,11 @@ export const isError = <T>(p: Part<T>): p is { error: string } => typeof p === '
 const iso = (t: Date | null | undefined) => (t ? t.toISOString() : null);
 
 /** The pollers Temporal has seen on the task queue recently (workflow and activity tasks). */
-export async function taskQueuePollers(client: Client, namespace: string, taskQueue: string): Promise<{ workflowPollers: Poller[]; activityPollers: Poller[] }> {
+export async function taskQueuePollers(
+  client: Client,
+  namespace: string,
+  taskQueue: string,
+): Promise<{ workflowPollers: Poller[]; activityPollers: Poller[] }> {
   const of = async (taskQueueType: number): Promise<Poller[]> => {
     const r = await client.workflowService.describeTaskQueue({ namespace, taskQueue: { name: taskQueue, kind: TASK_QUEUE_KIND_NORMAL }, taskQueueType });
     return (r.pollers ?? [])
@@ -250,7 +254,9 @@ export async function collectStatus(cfg: AppConfig, client: Client, db: Db, o: {
 }
 
 const when = (isoTime: string | null, now: number) =>
-  isoTime ? `${isoTime.replace('T', ' ').slice(0, 19)}Z (${Date.parse(isoTime) > now ? 'in ' : ''}${formatAge(Math.abs(now - Date.parse(isoTime)) / 1000)}${Date.parse(isoTime) > now ? '' : ' ago'})` : '-';
+  isoTime
+    ? `${isoTime.replace('T', ' ').slice(0, 19)}Z (${Date.parse(isoTime) > now ? 'in ' : ''}${formatAge(Math.abs(now - Date.parse(isoTime)) / 1000)}${Date.parse(isoTime) > now ? '' : ' ago'})`
+    : '-';
 
 function formatWorkers(r: StatusReport, now: number): string[] {
   if (isError(r.workers)) return [`workers     cannot describe task queue ${r.taskQueue}: ${r.workers.error}`];

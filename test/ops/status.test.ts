@@ -17,7 +17,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../../config/config';
-import { openDatabase, type Db } from '../../db/db';
+import type { Db } from '../../db/db';
 import { freePort } from '../../common/net';
 import { ensureSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
@@ -64,7 +64,10 @@ describe('imv-import status', () => {
     off.ftp.url = off.ftp.url.replace(/:\d+\//, `:${closed}/`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-status-'));
     const configFile = path.join(dir, 'imv-import.json');
-    fs.writeFileSync(configFile, JSON.stringify({ tenants: cfg.tenants, temporal: cfg.temporal, databaseUrl: cfg.databaseUrl, fileStoreDir: cfg.fileStoreDir }));
+    fs.writeFileSync(
+      configFile,
+      JSON.stringify({ tenants: cfg.tenants, temporal: cfg.temporal, databaseUrl: cfg.databaseUrl, fileStoreDir: cfg.fileStoreDir }),
+    );
     env = { ...process.env, ...testEnv, IMV_CONFIG: configFile, LOG_LEVEL: 'warn' };
     for (const k of ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'METRICS_PORT']) delete env[k];
 
