@@ -45,10 +45,14 @@ describe('Prometheus alert rules', () => {
     expect(() => metricNamesOf('sum by (tenant) (rate(x[5m]')).toThrow(/does not parse/);
   });
 
-  it('pass promtool check rules', () => {
+  it('pass promtool check rules, and the Prometheus config of docker-compose.yml loads them', () => {
     const r = promtool('check', 'rules', rulesFile);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain(`SUCCESS: ${alertNames().length} rules found`);
+    const c = promtool('check', 'config', path.join(path.dirname(rulesFile), 'prometheus.yml'));
+    expect(c.code, c.out).toBe(0);
+    expect(c.out).toContain('SUCCESS: 1 rule files found');
+    expect(c.out).toContain(`SUCCESS: ${alertNames().length} rules found`);
   });
 
   it('pass their unit tests (promtool test rules), in which every alert fires once and stays quiet once', () => {
