@@ -5,6 +5,10 @@
  * internal loopback port only. Labels are tenant ids, outcomes and activity types: never file
  * contents, names of people or anything else a transfer carries.
  *
+ * The alert rules (deploy/prometheus/alerts.yml) and the Grafana dashboard use these names; a test
+ * (test/ops/metric-names.test.ts) fails when one they query is not served. Gauges read from the
+ * database (stuck imports, the inbox state) are set by the worker's periodic check (workers/main.ts).
+ *
  * The endpoint has no authentication: it listens on 127.0.0.1 unless METRICS_HOST opens it on purpose
  * (0.0.0.0 in a container network where Prometheus scrapes it).
  */
