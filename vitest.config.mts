@@ -16,6 +16,7 @@ const unit = [
   'test/dev/embedded-ftp.test.ts',
   'test/dev/embedded-postgres.test.ts',
   'test/ops/alert-rules.test.ts',
+  'test/ops/deploy-monitoring.test.ts',
 ];
 
 export default defineConfig({
