@@ -15,6 +15,8 @@ const unit = [
   'test/ftp/pool.test.ts',
   'test/dev/embedded-ftp.test.ts',
   'test/dev/embedded-postgres.test.ts',
+  'test/ops/alert-rules.test.ts',
+  'test/ops/deploy-monitoring.test.ts',
 ];
 
 export default defineConfig({

@@ -4,6 +4,7 @@ import { fileWorkflowId } from '../common/file-ids';
 import { printableName } from '../common/remote-names';
 import { tenantOf } from '../config/config';
 import { finishedWorkflowIds } from '../db/ledger/list';
+import { recordInboxListing } from '../db/inbox';
 import { listFinishedUploads } from '../ftp/ftp';
 import type { ActivityDeps } from './deps';
 import { accessFor, ftpSession } from './ftp-session';
@@ -26,5 +27,7 @@ export async function listTransfers(deps: ActivityDeps, { tenant }: { tenant: st
   for (const f of files) if (f.note) deps.log.warn({ tenant, file: printableName(f.name), note: f.note }, 'inbox entry listed with fallbacks');
   if (leftInInbox) deps.log.warn({ tenant, files: leftInInbox }, 'finished imports whose files could not leave the inbox: not imported again');
   deps.log.info({ tenant, files: files.length }, 'listed inbox');
+  // For the workers' inbox gauges and `imv-import status` (files are sorted oldest first).
+  await recordInboxListing(deps.db, tenant, { files: files.length, oldestMtime: files[0]?.mtime ?? null });
   return { files, maxConcurrentFiles: t.options.maxConcurrentFiles, ...(leftInInbox ? { leftInInbox } : {}) };
 }

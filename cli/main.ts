@@ -19,6 +19,7 @@ import { isDatabaseError, shortErrorMessage } from '../ops/errors';
 import { replayImports } from '../ops/replay';
 import { parseFileForCli } from '../ops/parse';
 import { triggerBatch } from '../ops/batches';
+import { collectStatus, formatStatus } from '../ops/status';
 import { runWorkerProcess } from '../workers/main';
 
 export class CliError extends Error {
@@ -112,6 +113,7 @@ export function buildProgram(): Command {
   });
 
   addWorkerCommand(program);
+  addStatusCommand(program);
   addScheduleCommands(program);
   addImportCommands(program);
   addEstateCommands(program);
@@ -128,6 +130,22 @@ function addWorkerCommand(program: Command): void {
     .option('--identity <name>', 'worker identity shown in the Temporal UI')
     .action(async (o: { identity?: string }) => {
       await runWorkerProcess(config(), { identity: o.identity });
+    });
+}
+
+/** `status`: the health of each tenant on one screen. */
+function addStatusCommand(program: Command): void {
+  program
+    .command('status')
+    .description(
+      'one screen per tenant: schedule, last batch, files waiting in the inbox, failed/partial imports of the last 24 h with replay commands, estates imported today, workers polling',
+    )
+    .addOption(tenantOption())
+    .option('--json', 'machine-readable output')
+    .action(async (o: { tenant?: string; json?: boolean }) => {
+      const cfg = config();
+      const report = await withClient(cfg, (c) => withDb(cfg, (db) => collectStatus(cfg, c, db, { tenants: tenantsFor(cfg, o.tenant) })));
+      console.log(o.json ? JSON.stringify(report, null, 2) : formatStatus(report));
     });
 }
 

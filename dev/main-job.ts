@@ -13,7 +13,7 @@ import { ensureSchedule } from '../ops/schedule';
 import { triggerBatch } from '../ops/batches';
 import { printBatchProgress } from '../ops/import-local';
 import { formatImports, listImports } from '../ops/ledger';
-import { startTelemetry } from '../workers/main';
+import { startStuckImportsWatch, startTelemetry } from '../workers/main';
 import { createImportWorker } from '../workers/worker';
 import { startTemporalDevServer, freePort, type DevServer } from './temporal-server';
 import { startEmbeddedFtp } from './embedded-ftp';
@@ -93,6 +93,8 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
   stops.push(() => telemetry.close());
   const worker = await createImportWorker(cfg);
   const running = worker.run();
+  // As `imv-import worker` does: stuck imports in the log, the database's gauges on /metrics.
+  const watch = startStuckImportsWatch(cfg, worker.db);
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
   await ensureSchedule(client, cfg, cfg.tenants[0]);
@@ -110,6 +112,7 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
   );
 
   const shutdown = async () => {
+    watch.stop();
     worker.shutdown();
     await running.catch(() => undefined);
     await connection.close();

@@ -85,9 +85,12 @@ export function watchStuckImports(o: {
   intervalSeconds: number;
   gauge: StuckGauge;
   log: Logger;
+  /** More gauges from the database, set at the same times (the inbox gauges: workers/main.ts). */
+  alsoCheck?: () => Promise<void>;
 }): StuckImportsWatch {
   let stopped = false;
   const check = async (): Promise<StuckImport[]> => {
+    await o.alsoCheck?.();
     const counts = await countStuckImports(o.db, { stuckAfterSeconds: o.stuckAfterSeconds, tenants: o.tenants });
     for (const [tenant, n] of counts) o.gauge.set({ tenant }, n);
     const total = [...counts.values()].reduce((a, b) => a + b, 0);

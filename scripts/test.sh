@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The README's test command: installs what the suite needs (npm packages, vsftpd, chromium, the
-# Temporal CLI — each only when missing), checks types (the whole tree, test/ included), lint and
+# The README's test command: installs what the suite needs (npm packages, vsftpd, chromium, promtool,
+# the Temporal CLI — each only when missing), checks types (the whole tree, test/ included), lint and
 # format, and runs all tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -102,6 +102,7 @@ class ObservingInbound implements ActivityInboundCallsInterceptor {
       tenant: ids.tenant ?? tenantOfWorkflowId(workflowId),
       importId: ids.importId,
     };
+    if (info.attempt > 1) this.o.metrics.activityRetries.inc({ activity_type: activityType });
     const started = process.hrtime.bigint();
     const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
     try {

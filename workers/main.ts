@@ -8,14 +8,16 @@
  *
  * Stuck imports: at start and every 5 minutes (IMV_STUCK_CHECK_INTERVAL) the worker counts ledger rows
  * in status importing for longer than IMV_STUCK_AFTER (default 2h), logs a warning naming them and
- * sets the gauge imv_import_stuck_imports{tenant}.
+ * sets the gauge imv_import_stuck_imports{tenant}; at the same times it sets the inbox gauges
+ * (imv_import_inbox_*{tenant}) from what the tenants' last batches listed (db/inbox.ts).
  */
 import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
 import type { AppConfig } from '../config/config';
 import { logger, type Logger } from '../common/logger';
 import { createImportWorker } from './worker';
-import { appMetrics, freeLoopbackPort, metricsHostOf, startMetricsServer, type AppMetrics, type MetricsServer } from './metrics';
+import { appMetrics, freeLoopbackPort, initTenantSeries, metricsHostOf, startMetricsServer, type AppMetrics, type MetricsServer } from './metrics';
 import type { Db } from '../db/db';
+import { inboxStates } from '../db/inbox';
 import { stuckAfterSeconds, stuckCheckIntervalSeconds, watchStuckImports, type StuckImportsWatch } from '../ops/stuck';
 
 export interface RuntimeTelemetry {
@@ -68,16 +70,32 @@ export async function startTelemetry(
   return { metrics, close: () => metrics.close() };
 }
 
-/** The worker's periodic stuck-imports check (log warning + gauge) for the configured tenants. */
+/** Sets the inbox gauges of these tenants from the database (what their last batches listed). */
+export async function setInboxGauges(db: Db, tenants: string[], m: AppMetrics): Promise<void> {
+  for (const s of await inboxStates(db, tenants)) {
+    m.inboxListed.set({ tenant: s.tenant }, s.sinceSeconds);
+    m.inboxFiles.set({ tenant: s.tenant }, s.files);
+    m.inboxOldestWait.set({ tenant: s.tenant }, s.oldestWaitSeconds);
+  }
+}
+
+/**
+ * The worker's periodic check of the database for the configured tenants: stuck imports (log warning
+ * + gauge) and the inbox gauges. It also creates the tenants' file-outcome series at 0 (alerts need them).
+ */
 export function startStuckImportsWatch(cfg: AppConfig, db: Db, o: { log?: Logger; metrics?: AppMetrics; env?: NodeJS.ProcessEnv } = {}): StuckImportsWatch {
   const env = o.env ?? process.env;
+  const metrics = o.metrics ?? appMetrics();
+  const tenants = cfg.tenants.map((t) => t.id);
+  initTenantSeries(metrics, cfg.tenants);
   return watchStuckImports({
     db,
-    tenants: cfg.tenants.map((t) => t.id),
+    tenants,
     stuckAfterSeconds: stuckAfterSeconds(undefined, env),
     intervalSeconds: stuckCheckIntervalSeconds(env),
-    gauge: (o.metrics ?? appMetrics()).stuckImports,
+    gauge: metrics.stuckImports,
     log: (o.log ?? logger).child({ component: 'stuck-imports' }),
+    alsoCheck: () => setInboxGauges(db, tenants, metrics),
   });
 }
 

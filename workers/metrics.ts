@@ -5,6 +5,10 @@
  * internal loopback port only. Labels are tenant ids, outcomes and activity types: never file
  * contents, names of people or anything else a transfer carries.
  *
+ * The alert rules (deploy/prometheus/alerts.yml) and the Grafana dashboard use these names; a test
+ * (test/ops/metric-names.test.ts) fails when one they query is not served. Gauges read from the
+ * database (stuck imports, the inbox state) are set by the worker's periodic check (workers/main.ts).
+ *
  * The endpoint has no authentication: it listens on 127.0.0.1 unless METRICS_HOST opens it on purpose
  * (0.0.0.0 in a container network where Prometheus scrapes it).
  */
@@ -13,6 +17,7 @@ import { freePort } from '../common/net';
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Logger } from '../common/logger';
+import type { TenantConfig } from '../config/config';
 
 export const OBJECT_OUTCOMES = ['created', 'updated', 'unchanged', 'archived', 'stale', 'rejected'] as const;
 
@@ -30,7 +35,20 @@ export interface AppMetrics {
   activityFailures: Counter<'activity_type' | 'error_type'>;
   /** Ledger rows in status importing for longer than the stuck limit, by tenant (set by the worker's periodic check). */
   stuckImports: Gauge<'tenant'>;
+  /** Activity attempts after the first (a retry started), by type. */
+  activityRetries: Counter<'activity_type'>;
+  /** When a batch last listed the tenant's inbox (before the first listing: since when the tenant is watched), Unix seconds. */
+  inboxListed: Gauge<'tenant'>;
+  /** Finished uploads waiting in the inbox at the last listing. */
+  inboxFiles: Gauge<'tenant'>;
+  /** How long the oldest of them had been waiting when it was listed, seconds. */
+  inboxOldestWait: Gauge<'tenant'>;
+  /** The tenant's schedule interval from the configuration, seconds: alert rules measure "two intervals" with it. */
+  scheduleInterval: Gauge<'tenant'>;
 }
+
+/** File outcomes as the interceptor counts them (finishImport's and markImportError's). */
+export const FILE_OUTCOMES = ['imported', 'partial', 'failed', 'duplicate', 'error'] as const;
 
 export function createAppMetrics(registry = new Registry(), o: { defaultMetrics?: boolean } = {}): AppMetrics {
   if (o.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
@@ -75,7 +93,49 @@ export function createAppMetrics(registry = new Registry(), o: { defaultMetrics?
       labelNames: ['tenant'],
       registers,
     }),
+    activityRetries: new Counter({
+      name: 'imv_import_activity_retries_total',
+      help: 'Activity attempts after the first (retries started), by activity type',
+      labelNames: ['activity_type'],
+      registers,
+    }),
+    inboxListed: new Gauge({
+      name: 'imv_import_inbox_listed_timestamp_seconds',
+      help: "When a batch last listed the tenant's inbox (before its first listing: since when the tenant is watched), Unix time; from the database, checked with the stuck imports",
+      labelNames: ['tenant'],
+      registers,
+    }),
+    inboxFiles: new Gauge({
+      name: 'imv_import_inbox_files',
+      help: "Finished uploads waiting in the tenant's inbox at its last listing",
+      labelNames: ['tenant'],
+      registers,
+    }),
+    inboxOldestWait: new Gauge({
+      name: 'imv_import_inbox_oldest_file_age_seconds',
+      help: "How long the oldest finished upload in the tenant's inbox had been waiting at its last listing, seconds",
+      labelNames: ['tenant'],
+      registers,
+    }),
+    scheduleInterval: new Gauge({
+      name: 'imv_import_schedule_interval_seconds',
+      help: "The tenant's import schedule interval from the configuration, seconds",
+      labelNames: ['tenant'],
+      registers,
+    }),
   };
+}
+
+/**
+ * Creates every tenant's file-outcome series at 0, so the first failed file after a worker starts is
+ * an increase Prometheus can see (a series that appears at 1 has no increase to `increase()`), and
+ * sets each tenant's schedule interval.
+ */
+export function initTenantSeries(m: AppMetrics, tenants: TenantConfig[]): void {
+  for (const t of tenants) {
+    for (const outcome of FILE_OUTCOMES) m.files.inc({ tenant: t.id, outcome }, 0);
+    m.scheduleInterval.set({ tenant: t.id }, t.options.schedule.intervalMinutes * 60);
+  }
 }
 
 let shared: AppMetrics | null = null;

@@ -47,14 +47,18 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
   const connection = opts.connection ?? (await NativeConnection.connect({ address: cfg.temporal.address }));
   // Logged-in FTP connections shared by this worker's activities (as many idle as activity slots).
   const ftpPool = new FtpPool({ timeoutMs: opts.ftpTimeoutMs, maxIdle: slots });
+  const activities = createActivities({ cfg, db, store, log, env: opts.env, ftpTimeoutMs: opts.ftpTimeoutMs, ftpPool });
+  const metrics = opts.metrics ?? appMetrics();
+  // Every activity type's retry series exists from the start at 0: the first retries are an increase.
+  for (const name of Object.keys(activities)) metrics.activityRetries.inc({ activity_type: name }, 0);
   const worker = await Worker.create({
     connection,
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.temporal.taskQueue,
     identity: opts.identity ?? `imv-import-worker@${os.hostname()}:${process.pid}`,
     ...workflowCode(opts.workflowBundle),
-    activities: createActivities({ cfg, db, store, log, env: opts.env, ftpTimeoutMs: opts.ftpTimeoutMs, ftpPool }),
-    interceptors: { activity: [activityObservability({ metrics: opts.metrics ?? appMetrics(), log: log.child({ component: 'activity' }), db })] },
+    activities,
+    interceptors: { activity: [activityObservability({ metrics, log: log.child({ component: 'activity' }), db })] },
     maxConcurrentActivityTaskExecutions: slots,
     maxConcurrentWorkflowTaskExecutions: cfg.worker.maxConcurrentWorkflowTasks,
     shutdownGraceTime: opts.shutdownGraceMs ?? cfg.worker.shutdownGraceSeconds * 1000,

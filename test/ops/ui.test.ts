@@ -3,7 +3,9 @@
  * dev server finds the failed file by its search attributes (ImportTenant, ImportOutcome), its page
  * shows the static summary ("Import <file> (<size> bytes) for tenant <t>"), and the batch is found
  * by ImportTenant and WorkflowType. Debian's chromium driven by playwright-core (never a download).
- * Screenshots for people: /tmp/imv-ui-*.png.
+ * Screenshots for people: /tmp/imv-ui-*.png. The imported file's workflow page is the README's picture:
+ * `IMV_UPDATE_SCREENSHOTS=1 npx vitest run test/ops/ui.test.ts` (npm run docs:screenshots) writes it to
+ * docs/img/temporal-ui-file-workflow.png; without it the test writes it to /tmp like the others.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import fs from 'node:fs';
@@ -17,7 +19,12 @@ import { createTestDatabase, fixturesDir, startWorker, temporalClient, testConfi
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const BROKEN = '<?xml version="1.0"?><openimmo><anbieter><immobilie><geo>';
-const SCREENSHOTS = { failedList: '/tmp/imv-ui-failed-files.png', failedFile: '/tmp/imv-ui-failed-file.png', batches: '/tmp/imv-ui-batches.png' };
+const SCREENSHOTS = {
+  failedList: '/tmp/imv-ui-failed-files.png',
+  failedFile: '/tmp/imv-ui-failed-file.png',
+  batches: '/tmp/imv-ui-batches.png',
+  fileWorkflow: process.env.IMV_UPDATE_SCREENSHOTS ? path.resolve(__dirname, '../../docs/img/temporal-ui-file-workflow.png') : '/tmp/imv-ui-file-workflow.png',
+};
 
 describe.runIf(fs.existsSync(CHROMIUM))('Temporal Web UI: find and open a failed file', () => {
   const tenant = uniqueId('ui');
@@ -122,5 +129,16 @@ describe.runIf(fs.existsSync(CHROMIUM))('Temporal Web UI: find and open a failed
     await listUntil(`ImportTenant="${tenant}" AND WorkflowType="importBatch"`, run.workflowId);
     expect(await page.getByText(failedId).count()).toBe(0);
     await page.screenshot({ path: SCREENSHOTS.batches, fullPage: true });
+
+    // The imported file's page: completed, its summary, and its steps in the history (README's picture).
+    const goodId = summary.results.find((r) => r.outcome === 'imported')!.workflowId;
+    await listUntil(`ImportTenant="${tenant}" AND WorkflowType="importFile" AND ImportOutcome="imported"`, goodId);
+    await page.getByRole('link', { name: goodId }).first().click();
+    await page.getByText(`Import good-1301.xml (${good.length} bytes) for tenant ${tenant}`).first().waitFor({ state: 'visible', timeout: 20_000 });
+    expect(await page.getByText('Completed', { exact: true }).count()).toBeGreaterThan(0);
+    await page.getByText('finishImport').first().waitFor({ state: 'visible', timeout: 20_000 });
+    fs.mkdirSync(path.dirname(SCREENSHOTS.fileWorkflow), { recursive: true });
+    await page.screenshot({ path: SCREENSHOTS.fileWorkflow, fullPage: false });
+    expect(fs.statSync(SCREENSHOTS.fileWorkflow).size).toBeGreaterThan(10_000);
   });
 });

@@ -1,0 +1,193 @@
+/**
+ * Issue 11, `imv-import status` through the built CLI on the test stack (Temporal dev server,
+ * PostgreSQL, vsftpd), three tenants on one task queue:
+ * - "busy": a batch imported two good files, one partial (unknown user) and one broken file; one
+ *   more file waits in its inbox;
+ * - "quiet": its schedule is paused and it never ran;
+ * - "offline": its FTP server does not answer and it has no schedule.
+ * One screen (and --json) shows the schedules, the last batch and its counts, the waiting file,
+ * the failed and partial imports with their replay commands (not once a replay imported them), the
+ * estates imported today and the worker polling the task queue; a part that cannot be read says why
+ * and the rest still shows. No owner names from the transfers appear.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { AppConfig } from '../../config/config';
+import type { Db } from '../../db/db';
+import { freePort } from '../../common/net';
+import { ensureSchedule } from '../../ops/schedule';
+import { triggerBatch } from '../../ops/batches';
+import { formatStatus, type StatusReport, type TenantStatus } from '../../ops/status';
+import { createTestDatabase, startWorker, temporalClient, testConfig, testEnv, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
+
+const bin = path.resolve(__dirname, '../../bin/imv-import.js');
+const demo = path.resolve(__dirname, '../../demo/transfers');
+/** Owner names in the demo transfers: never on the status screen. */
+const PERSONAL = ['Demo-Eigentümerin', 'Demo-Verkäufer', 'Erika', 'Hans'];
+
+function runCli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    p.stdout.on('data', (d: Buffer) => out.push(d));
+    p.stderr.on('data', (d: Buffer) => err.push(d));
+    p.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
+  });
+}
+
+describe('imv-import status', () => {
+  const busy = uniqueId('busy');
+  const quiet = uniqueId('quiet');
+  const offline = uniqueId('offline');
+  let dbHandle: { url: string; drop(): Promise<void> };
+  let db: Db;
+  let cfg: AppConfig;
+  let env: NodeJS.ProcessEnv;
+  let worker: RunningWorker;
+  let client: Client;
+  let ids: { partial: number; failed: number };
+
+  beforeAll(async () => {
+    expect(fs.existsSync(path.resolve(__dirname, '../../dist/cli/main.js')), 'run `npm run build` first (npm test does)').toBe(true);
+    dbHandle = await createTestDatabase();
+    cfg = testConfig({
+      databaseUrl: dbHandle.url,
+      tenants: [{ id: busy }, { id: quiet, options: { schedule: { paused: true } } }, { id: offline }],
+    });
+    const closed = await freePort();
+    const off = cfg.tenants.find((t) => t.id === offline)!;
+    off.ftp.url = off.ftp.url.replace(/:\d+\//, `:${closed}/`);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-status-'));
+    const configFile = path.join(dir, 'imv-import.json');
+    fs.writeFileSync(
+      configFile,
+      JSON.stringify({ tenants: cfg.tenants, temporal: cfg.temporal, databaseUrl: cfg.databaseUrl, fileStoreDir: cfg.fileStoreDir }),
+    );
+    env = { ...process.env, ...testEnv, IMV_CONFIG: configFile, LOG_LEVEL: 'warn' };
+    for (const k of ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'METRICS_PORT']) delete env[k];
+
+    worker = await startWorker(cfg, 'worker-status');
+    db = worker.handle.db;
+    client = await temporalClient();
+    await ensureSchedule(client, cfg, cfg.tenants[0]);
+    await ensureSchedule(client, cfg, cfg.tenants[1]);
+    for (const f of fs.readdirSync(demo)) await uploadTo(busy, f, fs.readFileSync(path.join(demo, f)));
+    const summary = await triggerBatch(client, busy).then((r) => r.result());
+    expect(summary).toMatchObject({ files: 4, imported: 2, partial: 1, failed: 1 });
+    await uploadTo(busy, 'arrived-later.xml', fs.readFileSync(path.join(demo, 'demo-2001-etagenwohnung.xml')));
+    const row = async (status: string) => (await db('import_files').where({ tenant_id: busy, status }).first('id')).id as number;
+    ids = { partial: await row('partial'), failed: await row('failed') };
+  });
+
+  afterAll(async () => {
+    await worker?.stop();
+    await client?.connection.close();
+    await dbHandle?.drop();
+  });
+
+  const tenantOf = (r: StatusReport, id: string) => r.tenants.find((t) => t.tenant === id)!;
+
+  it('--json: schedule, last batch, waiting files, problems with replay commands, estates today, workers', async () => {
+    const r = await runCli(env, ['status', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as StatusReport;
+    expect(report.taskQueue).toBe(cfg.temporal.taskQueue);
+    expect(report.tenants.map((t) => t.tenant)).toEqual([busy, quiet, offline]);
+    expect(report.workers).toMatchObject({ activityPollers: [expect.objectContaining({ identity: 'worker-status' })] });
+    expect(report.workers).toMatchObject({ workflowPollers: expect.arrayContaining([expect.objectContaining({ identity: 'worker-status' })]) });
+
+    const b = tenantOf(report, busy);
+    expect(b.schedule).toMatchObject({ scheduleId: `imv-import:${busy}`, paused: false, every: '30m' });
+    expect(Date.parse((b.schedule as { nextRun: string }).nextRun)).toBeGreaterThan(Date.parse(report.generatedAt));
+    expect(b.lastBatch).toMatchObject({
+      status: 'COMPLETED',
+      summary: { files: 4, imported: 2, partial: 1, failed: 1, duplicate: 0, objects: { created: 3, rejected: 1 } },
+    });
+    expect((b.lastBatch as { workflowId: string }).workflowId).toMatch(new RegExp(`^import-batch/${busy}`));
+    expect(b.inbox).toMatchObject({ waiting: [expect.objectContaining({ name: 'arrived-later.xml', size: expect.any(Number) })], uploading: 0 });
+    expect(Date.parse(b.lastListedAt!)).toBeLessThanOrEqual(Date.parse(report.generatedAt));
+    expect(b.problems.imports.map((p) => [p.id, p.status, p.replay])).toEqual([
+      [ids.failed, 'failed', `imv-import replay ${ids.failed}`],
+      [ids.partial, 'partial', `imv-import replay ${ids.partial}`],
+    ]);
+    expect(b.problems.imports[0].error?.type).toBe('MalformedXml');
+    expect(b.problems.imports[1].rejectedObjects).toBe(1);
+    expect(b.problems.replayAll).toContain(`imv-import replay --failed --tenant ${busy} --since `);
+    expect(b.estatesToday).toMatchObject({ created: 3, updated: 0, archived: 0 });
+
+    const q = tenantOf(report, quiet);
+    expect(q.schedule).toMatchObject({ paused: true, nextRun: null });
+    expect(q.lastBatch).toBeNull();
+    expect(q.lastListedAt).toBeNull();
+    expect(q.inbox).toMatchObject({ waiting: [], uploading: 0 });
+    expect(q.problems.imports).toEqual([]);
+    expect(q.estatesToday).toMatchObject({ created: 0, updated: 0 });
+
+    const o = tenantOf(report, offline);
+    expect((o.schedule as { error: string }).error).toContain('schedule ensure');
+    expect((o.inbox as { error: string }).error).toMatch(/ECONNREFUSED|connect/i);
+  });
+
+  it('the screen says the same in words, with the replay commands and no personal data', async () => {
+    const r = await runCli(env, ['status']);
+    expect(r.code, r.stderr).toBe(0);
+    const text = r.stdout;
+    expect(text).toContain(`tenant ${busy}`);
+    expect(text).toMatch(/workers\s+1 polling activity tasks/);
+    expect(text).toContain('worker-status');
+    expect(text).toMatch(new RegExp(`imv-import:${busy}\\s+active\\s+every 30m\\s+next run`));
+    expect(text).toMatch(/last batch\s+COMPLETED .*4 files — imported 2, partial 1, failed 1/);
+    expect(text).toMatch(/inbox\s+1 file waiting/);
+    expect(text).toContain('arrived-later.xml');
+    expect(text).toContain(`imv-import replay ${ids.failed}`);
+    expect(text).toContain(`imv-import replay ${ids.partial}`);
+    expect(text).toContain('1 object rejected');
+    expect(text).toMatch(/today\s+estates created 3, updated 0, archived 0/);
+    expect(text).toMatch(new RegExp(`imv-import:${quiet}\\s+PAUSED`));
+    expect(text).toMatch(/last batch\s+none yet/);
+    expect(text).toMatch(/inbox\s+cannot list: /);
+    for (const name of PERSONAL) expect(text).not.toContain(name);
+
+    const one = await runCli(env, ['status', '--tenant', quiet]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toContain(`tenant ${quiet}`);
+    expect(one.stdout).not.toContain(`tenant ${busy}`);
+  });
+
+  it('a failed import that a replay imported is no longer listed', async () => {
+    const [replay] = await db('import_files')
+      .insert({
+        tenant_id: busy,
+        remote_path: `/${busy}/x.xml`,
+        file_name: 'x.xml',
+        size: 1,
+        mtime: new Date(),
+        status: 'imported',
+        workflow_id: uniqueId(`import-replay/${busy}/x`),
+        replay_of: ids.partial,
+        finished_at: db.fn.now(),
+      })
+      .returning('id');
+    expect(replay.id).toBeGreaterThan(ids.partial);
+    const r = await runCli(env, ['status', '--json', '--tenant', busy]);
+    expect(r.code, r.stderr).toBe(0);
+    const b = tenantOf(JSON.parse(r.stdout) as StatusReport, busy);
+    expect(b.problems.imports.map((p) => p.id)).toEqual([ids.failed]);
+  });
+
+  it('says plainly when no worker polls', () => {
+    const report: StatusReport = {
+      generatedAt: new Date().toISOString(),
+      namespace: 'default',
+      taskQueue: 'q',
+      workers: { workflowPollers: [], activityPollers: [] },
+      tenants: [] as TenantStatus[],
+    };
+    expect(formatStatus(report)).toMatch(/0 polling activity tasks.*NO WORKER: start `imv-import worker`/);
+  });
+});
