@@ -85,7 +85,7 @@ export interface ProgressView {
   finish(): void;
 }
 
-type Out = Pick<NodeJS.WriteStream, 'write'> & { isTTY?: boolean };
+type Out = { write(s: string): unknown };
 
 /** Plain lines: each label's line when its throttle says so, and its last line at the end. */
 export function plainProgress(out: Out, o: { now?: Clock; intervalMs?: number } = {}): ProgressView {
