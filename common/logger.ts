@@ -36,8 +36,11 @@ export function setConsoleWriter(w: (line: string) => void): (line: string) => v
   return previous;
 }
 
-/** Fields a console line leaves out: pino's own, and the ones already shown as the line's start. */
-const HIDDEN = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'component']);
+/**
+ * Fields a console line leaves out: pino's own, the ones already shown as the line's start, and ids
+ * a person does not read (the workflow id names the run; the JSON logs keep them all).
+ */
+const HIDDEN = new Set(['level', 'time', 'pid', 'hostname', 'name', 'msg', 'component', 'runId', 'activityId', 'workflowType', 'taskQueue']);
 
 /** `key=value` for one field; objects become `key.sub=value` (never a JSON blob on a terminal line). */
 function fieldText(key: string, value: unknown, depth: number): string[] {

@@ -14,6 +14,8 @@ import { setConsoleWriter } from '../common/logger';
 export interface ProgressSnapshot {
   done: number;
   total: number;
+  /** False while the total is not known yet (the inbox is being listed): shown as `?`. */
+  totalKnown?: boolean;
   unit: 'files' | 'objects';
   /** Objects of the finished files (a batch), or objects applied (one file). */
   objects: number;
@@ -42,11 +44,12 @@ export function rateAndEta(done: number, total: number, elapsedMs: number): { ra
 /** The figures after the bar: `files 3/5 | objects 12 | 1.5 files/s | elapsed 2s | ETA 1s | running 2`. */
 export function progressFigures(p: ProgressSnapshot, elapsedMs: number): string {
   const { rate, etaSeconds } = rateAndEta(p.done, p.total, elapsedMs);
-  const parts = [`${p.unit} ${p.done}/${p.total || '?'}`];
+  const known = p.totalKnown ?? p.total > 0;
+  const parts = [`${p.unit} ${p.done}/${known ? p.total : '?'}`];
   if (p.unit === 'files') parts.push(`objects ${p.objects}`);
   parts.push(rate === null ? `- ${p.unit}/s` : `${rate >= 10 ? rate.toFixed(0) : rate.toFixed(1)} ${p.unit}/s`);
   parts.push(`elapsed ${formatSeconds(elapsedMs / 1000)}`);
-  parts.push(`ETA ${etaSeconds === null || p.total === 0 ? '-' : formatSeconds(etaSeconds)}`);
+  parts.push(`ETA ${etaSeconds === null || !known ? '-' : formatSeconds(etaSeconds)}`);
   if (p.activity) parts.push(p.activity);
   return parts.join(' | ');
 }
@@ -119,6 +122,8 @@ export function barProgress(out: NodeJS.WriteStream, o: { now?: Clock } = {}): P
     barCompleteChar: '█',
     barIncompleteChar: '░',
     hideCursor: false,
+    // Bars are cut to the terminal's width; log lines printed above them wrap as usual (complete).
+    linewrap: true,
     gracefulExit: false,
     fps: 5,
   });
@@ -150,13 +155,14 @@ export function progressView(out: NodeJS.WriteStream): ProgressView {
 
 type BatchProgress = BatchSummary & { pending: number; running: number };
 
-/** A batch's query answer as a progress line. */
-export function batchSnapshot(p: BatchProgress): ProgressSnapshot {
+/** A batch's query answer as a progress line (`final`: its result, whose total is known even when it is 0). */
+export function batchSnapshot(p: BatchProgress, final = false): ProgressSnapshot {
   const activity = p.running + p.pending > 0 ? `running ${p.running}, waiting ${p.pending}` : undefined;
   const problems = [p.partial && `partial ${p.partial}`, p.failed && `failed ${p.failed}`].filter(Boolean).join(', ');
   return {
     done: p.files,
     total: p.files + p.running + p.pending,
+    totalKnown: final || p.files + p.running + p.pending > 0,
     unit: 'files',
     objects: p.objects.total,
     activity: [activity, problems].filter(Boolean).join('; ') || undefined,
@@ -200,7 +206,7 @@ export async function followBatch(
       async () => view.update(label, batchSnapshot((await run.handle.query('progress')) as BatchProgress)),
       o.everyMs ?? 1000,
     );
-    view.update(label, batchSnapshot({ ...summary, running: 0, pending: 0 }));
+    view.update(label, batchSnapshot({ ...summary, running: 0, pending: 0 }, true));
     return summary;
   } finally {
     view.finish();
@@ -229,7 +235,7 @@ export async function followFiles(
   });
   const results = files.map(async (f) => {
     const r = (await f.handle.result()) as ImportFileResult;
-    view.update(f.label, { done: r.counts.total, total: r.counts.total, unit: 'objects', objects: r.counts.total, activity: r.outcome });
+    view.update(f.label, { done: r.counts.total, total: r.counts.total, totalKnown: true, unit: 'objects', objects: r.counts.total, activity: r.outcome });
     return r;
   });
   const poll = async () => {

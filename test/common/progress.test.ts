@@ -113,7 +113,26 @@ describe('figures', () => {
       pending: 5,
     };
     const s = batchSnapshot(q);
-    expect(s).toEqual({ done: 3, total: 10, unit: 'files', objects: 7, activity: 'running 2, waiting 5; partial 1, failed 1' });
+    expect(s).toEqual({ done: 3, total: 10, totalKnown: true, unit: 'files', objects: 7, activity: 'running 2, waiting 5; partial 1, failed 1' });
     expect(progressFigures(s, 3000)).toBe('files 3/10 | objects 7 | 1.0 files/s | elapsed 3s | ETA 7s | running 2, waiting 5; partial 1, failed 1');
+  });
+
+  it('a batch still listing its inbox has no total yet; an empty batch that finished has 0', () => {
+    const q = {
+      tenant: 'demo',
+      files: 0,
+      imported: 0,
+      partial: 0,
+      failed: 0,
+      duplicate: 0,
+      skipped: 0,
+      objects: emptyCounts(),
+      results: [],
+      runs: 1,
+      running: 0,
+      pending: 0,
+    };
+    expect(progressFigures(batchSnapshot(q), 500)).toBe('files 0/? | objects 0 | - files/s | elapsed 1s | ETA -');
+    expect(progressFigures(batchSnapshot(q, true), 500)).toBe('files 0/0 | objects 0 | - files/s | elapsed 1s | ETA -');
   });
 });
