@@ -166,7 +166,7 @@ async function watchBatches(client: Client, firstBatch: string, stopped: Promise
         seen.add(a.workflow.workflowId);
         say(`batch ${a.workflow.workflowId}`);
         const run = runOf(client, a.workflow.workflowId, a.workflow.firstExecutionRunId);
-        say(batchSummaryLine(await followBatch(run, process.stdout, { label: 'batch', until: stopped })));
+        say(batchSummaryLine(await followBatch(run, process.stdout, { label: 'batch', until: stopped, everyMs: 2000 })));
       }
     } catch (e) {
       if (!stop) logger.warn({ err: { message: (e as Error).message } }, "could not follow the schedule's batches");
