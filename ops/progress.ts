@@ -233,6 +233,8 @@ export async function followFiles(
     objects: p.objectsDone,
     activity: p.step,
   });
+  // One line each, in the order given (before any answer arrives).
+  for (const f of files) view.update(f.label, { done: 0, total: 0, unit: 'objects', objects: 0, activity: 'starting' });
   const results = files.map(async (f) => {
     const r = (await f.handle.result()) as ImportFileResult;
     view.update(f.label, { done: r.counts.total, total: r.counts.total, totalKnown: true, unit: 'objects', objects: r.counts.total, activity: r.outcome });
