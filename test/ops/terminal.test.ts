@@ -90,6 +90,32 @@ describe('the CLI on a terminal', () => {
     expect(screen.filter((l) => jsonLog.test(l))).toEqual([]);
   });
 
+  it('replay and schedule trigger --wait draw their bars too: objects of each replayed file, files of the batch', async () => {
+    const imported = JSON.parse((await run(['imports', '--json'], env)).stdout) as { id: number; file: string }[];
+    const ids = imported.filter((i) => /^tty-710[01]\.xml$/.test(i.file)).map((i) => i.id);
+    expect(ids).toHaveLength(2);
+    const replay = openTerminal([process.execPath, bin, 'replay', ...ids.map(String)], { env, cwd: root });
+    terminals.push(replay);
+    const screen = await replay.waitForLine(/^EXIT=\d+$/);
+    expect(screen, screen.join('\n')).toContain('EXIT=0');
+    for (const id of ids)
+      expect(
+        screen.some((l) => new RegExp(`^import ${id} \\[█+\\] objects 1/1 \\| .* \\| done: imported$`).test(l)),
+        screen.join('\n'),
+      ).toBe(true);
+    expect(screen.filter((l) => jsonLog.test(l))).toEqual([]);
+
+    const trigger = openTerminal([process.execPath, bin, 'schedule', 'trigger', '--wait'], { env, cwd: root });
+    terminals.push(trigger);
+    const after = await trigger.waitForLine(/^EXIT=\d+$/);
+    expect(after, after.join('\n')).toContain('EXIT=0');
+    // Nothing waits in the inbox: the batch ends with a known total of 0.
+    expect(
+      after.some((l) => new RegExp(`^${tenant} \\[░+\\] files 0/0 \\|`).test(l)),
+      after.join('\n'),
+    ).toBe(true);
+  });
+
   it('without a terminal the same command prints plain progress lines, no bar and no escape codes', async () => {
     const r = await run(['import', ...transfers(7200, 3), '--wait'], env);
     expect(r.code, r.stderr).toBe(0);
