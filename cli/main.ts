@@ -10,7 +10,8 @@ import { loadConfig, tenantOf, type AppConfig } from '../config/config';
 import { openDatabase, type Db } from '../db/db';
 import { logger } from '../common/logger';
 import { describeSchedule, ensureSchedule, scheduleIdOf } from '../ops/schedule';
-import { importLocalFiles, printBatchProgress } from '../ops/import-local';
+import { importLocalFiles } from '../ops/import-local';
+import { followBatch } from '../ops/progress';
 import { listImports, formatImports, IMPORT_STATUSES } from '../ops/ledger';
 import { activateEstate, publishEstate, formatEstates, listEstatesPage, streamEstates, EstateRuleError, DEFAULT_ESTATE_PAGE, NO_ESTATES } from '../ops/estates';
 import { findStuckImports } from '../db/stuck';
@@ -163,13 +164,13 @@ function addScheduleCommands(program: Command): void {
     .command('trigger')
     .description('run a batch now, through the schedule (overlap SKIP: nothing happens while one runs)')
     .addOption(tenantOption())
-    .option('--wait', 'wait for the batch and print its summary')
+    .option('--wait', 'follow the batch (a progress bar on a terminal, a line every few seconds otherwise) and print its summary as JSON')
     .action((o: { tenant?: string; wait?: boolean }) =>
       forEachTenant(o.tenant, async (c, id) => {
         const run = await triggerBatch(c, id);
         console.log(`${id}: ${run.alreadyRunning ? 'a batch is already running' : 'started'} ${run.workflowId} (run ${run.runId})`);
         if (o.wait) {
-          const summary = await printBatchProgress(run);
+          const summary = await followBatch(run, process.stderr, { label: id });
           console.log(JSON.stringify(summary, null, 2));
         }
       }),
@@ -260,12 +261,13 @@ function addImportCommands(program: Command): void {
     .option('--failed', 'replay all failed imports of the tenant (with --since/--until)')
     .option('--since <time>', 'ISO time: imports started at or after')
     .option('--until <time>', 'ISO time: imports started before')
-    .option('--no-wait', 'do not wait for the results')
+    .option('--wait', 'follow the replays (a progress bar on a terminal) and print their outcomes (the default)')
+    .option('--no-wait', 'start the replays and return')
     .option(
       '--stuck-after <duration>',
       'an import still importing after this long is stuck and may be replayed once its workflow no longer runs (default IMV_STUCK_AFTER, else 2h)',
     )
-    .action(async (ids: string[], o: { tenant?: string; failed?: boolean; since?: string; until?: string; wait: boolean; stuckAfter?: string }) => {
+    .action(async (ids: string[], o: { tenant?: string; failed?: boolean; since?: string; until?: string; wait?: boolean; stuckAfter?: string }) => {
       const cfg = config();
       if (!ids.length && !o.failed) throw new CliError('name import ids, or use --failed --tenant T [--since] [--until]');
       const code = await withClient(cfg, (c) =>
@@ -278,7 +280,7 @@ function addImportCommands(program: Command): void {
             }),
             tenant: o.tenant,
             failed: o.failed ? { tenant: pickTenant(cfg, o.tenant), since: o.since, until: o.until } : undefined,
-            wait: o.wait,
+            wait: o.wait !== false,
             stuckAfterSeconds: stuckAfterSeconds(o.stuckAfter),
           }),
         ),

@@ -3,15 +3,20 @@
  * Temporal dev server with its Web UI, a database (DATABASE_URL, else the local PostgreSQL on
  * 127.0.0.1:5432, else an embedded one), an FTP inbox on loopback seeded with the demo transfers
  * this project ships, a worker, the tenant's schedule, and runs a first import through it.
+ *
+ * Its console is for a person: the links and commands, a live status of each batch, the ledger and the
+ * summary, and warnings and errors. Everything else is logged to files in the data directory:
+ * logs/worker.log (the worker's JSON lines, at LOG_LEVEL) and logs/temporal.log (the dev server).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { parseConfig, type AppConfig } from '../config/config';
-import { logger } from '../common/logger';
-import { ensureSchedule } from '../ops/schedule';
-import { triggerBatch } from '../ops/batches';
-import { printBatchProgress } from '../ops/import-local';
+import { logger, logToFile } from '../common/logger';
+import { describeSchedule, ensureSchedule } from '../ops/schedule';
+import { runOf, triggerBatch } from '../ops/batches';
+import { followBatch } from '../ops/progress';
+import type { BatchSummary } from '../common/messages';
 import { formatImports, listImports } from '../ops/ledger';
 import { startStuckImportsWatch, startTelemetry } from '../workers/main';
 import { createImportWorker } from '../workers/worker';
@@ -64,8 +69,9 @@ const say = (s: string) => process.stdout.write(s + '\n');
 export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean }): Promise<number> {
   const dataDir = path.resolve(o.dataDir);
   fs.mkdirSync(dataDir, { recursive: true });
+  const logs = devLogs(dataDir);
   const stops: (() => Promise<void>)[] = [];
-  const { temporal, address } = await devTemporal(dataDir, stops);
+  const { temporal, address } = await devTemporal(dataDir, logs.temporal, stops);
   const { databaseUrl, poolMax } = await devDatabase(dataDir, stops);
   const { ftp, inbox } = await devInbox(dataDir, stops);
 
@@ -99,17 +105,15 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
   const client = new Client({ connection });
   await ensureSchedule(client, cfg, cfg.tenants[0]);
 
-  printBanner({ temporal, address, databaseUrl, ftpUrl: ftp.url, inbox, configFile, metricsUrl: telemetry.metrics?.url });
+  printBanner({ temporal, address, databaseUrl, ftpUrl: ftp.url, inbox, configFile, metricsUrl: telemetry.metrics?.url, logs });
 
   const run = await triggerBatch(client, DEV_TENANT);
   say(`first import: batch ${run.workflowId}`);
-  const summary = await printBatchProgress(run, process.stdout);
+  const summary = await followBatch(run, process.stdout, { label: 'first import' });
   const db = worker.db;
   const rows = await listImports(db, { tenant: DEV_TENANT, limit: 20, objects: true });
   say(formatImports(rows, true));
-  say(
-    `batch summary: ${summary.files} files — imported ${summary.imported}, partial ${summary.partial}, failed ${summary.failed}, duplicate ${summary.duplicate}; objects created ${summary.objects.created}, updated ${summary.objects.updated}, rejected ${summary.objects.rejected}`,
-  );
+  say(batchSummaryLine(summary));
 
   const shutdown = async () => {
     watch.stop();
@@ -123,12 +127,54 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
     return summary.files > 0 ? 0 : 1;
   }
   say('\nrunning: the schedule imports every 30 minutes; drop OpenImmo files into the inbox folder or use `imv-import import`. Ctrl-C stops.');
-  await new Promise<void>((resolve) => {
+  const stopped = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
+  await watchBatches(client, run.workflowId, stopped);
   await shutdown();
   return 0;
+}
+
+export function batchSummaryLine(summary: BatchSummary): string {
+  return (
+    `batch summary: ${summary.files} files — imported ${summary.imported}, partial ${summary.partial}, failed ${summary.failed}, duplicate ${summary.duplicate}; ` +
+    `objects created ${summary.objects.created}, updated ${summary.objects.updated}, rejected ${summary.objects.rejected}`
+  );
+}
+
+/** Where the dev stack logs: the worker's JSON lines and the Temporal server's output; the console gets warnings and errors. */
+function devLogs(dataDir: string): { dir: string; worker: string; temporal: string } {
+  const dir = path.join(dataDir, 'logs');
+  const l = { dir, worker: path.join(dir, 'worker.log'), temporal: path.join(dir, 'temporal.log') };
+  logToFile(l.worker, { consoleLevel: 'warn' });
+  return l;
+}
+
+/**
+ * Until \`stopped\`: each batch the schedule (or \`imv-import schedule trigger\` in another shell) starts
+ * gets a live status line, then its summary. A look at the schedule every few seconds.
+ */
+async function watchBatches(client: Client, firstBatch: string, stopped: Promise<void>): Promise<void> {
+  const seen = new Set([firstBatch]);
+  let stop = false;
+  void stopped.then(() => (stop = true));
+  while (!stop) {
+    await Promise.race([stopped, new Promise((r) => setTimeout(r, 3000))]);
+    if (stop) break;
+    try {
+      const d = await describeSchedule(client, DEV_TENANT);
+      for (const a of d.info.runningActions) {
+        if (seen.has(a.workflow.workflowId)) continue;
+        seen.add(a.workflow.workflowId);
+        say(`batch ${a.workflow.workflowId}`);
+        const run = runOf(client, a.workflow.workflowId, a.workflow.firstExecutionRunId);
+        say(batchSummaryLine(await followBatch(run, process.stdout, { label: 'batch', until: stopped, everyMs: 2000 })));
+      }
+    } catch (e) {
+      if (!stop) logger.warn({ err: { message: (e as Error).message } }, "could not follow the schedule's batches");
+    }
+  }
 }
 
 /**
@@ -136,7 +182,7 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
  * tells other shells to export TEMPORAL_ADDRESS; in the shell that runs `dev` again it means "use
  * that server", so say plainly when nothing answers there instead of a raw gRPC error.
  */
-async function devTemporal(dataDir: string, stops: (() => Promise<void>)[]): Promise<{ temporal: DevServer | null; address: string }> {
+async function devTemporal(dataDir: string, logFile: string, stops: (() => Promise<void>)[]): Promise<{ temporal: DevServer | null; address: string }> {
   const address = process.env.TEMPORAL_ADDRESS;
   if (address) {
     await checkTemporalAnswers(address);
@@ -147,7 +193,7 @@ async function devTemporal(dataDir: string, stops: (() => Promise<void>)[]): Pro
     dbFile: path.join(dataDir, 'temporal.sqlite'),
     port: await portOr(7233),
     uiPort: await portOr(8233),
-    logFile: path.join(dataDir, 'temporal.log'),
+    logFile,
   });
   stops.push(() => temporal.stop());
   return { temporal, address: temporal.address };
@@ -199,6 +245,7 @@ function printBanner(b: {
   inbox: string;
   configFile: string;
   metricsUrl?: string;
+  logs: { dir: string; worker: string; temporal: string };
 }): void {
   say('');
   say(`Temporal Web UI:  ${b.temporal?.uiUrl ?? '(external server: see your UI)'}/namespaces/default/workflows`);
@@ -208,6 +255,7 @@ function printBanner(b: {
   if (b.metricsUrl) say(`metrics:          ${b.metricsUrl}`);
   say(`database:         ${b.databaseUrl}`);
   say(`FTP inbox:        ${b.ftpUrl}${DEV_TENANT} (folder ${b.inbox})`);
+  say(`logs:             ${b.logs.worker}${b.temporal ? `, ${b.logs.temporal}` : ''} (the console shows warnings and errors)`);
   say(
     `CLI in another shell: IMV_CONFIG=${b.configFile} IMV_FTP_PASSWORD_DEMO=${DEV_FTP_PASSWORD} TEMPORAL_ADDRESS=${b.address} node bin/imv-import.js imports`,
   );

@@ -1,6 +1,6 @@
 /**
  * `imv-import import FILE… --wait`: upload local transfers into the tenant's inbox, run a batch
- * now through the schedule, follow it, and report from the ledger.
+ * now through the schedule, follow it (a progress bar on a terminal), and report from the ledger.
  */
 import fs from 'node:fs';
 import path from 'node:path/posix';
@@ -10,9 +10,9 @@ import type { AppConfig } from '../config/config';
 import { ftpAccessOf, tenantOf } from '../config/config';
 import type { Db } from '../db/db';
 import { withFtp } from '../ftp/ftp';
-import type { BatchSummary } from '../common/messages';
 import { isFinalStatus } from '../common/statuses';
-import { triggerBatch, type BatchRun } from './batches';
+import { triggerBatch } from './batches';
+import { followBatch } from './progress';
 import { formatImports, listImports } from './ledger';
 
 function ftpTime(d: Date): string {
@@ -49,27 +49,6 @@ export async function uploadToInbox(cfg: AppConfig, tenant: string, files: strin
   return names;
 }
 
-export async function printBatchProgress(run: BatchRun, out: NodeJS.WritableStream = process.stderr): Promise<BatchSummary> {
-  let last = '';
-  const printProgress = async (): Promise<void> => {
-    try {
-      const p = (await run.handle.query('progress')) as BatchSummary & { pending: number; running: number };
-      const line = `batch ${run.workflowId}: files done ${p.files} (imported ${p.imported}, partial ${p.partial}, failed ${p.failed}, duplicate ${p.duplicate}), running ${p.running}, waiting ${p.pending}`;
-      if (line !== last) out.write(line + '\n');
-      last = line;
-    } catch {
-      /* between runs (continue-as-new) or finished */
-    }
-  };
-  // printProgress never rejects, so nothing is lost by not awaiting it.
-  const timer = setInterval(() => void printProgress(), 1000);
-  try {
-    return await run.result();
-  } finally {
-    clearInterval(timer);
-  }
-}
-
 export async function importLocalFiles(cfg: AppConfig, client: Client, db: Db, tenant: string, files: string[], o: { wait: boolean }): Promise<number> {
   const since = new Date(Date.now() - 1000);
   const names = await uploadToInbox(cfg, tenant, files);
@@ -88,7 +67,7 @@ export async function importLocalFiles(cfg: AppConfig, client: Client, db: Db, t
     }
     const run = await triggerBatch(client, tenant);
     console.error(`${run.alreadyRunning ? 'following the running batch' : 'started batch'} ${run.workflowId}`);
-    await printBatchProgress(run);
+    await followBatch(run, process.stderr, { label: tenant });
     rows = await ledgerFor(db, tenant, names, since);
     if (!names.every((n) => rows.some((r) => r.file === n && isFinalStatus(r.status)))) await new Promise((r) => setTimeout(r, 1000));
   }

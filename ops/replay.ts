@@ -7,10 +7,10 @@ import type { Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy, WorkflowNotFoundError } from '@temporalio/client';
 import type { AppConfig } from '../config/config';
 import type { Db } from '../db/db';
-import type { ImportFileResult } from '../common/messages';
 import { fileSearchAttributes } from '../common/search-attributes';
 import { DEFAULT_STUCK_AFTER_SECONDS, findStuckImports } from '../db/stuck';
 import { formatAge } from './stuck';
+import { followFiles } from './progress';
 
 const refuse = (message: string) => Object.assign(new Error(message), { exitCode: 1 });
 
@@ -84,18 +84,23 @@ export async function replayImports(
     started.push(s);
   }
   if (!o.wait) return 0;
-  for (const s of started) {
-    try {
-      const r = (await s.handle.result()) as ImportFileResult;
+  const settled = await followFiles(
+    started.map((s) => ({ label: `import ${s.importId}`, handle: s.handle })),
+    process.stderr,
+  );
+  started.forEach((s, i) => {
+    const r = settled[i];
+    if (r.status === 'fulfilled') {
+      const { counts: n, outcome } = r.value;
       console.log(
-        `import ${s.importId} → new import ${r.importId}: ${r.outcome} (${r.counts.total} objects: ${r.counts.created} created, ${r.counts.updated} updated, ${r.counts.unchanged} unchanged, ${r.counts.stale} stale, ${r.counts.rejected} rejected)`,
+        `import ${s.importId} → new import ${r.value.importId}: ${outcome} (${n.total} objects: ${n.created} created, ${n.updated} updated, ${n.unchanged} unchanged, ${n.stale} stale, ${n.rejected} rejected)`,
       );
-      if (r.outcome === 'partial' && code === 0) code = 2;
-    } catch (e) {
-      const cause = (e as { cause?: Error }).cause;
-      console.log(`import ${s.importId}: failed again: ${cause?.message ?? (e as Error).message}`);
+      if (outcome === 'partial' && code === 0) code = 2;
+    } else {
+      const e = r.reason as Error & { cause?: Error };
+      console.log(`import ${s.importId}: failed again: ${e.cause?.message ?? e.message}`);
       code = 1;
     }
-  }
+  });
   return code;
 }

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # What the test suite needs beyond npm: vsftpd (a real FTP daemon) with a local FTP user,
 # Debian's chromium for the UI browser test, promtool (Debian's prometheus package) for the alert
-# rules' unit tests, and the Temporal CLI. Idempotent; needs root.
+# rules' unit tests, tmux for the terminal tests (a pseudo-terminal whose screen they read), and the
+# Temporal CLI. Idempotent; needs root.
 set -euo pipefail
 need=()
 command -v vsftpd >/dev/null || need+=(vsftpd)
 command -v chromium >/dev/null || need+=(chromium)
 command -v promtool >/dev/null || need+=(prometheus)
+command -v tmux >/dev/null || need+=(tmux)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null

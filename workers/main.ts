@@ -41,7 +41,12 @@ export function installRuntime(cfg: AppConfig, o: { log?: Logger; sdkLogLevel?: 
         const { message, meta } = entry;
         const m = (meta ?? {}) as Record<string, unknown>;
         const fields = { workflowId: m.workflowId, runId: m.runId, activityType: m.activityType, workflowType: m.workflowType, taskQueue: m.taskQueue };
-        const fn = entry.level === 'ERROR' ? sdkLog.error : entry.level === 'WARN' ? sdkLog.warn : entry.level === 'INFO' ? sdkLog.info : sdkLog.debug;
+        // Our interceptor logs every failed activity attempt at warn with its error type, and a failed
+        // file is in the ledger with its report: the SDK's own "Activity failed" and a file workflow's
+        // "Workflow failed" would say it again, without the type, so they are info here.
+        const repeated = message === 'Activity failed' || (message === 'Workflow failed' && m.workflowType === 'importFile');
+        const level = entry.level === 'WARN' && repeated ? 'INFO' : entry.level;
+        const fn = level === 'ERROR' ? sdkLog.error : level === 'WARN' ? sdkLog.warn : level === 'INFO' ? sdkLog.info : sdkLog.debug;
         fn.call(sdkLog, fields, message);
       }),
       telemetryOptions: {
