@@ -93,7 +93,7 @@ async function main(): Promise<void> {
 
   // The worker in a process of its own, as deployed (`imv-import worker`), so its memory is its own.
   // The node flags of the Docker image's entrypoint, or BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
-  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '--max-semi-space-size=4').split(' ').filter(Boolean);
+  const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '--max-semi-space-size=4 --heap-growing-percent=50').split(' ').filter(Boolean);
   const worker = spawn(process.execPath, [...nodeArgs, path.join(__dirname, '..', '..', 'bin', 'imv-import.js'), 'worker', '--identity', 'bench-worker'], {
     env: { ...process.env, IMV_CONFIG: cfgFile, BENCH_FTP: 'bench', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', METRICS_PORT: String(metricsPort) },
     stdio: ['ignore', 'inherit', 'inherit'],

@@ -449,7 +449,7 @@ export async function startCluster(o: { hosts: number }): Promise<Cluster> {
         const logFile = path.join(host.dir, 'worker.log');
         const out = fs.openSync(logFile, 'a');
         // The node flags of the Docker image's entrypoint, as deployed.
-        const nodeArgs = wo.nodeArgs ?? ['--max-semi-space-size=4'];
+        const nodeArgs = wo.nodeArgs ?? ['--max-semi-space-size=4', '--heap-growing-percent=50'];
         const cmd = [
           ...(wo.cpu !== undefined ? ['taskset', '-c', String(wo.cpu)] : []),
           process.execPath,
