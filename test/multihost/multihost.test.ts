@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { parseConfig, tenantOf, type AppConfig } from '../../config/config';
 import { openDatabase, type Db } from '../../db/db';
-import { FileStore } from '../../store/file-store';
+import { FsFileStore } from '../../store/fs-store';
 import { ensureSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
 import { dbState, expectLedgerComplete, expectSameState, waitFor, FAULT_HEARTBEAT_SECONDS } from '../support/faults';
@@ -229,9 +229,9 @@ describe('workers on separate hosts (network namespaces) with no shared disk', (
     expect(stored.filter((a) => a.sha256).length).toBe(pictures.length);
     for (const p of pictures) {
       expect(stored.map((a) => a.sha256)).toContain(p.sha256);
-      const holders = cluster.hosts.filter((h) => fs.existsSync(new FileStore(h.storeDir).pathOf(p.sha256)));
+      const holders = cluster.hosts.filter((h) => fs.existsSync(new FsFileStore(h.storeDir).pathOf(p.sha256)));
       expect(holders.length, `picture ${p.name} is in no host's store`).toBeGreaterThanOrEqual(1);
-      expect(fs.readFileSync(new FileStore(holders[0]!.storeDir).pathOf(p.sha256)).equals(p.data)).toBe(true);
+      expect(fs.readFileSync(new FsFileStore(holders[0]!.storeDir).pathOf(p.sha256)).equals(p.data)).toBe(true);
     }
   }, 240_000);
 });

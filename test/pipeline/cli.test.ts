@@ -49,7 +49,7 @@ describe.runIf(hasSamples)('imv-import CLI', () => {
         tenants: cfg.tenants,
         temporal: cfg.temporal,
         databaseUrl: cfg.databaseUrl,
-        fileStoreDir: cfg.fileStoreDir,
+        fileStore: cfg.fileStore,
         worker: { shutdownGraceSeconds: 5 },
       }),
     );

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { BatchSummary } from '../../common/messages';
 import { listEstates } from '../../ops/estates';
 import { formatImports, listImports } from '../../ops/ledger';
-import { FileStore } from '../../store/file-store';
+import { FsFileStore } from '../../store/fs-store';
 import { zipOf } from '../support/zip';
 import { fixturesDir, hasSamples, listRemote, readRemote, samplesDir, uniqueId, uploadTo, usePipeline } from '../support/harness';
 
@@ -126,7 +126,7 @@ describe('OpenImmo fidelity through the pipeline', () => {
       [2, 'BILD', 'Inline', sha(inline)],
       [3, 'LINKS', 'Exposé online', 'https://example.org/expose/7001'],
     ]);
-    const store = new FileStore(ctx.cfg.fileStoreDir);
+    const store = new FsFileStore(ctx.cfg.fileStore.dir);
     expect(fs.readFileSync(store.pathOf(sha(outside)))).toEqual(outside);
     const msgs = await ctx
       .db('import_objects as o')
@@ -166,7 +166,7 @@ describe('OpenImmo fidelity through the pipeline', () => {
       [0, 'Außen', sha(outside)],
       [1, 'Garten', sha(garden)],
     ]);
-    const storedFiles = fs.readdirSync(path.join(ctx.cfg.fileStoreDir, sha(outside).slice(0, 2))).filter((f) => f === sha(outside));
+    const storedFiles = fs.readdirSync(path.join(ctx.cfg.fileStore.dir, sha(outside).slice(0, 2))).filter((f) => f === sha(outside));
     expect(storedFiles).toHaveLength(1);
   });
 

@@ -58,7 +58,14 @@ export interface TestTenant {
 }
 
 /** A config for tenants whose inboxes are fresh folders on the shared vsftpd. */
-export function testConfig(opts: { databaseUrl: string; tenants: TestTenant[]; taskQueue?: string; worker?: Record<string, unknown> }): AppConfig {
+export function testConfig(opts: {
+  databaseUrl: string;
+  tenants: TestTenant[];
+  taskQueue?: string;
+  worker?: Record<string, unknown>;
+  /** The file store's kind (default fs); its folder (the store, or the postgres store's scratch) is a fresh one. */
+  fileStore?: 'fs' | 'postgres';
+}): AppConfig {
   const port = inject('ftpPort');
   const raw = {
     tenants: opts.tenants.map((t) => ({
@@ -70,7 +77,7 @@ export function testConfig(opts: { databaseUrl: string; tenants: TestTenant[]; t
     })),
     temporal: { address: inject('temporalAddress'), taskQueue: opts.taskQueue ?? uniqueId('tq') },
     databaseUrl: opts.databaseUrl,
-    fileStoreDir: fs.mkdtempSync(path.join(os.tmpdir(), 'imv-store-')),
+    fileStore: { kind: opts.fileStore ?? 'fs', dir: fs.mkdtempSync(path.join(os.tmpdir(), 'imv-store-')) },
     worker: { maxConcurrentActivities: 8, shutdownGraceSeconds: 5, ...(opts.worker ?? {}) },
   };
   return parseConfig(raw, { IMV_TEST_FTP_PASSWORD: FTP_PASSWORD });
