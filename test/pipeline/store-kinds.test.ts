@@ -4,11 +4,15 @@
  * local activities on one worker or as regular activities in several chunks; the same content is
  * stored once. With the PostgreSQL store nothing is stored on the worker's disk.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { createFileStore } from '../../store/file-store';
+import { collectGarbage } from '../../store/gc';
+import { startReplay } from '../../ops/replay';
+import { ensureGcSchedule, GC_SCHEDULE_ID } from '../../ops/schedule';
+import type { GcResult } from '../../store/gc';
 import { zipOf } from '../support/zip';
 import { uniqueId, uploadTo, usePipeline } from '../support/harness';
 
@@ -115,5 +119,53 @@ describe.each(['fs', 'postgres'] as const)('the %s file store through the pipeli
       expect(blobs).toBe(0);
       for (const p of pictures) expect(onDisk).toContain(sha(p));
     }
+  });
+
+  it('a replay whose transfer garbage collection removed fetches it from processed/ again, and fails naming the retention when that is gone too', async () => {
+    const store = createFileStore(ctx.cfg, ctx.db);
+    const rows = (await ctx.db('import_files').whereIn('tenant_id', [local, chunked]).whereNull('replay_of').orderBy('id')) as {
+      id: number;
+      tenant_id: string;
+      sha256: string;
+      archived_path: string;
+    }[];
+    expect(rows.map((r) => r.tenant_id)).toEqual([local, chunked]);
+    const transfer = rows[0]!.sha256;
+    expect(rows[1]!.sha256).toBe(transfer);
+    // The local tenant's archived copy is gone from the FTP server too.
+    fs.rmSync(path.join(inject('ftpRoot'), rows[0]!.archived_path));
+    // 100 days later: the imports are older than the retention, the estates keep their pictures.
+    const gc = await collectGarbage(ctx.db, store, { retentionDays: ctx.cfg.fileStore.retentionDays, now: new Date(Date.now() + 100 * 24 * 3600_000) });
+    expect(gc.removed).toBe(1);
+    expect(await store.has(transfer)).toBe(false);
+
+    const failed = await startReplay(ctx.cfg, ctx.client, ctx.db, rows[0]!.id);
+    await failed.handle.result().catch(() => undefined);
+    const failedRow = await ctx.db('import_files').where({ replay_of: rows[0]!.id }).first('status', 'error_message');
+    expect(failedRow.status).toBe('failed');
+    expect(failedRow.error_message).toContain(`import ${rows[0]!.id} cannot be replayed: its transfer (sha256 ${transfer}) is no longer in the file store`);
+    expect(failedRow.error_message).toContain('keeps transfers for 90 days after their last import (fileStore.retentionDays)');
+
+    // The other tenant's archived copy is still on the server: its replay downloads it into the store again.
+    const replayed = await startReplay(ctx.cfg, ctx.client, ctx.db, rows[1]!.id);
+    const r = await replayed.handle.result();
+    expect(r.outcome).toBe('imported');
+    expect(r.counts.unchanged).toBe(8);
+    expect(await store.has(transfer)).toBe(true);
+  });
+
+  it('the store-gc workflow collects through a worker; the schedule runs it every fileStore.gcIntervalHours, and 0 removes it', async () => {
+    const r: GcResult = await ctx.client.workflow.execute('storeGc', {
+      taskQueue: ctx.cfg.temporal.taskQueue,
+      workflowId: uniqueId(`store-gc-${kind}`),
+      args: [{ dryRun: true }],
+    });
+    // Eleven pictures and the transfer, all used just now.
+    expect(r).toMatchObject({ examined: 12, removed: 0, recent: 12 });
+    expect(await ensureGcSchedule(ctx.client, ctx.cfg)).toMatch(/^(created|updated)$/);
+    const d = await ctx.client.schedule.getHandle(GC_SCHEDULE_ID).describe();
+    expect(d.spec.intervals?.[0]?.every).toBe(24 * 3600_000);
+    expect(d.action.type === 'startWorkflow' && d.action.workflowType).toBe('storeGc');
+    expect(await ensureGcSchedule(ctx.client, { ...ctx.cfg, fileStore: { ...ctx.cfg.fileStore, gcIntervalHours: 0 } })).toBe('deleted');
   });
 });
