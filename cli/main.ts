@@ -11,7 +11,8 @@ import { openDatabase, type Db } from '../db/db';
 import { logger } from '../common/logger';
 import { describeSchedule, ensureGcSchedule, ensureSchedule, GC_SCHEDULE_ID, scheduleIdOf } from '../ops/schedule';
 import { collectGarbage } from '../store/gc';
-import { createFileStore } from '../store/file-store';
+import { createFileStore, NotStoredError } from '../store/file-store';
+import { pipeline } from 'node:stream/promises';
 import { importLocalFiles, printBatchProgress } from '../ops/import-local';
 import { listImports, formatImports, IMPORT_STATUSES } from '../ops/ledger';
 import { activateEstate, publishEstate, formatEstates, listEstatesPage, streamEstates, EstateRuleError, DEFAULT_ESTATE_PAGE, NO_ESTATES } from '../ops/estates';
@@ -362,6 +363,7 @@ function addSetupCommands(program: Command): void {
 /** `store gc`. */
 function addStoreCommands(program: Command): void {
   const store = program.command('store').description('the file store of fetched transfers and attachments');
+  addStoreGetCommand(store);
   store
     .command('gc')
     .description('remove transfers no import within the retention needs and content no estate has (also run by the store-gc schedule)')
@@ -378,6 +380,27 @@ function addStoreCommands(program: Command): void {
           `${cfg.fileStore.kind} file store: ${r.examined} stored, ${r.removed} ${o.dryRun ? 'would be removed' : 'removed'} (${formatBytes(r.removedBytes)}), ` +
             `${r.referenced} kept for imports of the last ${retentionDays} days or estates' attachments, ${r.recent} kept as recent`,
         );
+    });
+}
+
+/** `store get`: content by hash, to stdout or a file (e.g. from a host that did not import it). */
+function addStoreGetCommand(store: Command): void {
+  store
+    .command('get')
+    .description('write stored content (a transfer or an attachment) by its sha256')
+    .argument('<sha256>')
+    .option('-o, --out <file>', 'write to this file instead of stdout')
+    .action(async (sha256: string, o: { out?: string }) => {
+      if (!/^[0-9a-f]{64}$/.test(sha256)) throw new CliError(`not a sha256: ${sha256}`);
+      const cfg = config();
+      await withDb(cfg, async (db) => {
+        const stream = await createFileStore(cfg, db)
+          .get(sha256)
+          .catch((e: unknown) => {
+            throw e instanceof NotStoredError ? new CliError(`the ${cfg.fileStore.kind} file store has no content ${sha256}`) : e;
+          });
+        await pipeline(stream, o.out ? fs.createWriteStream(o.out) : process.stdout);
+      });
     });
 }
 
