@@ -68,9 +68,9 @@ export class PgFileStore implements FileStore {
     const { db } = this;
     async function* chunks(): AsyncGenerator<Buffer> {
       for (let seq = 0; seq < blob!.chunks; seq++) {
-        const row = (await db('store_chunks').where({ blob_id: blob!.id, seq }).first('data')) as { data: Buffer } | undefined;
-        if (!row) throw new Error(`the file store's content ${sha256} was removed while it was being read`);
-        yield row.data;
+        const data = await readChunk(db, blob!.id, seq);
+        if (!data) throw new Error(`the file store's content ${sha256} was removed while it was being read`);
+        yield data;
       }
     }
     return Readable.from(chunks(), { objectMode: false, highWaterMark: 1 });
@@ -134,6 +134,7 @@ export class PgFileStore implements FileStore {
     const stored = { sha256: '', size: 0 };
     try {
       await this.db.transaction(async (trx) => {
+        await trx.raw(ASYNC_COMMIT);
         const id = Number((await trx.raw(`SELECT nextval('store_blob_ids') AS id`)).rows[0].id);
         let seq = 0;
         const write = async (data: Buffer) => {
@@ -170,8 +171,33 @@ export class PgFileStore implements FileStore {
   }
 }
 
+/**
+ * A blob's commit does not wait for its WAL flush. Whatever refers to a blob (the ledger's hash, an
+ * attachment row) is committed later with the default synchronous commit, and flushing that commit
+ * flushes the WAL before it, the blob's included: a crash can lose only blobs nothing refers to yet
+ * (their step is retried). Saves a disk flush per stored picture.
+ */
+const ASYNC_COMMIT = 'SET LOCAL synchronous_commit TO OFF';
+
+/**
+ * One chunk, as base64 text: bytea's default text form (hex) doubles the bytes on the wire and decodes
+ * about half as fast (measured); node-postgres cannot receive binary results.
+ */
+async function readChunk(db: Db, blobId: number, seq: number): Promise<Buffer | null> {
+  const r = await db.raw(`SELECT encode(data, 'base64') AS data FROM store_chunks WHERE blob_id = ? AND seq = ?`, [blobId, seq]);
+  const row = r.rows[0] as { data: string } | undefined;
+  return row ? Buffer.from(row.data, 'base64') : null;
+}
+
 /** Whether the blob was new (false: it was stored already, nothing was written). */
 async function runInsert(db: Knex, sha256: string, data: Buffer): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    await trx.raw(ASYNC_COMMIT);
+    return insertSmall(trx, sha256, data);
+  });
+}
+
+async function insertSmall(db: Knex, sha256: string, data: Buffer): Promise<boolean> {
   if (!data.length) {
     const r = await db.raw('INSERT INTO store_blobs (sha256, size, chunks) VALUES (?, 0, 0) ON CONFLICT (sha256) DO NOTHING', [sha256]);
     return r.rowCount > 0;
