@@ -13,9 +13,9 @@
  *   stored already is rolled back, and the existing blob is marked used.
  * Random-access readers (ZIP) get a local copy in this host's scratch folder (store/local-copies.ts).
  */
-import { readdir, rm, stat } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { Knex } from 'knex';
 import type { Db } from '../db/db';
@@ -38,7 +38,9 @@ export class PgFileStore implements FileStore {
     readonly scratchDir: string,
     private readonly chunkBytes = CHUNK_BYTES,
   ) {
-    this.copies = new LocalCopies(path.join(scratchDir, 'copies', `${process.pid}`));
+    // A folder per store (a worker has one; a test process may have several): named by the pid, so a
+    // later start can tell whose process is gone.
+    this.copies = new LocalCopies(path.join(scratchDir, 'copies', `${process.pid}-${randomUUID()}`));
   }
 
   async has(sha256: string): Promise<boolean> {
@@ -106,11 +108,14 @@ export class PgFileStore implements FileStore {
   async cleanTemp(maxAgeMs = 24 * 3600_000): Promise<number> {
     const root = path.join(this.scratchDir, 'copies');
     let removed = 0;
-    for (const pid of await readdir(root).catch(() => [] as string[])) {
-      if (Number(pid) === process.pid) continue;
-      const dir = path.join(root, pid);
-      removed += await removeOldFiles(dir, maxAgeMs);
-      if (processGone(Number(pid)) || Date.now() - (await stat(dir)).mtimeMs > maxAgeMs) await rm(dir, { recursive: true, force: true });
+    for (const name of await readdir(root).catch(() => [] as string[])) {
+      const pid = Number(name.split('-')[0]);
+      if (pid === process.pid) continue;
+      const dir = path.join(root, name);
+      if (processGone(pid)) {
+        removed += (await readdir(dir).catch(() => [])).length;
+        await rm(dir, { recursive: true, force: true });
+      } else removed += await removeOldFiles(dir, maxAgeMs);
     }
     return removed;
   }

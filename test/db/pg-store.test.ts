@@ -166,6 +166,13 @@ describe('PgFileStore', () => {
     expect(await counts(db)).toEqual({ blobs: before.blobs - 1, chunks: before.chunks - 3 });
     await expect(store.get(sha256)).rejects.toBeInstanceOf(NotStoredError);
     await expect(store.openLocal(sha256)).rejects.toBeInstanceOf(NotStoredError);
+    // A later start removes the copies of a process that is gone, and keeps a live one's.
+    const copies = path.join(scratch, 'copies');
+    fs.mkdirSync(path.join(copies, '999999999-gone'), { recursive: true });
+    fs.writeFileSync(path.join(copies, '999999999-gone', sha256), 'left behind');
+    expect(fs.readdirSync(copies).length).toBe(2);
+    expect(await new PgFileStore(db, scratch).cleanTemp()).toBe(1);
+    expect(fs.readdirSync(copies)).toEqual([fs.readdirSync(copies).find((n) => n.startsWith(`${process.pid}-`))]);
     expect(await store.touch(sha256)).toBe(false);
     expect(await store.size(sha256)).toBeNull();
   });
