@@ -51,6 +51,8 @@ export interface FileStore {
   openLocal(sha256: string): Promise<LocalCopy>;
   /** Start-up housekeeping: temp files and local copies an interrupted process left behind. */
   cleanTemp(maxAgeMs?: number): Promise<number>;
+  /** This process is done with the store: its local copies go (the database pool is the caller's). */
+  close(): Promise<void>;
 }
 
 export class NotStoredError extends Error {

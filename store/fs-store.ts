@@ -96,6 +96,8 @@ export class FsFileStore implements FileStore {
     return { path: file, release: async () => undefined };
   }
 
+  async close(): Promise<void> {}
+
   /** A temp file in the store's folder (same filesystem, so the final rename is atomic). */
   async tempPath(): Promise<string> {
     const dir = path.join(this.dir, 'tmp');

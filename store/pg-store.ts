@@ -104,6 +104,10 @@ export class PgFileStore implements FileStore {
     return this.copies.open(sha256, () => this.get(sha256));
   }
 
+  async close(): Promise<void> {
+    await this.copies.clear();
+  }
+
   /** Local copies of processes that are gone (each process has a folder of its own). */
   async cleanTemp(maxAgeMs = 24 * 3600_000): Promise<number> {
     const root = path.join(this.scratchDir, 'copies');

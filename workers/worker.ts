@@ -67,6 +67,7 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
         await worker.run();
       } finally {
         ftpPool.close();
+        await store.close();
         await db.destroy();
         if (!opts.connection) await connection.close();
       }

@@ -152,6 +152,13 @@ describe('PgFileStore', () => {
     expect(fs.readFileSync(one!.path).equals(content)).toBe(true);
     await one!.release();
     await two!.release();
+    // A worker that stops removes its copies.
+    const stopping = new PgFileStore(db, scratch);
+    const copy = await stopping.openLocal(sha256);
+    await copy.release();
+    expect(fs.existsSync(copy.path)).toBe(true);
+    await stopping.close();
+    expect(fs.existsSync(copy.path)).toBe(false);
     const listed = new Map<string, number>();
     for await (const b of store.list()) listed.set(b.sha256, b.size);
     expect(listed.get(sha256)).toBe(content.length);
