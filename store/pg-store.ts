@@ -108,7 +108,7 @@ export class PgFileStore implements FileStore {
     await this.copies.clear();
   }
 
-  /** Local copies of processes that are gone (each process has a folder of its own). */
+  /** Local copies of processes that are gone (each store instance has a folder named by its pid). */
   async cleanTemp(maxAgeMs = 24 * 3600_000): Promise<number> {
     const root = path.join(this.scratchDir, 'copies');
     let removed = 0;
@@ -172,7 +172,7 @@ export class PgFileStore implements FileStore {
     return stored;
   }
 
-  /** Content of at most one chunk: one statement, which writes nothing when it is stored already. */
+  /** Content of at most one chunk: one insert (in a transaction only for its commit mode), which writes nothing when it is stored already. */
   private async putSmall(sha256: string, data: Buffer): Promise<Stored> {
     const r = await runInsert(this.db, sha256, data);
     if (!r) await this.touch(sha256);
