@@ -11,6 +11,8 @@ import { replaceAttachmentSets } from '../db/attachments';
 import { importSha256 } from '../db/ledger/row';
 import { loadChunkForAttachments } from '../db/staging';
 import type { ActivityDeps } from './deps';
+import type { LocalCopy } from '../store/file-store';
+import { openStored } from './staging';
 
 /** TITELBILD first, then document order (a stable sort keeps the rest as sent). */
 export function orderAttachments(list: AttachmentRef[]): AttachmentRef[] {
@@ -38,10 +40,15 @@ export function attachmentActivities(deps: ActivityDeps) {
       if (!last.size) return { done: 0 };
 
       let opened: OpenedTransfer | null = null;
+      let local: LocalCopy | null = null;
       const needsZip = [...last.values()].some((r) => r.payload.attachments.some((a) => a.source.kind === 'path'));
       const imp = needsZip ? await importSha256(db, input.importId) : null;
       if (needsZip && imp?.sha256) {
-        opened = await openTransfer(store.pathOf(imp.sha256));
+        local = await openStored(store, imp.sha256, `import ${input.importId}`);
+        opened = await openTransfer(local.path).catch(async (e: unknown) => {
+          await local?.release();
+          throw e;
+        });
         if (opened.kind !== 'zip') {
           await opened.close();
           opened = null;
@@ -94,6 +101,7 @@ export function attachmentActivities(deps: ActivityDeps) {
         return { done };
       } finally {
         await opened?.close();
+        await local?.release();
       }
     },
   };

@@ -1,12 +1,13 @@
 /** fetchTransfer: the file from FTP into the file store (unless the store has it), and the duplicate decision. */
-import fsp from 'node:fs/promises';
+import { PassThrough, Writable } from 'node:stream';
+import type { Client } from 'basic-ftp';
 import { permanentFailure } from '../common/error-types';
 import type { FetchResult } from '../common/messages';
 import { printableName } from '../common/remote-names';
 import { recordFetched } from '../db/ledger/fetch';
 import { loadImport, type ImportRow } from '../db/ledger/row';
 import { ftpErrorText, isPermanentFtpError } from '../ftp/ftp';
-import { sha256OfFile } from '../store/file-store';
+import type { Stored } from '../store/file-store';
 import type { ActivityDeps } from './deps';
 import { ftpSession, heartbeatSafe } from './ftp-session';
 
@@ -14,40 +15,68 @@ export async function fetchTransfer(deps: ActivityDeps, { importId }: { importId
   const row = await loadImport(deps.db, importId);
   let sha256 = row.sha256;
   let size = row.size;
-  if (!sha256 || !(await deps.store.has(sha256))) ({ sha256, size } = await download(deps, row));
+  // touch: a garbage collection running meanwhile keeps what this import is about to read.
+  if (!sha256 || !(await deps.store.touch(sha256))) ({ sha256, size } = await download(deps, row));
   const duplicateOf = await recordFetched(deps.db, row, sha256, size);
   deps.log.info({ tenant: row.tenant_id, importId, sha256, size, duplicateOf }, 'fetched');
   return { sha256: sha256!, size, duplicateOf };
 }
 
-/** Downloads the row's file into the file store: its hash and size. */
-async function download(deps: ActivityDeps, row: ImportRow): Promise<{ sha256: string; size: number }> {
-  const { store } = deps;
-  const tmp = await store.tempPath();
-  try {
-    await ftpSession(deps, row.tenant_id, async (c) => {
-      // basic-ftp reports every 500 ms whether bytes moved or not: beat only on progress, so a
-      // stalled connection runs into the heartbeat timeout and the download is retried.
-      let seen = 0;
-      c.trackProgress((info) => {
-        if (info.bytes > seen) heartbeatSafe({ bytes: (seen = info.bytes) });
-      });
-      try {
-        await c.downloadTo(tmp, row.remote_path);
-      } catch (err) {
-        if (!isPermanentFtpError(err, c)) throw err;
-        throw permanentFailure(
-          `${printableName(row.file_name)}: the FTP server refuses to send the file (${ftpErrorText(err)}); it stays on the server`,
-          'Unreadable',
-        );
-      }
-      c.trackProgress();
+/** Downloads the row's file into the file store, streamed (nothing of it waits in memory or on a local disk): its hash and size. */
+async function download(deps: ActivityDeps, row: ImportRow): Promise<Stored> {
+  return ftpSession(deps, row.tenant_id, async (c) => {
+    // basic-ftp reports every 500 ms whether bytes moved or not: beat only on progress, so a
+    // stalled connection runs into the heartbeat timeout and the download is retried.
+    let seen = 0;
+    c.trackProgress((info) => {
+      if (info.bytes > seen) heartbeatSafe({ bytes: (seen = info.bytes) });
     });
-    const hash = await sha256OfFile(tmp);
-    const size = (await fsp.stat(tmp)).size;
-    await store.commit(tmp, hash);
-    return { sha256: hash, size };
-  } finally {
-    await fsp.rm(tmp, { force: true });
+    // basic-ftp ends its destination even when the transfer fails: the store reads from a stream
+    // of its own that ends only when the download succeeded, so a broken download is never stored.
+    const feed = new PassThrough();
+    const sink = sinkInto(feed);
+    const stored = deps.store.put(feed);
+    // A store that fails (the database) stops the download; the download's failure is awaited below.
+    stored.catch((e: Error) => sink.destroy(e));
+    try {
+      await c.downloadTo(sink, row.remote_path);
+      feed.end();
+    } catch (err) {
+      feed.destroy(err as Error);
+      await stored.catch(() => undefined);
+      throw await downloadFailure(deps, c, row, err);
+    } finally {
+      c.trackProgress();
+    }
+    return stored;
+  });
+}
+
+/** A writable for basic-ftp that passes bytes on (with backpressure) and ignores its end(). */
+function sinkInto(feed: PassThrough): Writable {
+  return new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (feed.write(chunk)) cb();
+      else feed.once('drain', () => cb());
+    },
+    final(cb) {
+      cb();
+    },
+  });
+}
+
+/** What a failed download becomes: a permanent failure when the server refuses the file for good, else the error (retried). */
+async function downloadFailure(deps: ActivityDeps, c: Client, row: ImportRow, err: unknown): Promise<unknown> {
+  if (!isPermanentFtpError(err, c)) return err;
+  const refused = `the FTP server refuses to send the file (${ftpErrorText(err)})`;
+  if (row.replay_of != null && row.sha256) {
+    // A replay reads the file store first; only a transfer garbage collection removed comes here.
+    const { retentionDays } = deps.cfg.fileStore;
+    return permanentFailure(
+      `${printableName(row.file_name)}: import ${row.replay_of} cannot be replayed: its transfer (sha256 ${row.sha256}) is no longer in the file store, ` +
+        `which keeps transfers for ${retentionDays} days after their last import (fileStore.retentionDays), and ${refused} at ${printableName(row.remote_path)}`,
+      'Unreadable',
+    );
   }
+  return permanentFailure(`${printableName(row.file_name)}: ${refused}; it stays on the server`, 'Unreadable');
 }

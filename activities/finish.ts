@@ -2,7 +2,6 @@
  * The end of a file's import: finishImport (archive on FTP, report, feedback, the ledger's final
  * state, staging cleared), its last resort abandonImport, and markImportError for a transient failure.
  */
-import fs from 'node:fs';
 import type { Client } from 'basic-ftp';
 import type { FileOutcome, FinishOutcome, FinishResult, ObjectCounts } from '../common/messages';
 import { emptyCounts } from '../common/messages';
@@ -106,7 +105,7 @@ async function moveOrRestore(deps: ActivityDeps, c: Client, row: ImportRow, dest
   } catch (err) {
     const vanished = isPermanentFtpError(err, c) && !(await exists(c, row.remote_path)) && !(await exists(c, dest));
     if (!vanished || !row.sha256 || !(await deps.store.has(row.sha256))) throw err;
-    await uploadStream(c, dest, fs.createReadStream(deps.store.pathOf(row.sha256)));
+    await uploadStream(c, dest, await deps.store.get(row.sha256));
   }
 }
 

@@ -4,6 +4,7 @@ import { applyActivities } from './apply';
 import { attachmentActivities } from './attachments';
 import { mirrorActivities } from './mirror';
 import { keepAlive } from './alive';
+import { storeActivities } from './store-gc';
 
 export type { ActivityDeps } from './deps';
 
@@ -11,7 +12,13 @@ export type { ActivityDeps } from './deps';
 export function createActivities(deps: ActivityDeps) {
   // Upsert chunks and attachments heartbeat while they run (no natural progress points in one
   // transaction); fetch and parse heartbeat on their own progress.
-  return { ...transferActivities(deps), ...keepAlive(applyActivities(deps)), ...keepAlive(attachmentActivities(deps)), ...mirrorActivities(deps) };
+  return {
+    ...transferActivities(deps),
+    ...keepAlive(applyActivities(deps)),
+    ...keepAlive(attachmentActivities(deps)),
+    ...mirrorActivities(deps),
+    ...storeActivities(deps),
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

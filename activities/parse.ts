@@ -10,7 +10,7 @@ import { openTransfer } from '../openimmo/reader';
 import type { TransferObject } from '../openimmo/types';
 import type { ActivityDeps } from './deps';
 import { heartbeatSafe } from './ftp-session';
-import { stageableObject } from './staging';
+import { openStored, stageableObject } from './staging';
 
 /** Staged JSON per apply chunk, so a chunk of huge objects stays within a worker's memory. */
 const CHUNK_BYTES = 16 * 1024 * 1024;
@@ -29,8 +29,9 @@ export async function parseTransfer(deps: ActivityDeps, { importId }: { importId
   const meta: ImportMeta = { providers: [], header: null };
   const stager = new Stager(db, importId, tenantOf(cfg, row.tenant_id).options.chunkSize);
   let opened;
+  const local = await openStored(store, row.sha256, row.file_name);
   try {
-    opened = await openTransfer(store.pathOf(row.sha256));
+    opened = await openTransfer(local.path);
     meta.kind = opened.kind;
     meta.xmlEntry = opened.xmlEntryName;
     for await (const ev of opened.events()) {
@@ -47,6 +48,7 @@ export async function parseTransfer(deps: ActivityDeps, { importId }: { importId
     throw e;
   } finally {
     await opened?.close();
+    await local.release();
   }
   const { objects, warnings, chunkStarts } = stager;
   deps.log.info({ tenant: row.tenant_id, importId, objects, warnings, chunks: chunkStarts.length }, 'parsed');

@@ -6,7 +6,7 @@
  * however large the pictures are; nothing is lost, the bytes are in the store.
  */
 import { createHash } from 'node:crypto';
-import type { FileStore } from '../store/file-store';
+import { NotStoredError, type FileStore, type LocalCopy } from '../store/file-store';
 import type { TransferObject, XmlElement, XmlNode } from '../openimmo/types';
 
 export const STORED_ATTR = 'imv-import-sha256';
@@ -48,4 +48,18 @@ export async function stageableObject(o: TransferObject, store: FileStore): Prom
   };
   await walk(o.raw);
   return JSON.stringify(o);
+}
+
+/**
+ * The fetched transfer as a local file for the reader (a ZIP needs random access): the `fs` store's
+ * own file, or the `postgres` store's copy in this host's scratch folder. Content the store no longer
+ * has is an error that names it.
+ */
+export async function openStored(store: FileStore, sha256: string, what: string): Promise<LocalCopy> {
+  try {
+    return await store.openLocal(sha256);
+  } catch (e) {
+    if (e instanceof NotStoredError) throw new Error(`${what}: the fetched transfer (sha256 ${sha256}) is not in the ${store.kind} file store`);
+    throw e;
+  }
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import pino from 'pino';
 import type { AppConfig } from '../config/config';
 import { openDatabase } from '../db/db';
-import { FileStore } from '../store/file-store';
+import { FsFileStore } from '../store/fs-store';
 import { applyActivities } from '../activities/apply';
 import { attachmentActivities } from '../activities/attachments';
 import { transferActivities } from '../activities/transfers';
@@ -24,7 +24,7 @@ export interface BareResult {
 
 export async function runBare(cfg: AppConfig, tenant: string, dir: string): Promise<BareResult> {
   const db = await openDatabase(cfg, 4);
-  const store = new FileStore(cfg.fileStoreDir);
+  const store = new FsFileStore(cfg.fileStore.dir);
   const deps = { cfg, db, store, log: pino({ level: 'warn' }) };
   const transfers = transferActivities(deps);
   const apply = applyActivities(deps);
@@ -45,7 +45,7 @@ export async function runBare(cfg: AppConfig, tenant: string, dir: string): Prom
         workflowId: `bare/${tenant}/${name}`,
         runId: 'bare',
       });
-      const { sha256, size } = await store.putStream(fs.createReadStream(file));
+      const { sha256, size } = await store.put(fs.createReadStream(file));
       await db('import_files').where({ id: begun.importId }).update({ sha256, size });
       const parsed = await transfers.parseTransfer({ importId: begun.importId });
       const starts = parsed.chunkStarts ?? [0];

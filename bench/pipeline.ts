@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     tenants: [{ id: 'bench', ftp: { url: `${ftp.url}bench`, passwordEnv: 'BENCH_FTP' }, users: ['mmustermann', 'skoch'], options }],
     temporal: { address: temporal.address, taskQueue: 'bench' },
     databaseUrl: dbUrl,
-    fileStoreDir: path.join(dir, 'store'),
+    fileStore: { dir: path.join(dir, 'store') },
     metricsPort,
   };
   process.env.BENCH_FTP = 'bench';
@@ -86,7 +86,11 @@ async function main(): Promise<void> {
   const bareDb = `${dbName}_bare`;
   await admin.query(`CREATE DATABASE ${bareDb}`);
   const bare = await runBare(
-    { ...cfg, databaseUrl: Object.assign(new URL(base), { pathname: `/${bareDb}` }).toString(), fileStoreDir: path.join(dir, 'bare-store') },
+    {
+      ...cfg,
+      databaseUrl: Object.assign(new URL(base), { pathname: `/${bareDb}` }).toString(),
+      fileStore: { ...cfg.fileStore, dir: path.join(dir, 'bare-store') },
+    },
     'bench',
     bareDir,
   );

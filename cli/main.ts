@@ -9,7 +9,10 @@ import { Client, Connection } from '@temporalio/client';
 import { loadConfig, tenantOf, type AppConfig } from '../config/config';
 import { openDatabase, type Db } from '../db/db';
 import { logger } from '../common/logger';
-import { describeSchedule, ensureSchedule, scheduleIdOf } from '../ops/schedule';
+import { describeSchedule, ensureGcSchedule, ensureSchedule, GC_SCHEDULE_ID, scheduleIdOf } from '../ops/schedule';
+import { collectGarbage } from '../store/gc';
+import { createFileStore, NotStoredError } from '../store/file-store';
+import { pipeline } from 'node:stream/promises';
 import { importLocalFiles } from '../ops/import-local';
 import { followBatch } from '../ops/progress';
 import { listImports, formatImports, IMPORT_STATUSES } from '../ops/ledger';
@@ -119,6 +122,7 @@ export function buildProgram(): Command {
   addImportCommands(program);
   addEstateCommands(program);
   addSetupCommands(program);
+  addStoreCommands(program);
 
   return program;
 }
@@ -157,9 +161,11 @@ function addScheduleCommands(program: Command): void {
     .command('ensure')
     .description('create or update the schedule of each tenant (idempotent)')
     .addOption(tenantOption())
-    .action((o: { tenant?: string }) =>
-      forEachTenant(o.tenant, async (c, id, cfg) => console.log(`${scheduleIdOf(id)}: ${await ensureSchedule(c, cfg, tenantOf(cfg, id))}`)),
-    );
+    .action(async (o: { tenant?: string }) => {
+      await forEachTenant(o.tenant, async (c, id, cfg) => console.log(`${scheduleIdOf(id)}: ${await ensureSchedule(c, cfg, tenantOf(cfg, id))}`));
+      // The file store's garbage collection is one schedule for all tenants.
+      if (!o.tenant) await withClient(config(), async (c) => console.log(`${GC_SCHEDULE_ID}: ${await ensureGcSchedule(c, config())}`));
+    });
   schedule
     .command('trigger')
     .description('run a batch now, through the schedule (overlap SKIP: nothing happens while one runs)')
@@ -373,6 +379,54 @@ function addSetupCommands(program: Command): void {
       const { runDevStack } = await import('../dev/main-job.js');
       process.exitCode = await runDevStack({ dataDir: o.dataDir, exitAfterImport: !!o.exitAfterImport });
     });
+}
+
+/** `store gc`. */
+function addStoreCommands(program: Command): void {
+  const store = program.command('store').description('the file store of fetched transfers and attachments');
+  addStoreGetCommand(store);
+  store
+    .command('gc')
+    .description('remove transfers no import within the retention needs and content no estate has (also run by the store-gc schedule)')
+    .option('--dry-run', 'count what would be removed, remove nothing')
+    .option('--retention-days <days>', 'keep transfers of imports this recent (default fileStore.retentionDays, 90)', integerOption('--retention-days', 1))
+    .option('--json', 'machine-readable output')
+    .action(async (o: { dryRun?: boolean; retentionDays?: number; json?: boolean }) => {
+      const cfg = config();
+      const retentionDays = o.retentionDays ?? cfg.fileStore.retentionDays;
+      const r = await withDb(cfg, (db) => collectGarbage(db, createFileStore(cfg, db), { retentionDays, dryRun: o.dryRun }));
+      if (o.json) console.log(JSON.stringify({ store: cfg.fileStore.kind, retentionDays, dryRun: !!o.dryRun, ...r }));
+      else
+        console.log(
+          `${cfg.fileStore.kind} file store: ${r.examined} stored, ${r.removed} ${o.dryRun ? 'would be removed' : 'removed'} (${formatBytes(r.removedBytes)}), ` +
+            `${r.referenced} kept for imports of the last ${retentionDays} days or estates' attachments, ${r.recent} kept as recent`,
+        );
+    });
+}
+
+/** `store get`: content by hash, to stdout or a file (e.g. from a host that did not import it). */
+function addStoreGetCommand(store: Command): void {
+  store
+    .command('get')
+    .description('write stored content (a transfer or an attachment) by its sha256')
+    .argument('<sha256>')
+    .option('-o, --out <file>', 'write to this file instead of stdout')
+    .action(async (sha256: string, o: { out?: string }) => {
+      if (!/^[0-9a-f]{64}$/.test(sha256)) throw new CliError(`not a sha256: ${sha256}`);
+      const cfg = config();
+      await withDb(cfg, async (db) => {
+        const stream = await createFileStore(cfg, db)
+          .get(sha256)
+          .catch((e: unknown) => {
+            throw e instanceof NotStoredError ? new CliError(`the ${cfg.fileStore.kind} file store has no content ${sha256}`) : e;
+          });
+        await pipeline(stream, o.out ? fs.createWriteStream(o.out) : process.stdout);
+      });
+    });
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : n >= 1024 ? `${(n / 1024).toFixed(1)} KiB` : `${n} bytes`;
 }
 
 /** One schedule as `schedule describe` shows it. */

@@ -85,7 +85,22 @@ const ConfigSchema = z.object({
   databaseUrl: z.string().optional(),
   /** Caps every process's connection pool (the embedded single-connection PostgreSQL needs 1). */
   databasePoolMax: z.number().int().positive().optional(),
-  /** Content-addressed store of fetched transfers and attachments (shared volume when scaled out). */
+  /**
+   * Content-addressed store of fetched transfers and attachments. `fs`: a directory (one host, or a
+   * volume every worker mounts). `postgres`: in the database (workers on several hosts share no
+   * disk); `dir` is then this host's scratch folder for local copies of ZIPs being read.
+   */
+  fileStore: z
+    .object({
+      kind: z.enum(['fs', 'postgres']).default('fs'),
+      dir: z.string().optional(),
+      /** Fetched transfers are kept this long after their last import (replay needs them); see `imv-import store gc`. */
+      retentionDays: z.number().int().positive().default(90),
+      /** How often the garbage collection schedule runs; 0: no schedule (run `imv-import store gc` yourself). */
+      gcIntervalHours: z.number().int().min(0).default(24),
+    })
+    .default({}),
+  /** Before `fileStore`: the `fs` store's directory (still read when fileStore.dir is not set). */
   fileStoreDir: z.string().optional(),
   metricsPort: z.number().int().min(0).optional(),
   worker: z
@@ -104,7 +119,8 @@ const ConfigSchema = z.object({
 });
 
 export type TenantConfig = z.infer<typeof TenantSchema>;
-export type AppConfig = z.infer<typeof ConfigSchema> & { databaseUrl: string; fileStoreDir: string };
+export type FileStoreConfig = { kind: 'fs' | 'postgres'; dir: string; retentionDays: number; gcIntervalHours: number };
+export type AppConfig = Omit<z.infer<typeof ConfigSchema>, 'fileStore' | 'fileStoreDir'> & { databaseUrl: string; fileStore: FileStoreConfig };
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -139,8 +155,9 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
       throw new ConfigError(`tenant ${t.id}: defaultUser ${t.defaultUser} is not one of its users`);
     }
   }
+  const { fileStoreDir: _legacyDir, ...rest } = cfg;
   return {
-    ...cfg,
+    ...rest,
     temporal: {
       ...cfg.temporal,
       address: env.TEMPORAL_ADDRESS ?? cfg.temporal.address,
@@ -148,9 +165,18 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
       taskQueue: env.TEMPORAL_TASK_QUEUE ?? cfg.temporal.taskQueue,
     },
     databaseUrl: env.DATABASE_URL ?? cfg.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/imv_import',
-    fileStoreDir: path.resolve(env.IMV_FILE_STORE ?? cfg.fileStoreDir ?? path.join(os.homedir(), '.cache', 'imv-import', 'store')),
+    fileStore: fileStoreOf(cfg, env),
     metricsPort: env.METRICS_PORT !== undefined ? Number(env.METRICS_PORT) : cfg.metricsPort,
   };
+}
+
+/** The file store: IMV_FILE_STORE_KIND and IMV_FILE_STORE (its folder) override the file. */
+function fileStoreOf(cfg: z.infer<typeof ConfigSchema>, env: NodeJS.ProcessEnv): FileStoreConfig {
+  const kind = env.IMV_FILE_STORE_KIND ?? cfg.fileStore.kind;
+  if (kind !== 'fs' && kind !== 'postgres') throw new ConfigError(`IMV_FILE_STORE_KIND must be fs or postgres, not ${JSON.stringify(kind)}`);
+  const fallback = path.join(os.homedir(), '.cache', 'imv-import', kind === 'fs' ? 'store' : 'scratch');
+  const dir = path.resolve(env.IMV_FILE_STORE ?? cfg.fileStore.dir ?? (kind === 'fs' ? cfg.fileStoreDir : undefined) ?? fallback);
+  return { kind, dir, retentionDays: cfg.fileStore.retentionDays, gcIntervalHours: cfg.fileStore.gcIntervalHours };
 }
 
 export function loadConfig(file = process.env.IMV_CONFIG, env: NodeJS.ProcessEnv = process.env): AppConfig {

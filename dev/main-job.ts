@@ -88,7 +88,7 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
     temporal: { address },
     databaseUrl,
     databasePoolMax: poolMax,
-    fileStoreDir: path.join(dataDir, 'store'),
+    fileStore: { kind: 'fs', dir: path.join(dataDir, 'store') },
   };
   const configFile = path.join(dataDir, 'imv-import.json');
   fs.writeFileSync(configFile, JSON.stringify(raw, null, 2) + '\n');

@@ -56,3 +56,50 @@ export async function triggerNow(client: Client, tenant: string): Promise<void> 
 export async function describeSchedule(client: Client, tenant: string): Promise<ScheduleDescription> {
   return client.schedule.getHandle(scheduleIdOf(tenant)).describe();
 }
+
+export const GC_SCHEDULE_ID = 'imv-import:store-gc';
+
+/**
+ * The file store's garbage collection every `fileStore.gcIntervalHours` (default daily), overlap SKIP;
+ * with 0 hours there is none (an existing one is deleted). Returns what happened.
+ */
+export async function ensureGcSchedule(client: Client, cfg: AppConfig): Promise<'created' | 'updated' | 'deleted' | 'none'> {
+  const hours = cfg.fileStore.gcIntervalHours;
+  const handle = client.schedule.getHandle(GC_SCHEDULE_ID);
+  if (!hours) {
+    try {
+      await handle.delete();
+      return 'deleted';
+    } catch (e) {
+      if (e instanceof ScheduleNotFoundError) return 'none';
+      throw e;
+    }
+  }
+  const opts: ScheduleOptions = {
+    scheduleId: GC_SCHEDULE_ID,
+    spec: { intervals: [{ every: `${hours}h` }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'storeGc',
+      workflowId: 'store-gc',
+      taskQueue: cfg.temporal.taskQueue,
+      args: [{}],
+      staticSummary: `File store garbage collection: transfers older than ${cfg.fileStore.retentionDays} days no import needs, content no estate has`,
+      workflowExecutionTimeout: '12h',
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h', pauseOnFailure: false },
+  };
+  try {
+    await handle.describe();
+  } catch (e) {
+    if (!(e instanceof ScheduleNotFoundError)) throw e;
+    try {
+      await client.schedule.create(opts);
+      return 'created';
+    } catch (err) {
+      if ((err as Error).name !== 'ScheduleAlreadyRunning') throw err;
+    }
+  }
+  await handle.update((prev) => ({ ...prev, spec: opts.spec, action: opts.action, policies: { ...prev.policies, ...opts.policies } }) as never);
+  return 'updated';
+}

@@ -1,109 +1,73 @@
 /**
- * Content-addressed file store: transfers and attachments by sha256. Writes go to a temp file and
- * are renamed into place, so a crash never leaves a half file under a hash, and storing the same
- * content twice is a no-op. Fetch and parse must see the same store: one host or a shared volume.
+ * The content-addressed file store: fetched transfers and attachments, by sha256. Fetch, parse and
+ * the attachment step must all see the same store. Two kinds:
+ * - `fs`: a directory (store/fs-store.ts); one host, or a volume every worker mounts. The default,
+ *   and what `imv-import dev` uses.
+ * - `postgres`: chunked blobs in the database every worker already shares (store/pg-store.ts), so
+ *   workers on several machines share no disk.
+ * Both are written streaming (a 200 MB transfer never sits in memory), never show a half-written
+ * blob, and store the same content once.
  */
-import fs from 'node:fs';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
-import { createHash, randomUUID } from 'node:crypto';
-import { pipeline } from 'node:stream/promises';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
+import type { AppConfig } from '../config/config';
+import type { Db } from '../db/db';
+import { FsFileStore } from './fs-store';
+import { PgFileStore } from './pg-store';
 
-export class FileStore {
-  constructor(readonly dir: string) {}
+export interface Stored {
+  sha256: string;
+  size: number;
+}
 
-  pathOf(sha256: string): string {
-    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
-    return path.join(this.dir, sha256.slice(0, 2), sha256);
-  }
+export interface StoredBlob extends Stored {
+  /** When the content was last stored or touched: garbage collection keeps anything more recent than its grace period. */
+  usedAt: Date;
+}
 
-  async has(sha256: string): Promise<boolean> {
-    try {
-      await fsp.access(this.pathOf(sha256));
-      return true;
-    } catch {
-      return false;
-    }
-  }
+/** A local file with a blob's content, for readers that need random access (ZIP); release it when done. */
+export interface LocalCopy {
+  path: string;
+  release(): Promise<void>;
+}
 
-  /** A temp file in the store's folder (same filesystem, so the final rename is atomic). */
-  async tempPath(): Promise<string> {
-    const dir = path.join(this.dir, 'tmp');
-    await fsp.mkdir(dir, { recursive: true });
-    return path.join(dir, `${process.pid}-${randomUUID()}`);
-  }
+export type FileStoreKind = 'fs' | 'postgres';
 
-  /**
-   * Removes temp files older than `maxAgeMs`: what a killed worker left mid-download. Workers call
-   * it on start; a live download is younger than the age, so it is never touched.
-   */
-  async cleanTemp(maxAgeMs = 24 * 3600_000, now = Date.now()): Promise<number> {
-    const dir = path.join(this.dir, 'tmp');
-    let names: string[];
-    try {
-      names = await fsp.readdir(dir);
-    } catch {
-      return 0;
-    }
-    let removed = 0;
-    for (const n of names) {
-      const f = path.join(dir, n);
-      try {
-        if (now - (await fsp.stat(f)).mtimeMs > maxAgeMs) {
-          await fsp.rm(f, { force: true });
-          removed++;
-        }
-      } catch {
-        /* gone meanwhile (another worker cleaned it) */
-      }
-    }
-    return removed;
-  }
+export interface FileStore {
+  readonly kind: FileStoreKind;
+  /** Stores a stream as it arrives: its sha256 and size. Storing content that is there already changes nothing. */
+  put(source: AsyncIterable<Buffer> | Readable): Promise<Stored>;
+  putBuffer(buf: Buffer): Promise<Stored>;
+  /** The content as a stream; a `NotStoredError` when the store does not have it. */
+  get(sha256: string): Promise<Readable>;
+  has(sha256: string): Promise<boolean>;
+  /** Whether the store has it, and if so marks it used now (so a collection running meanwhile keeps it). */
+  touch(sha256: string): Promise<boolean>;
+  /** Its size in bytes, or null when not stored. */
+  size(sha256: string): Promise<number | null>;
+  /** Removes it unless it was used after `unusedSince` (when given): whether it was removed. */
+  remove(sha256: string, unusedSince?: Date): Promise<boolean>;
+  /** Every stored blob, in no particular order (for garbage collection). */
+  list(): AsyncIterable<StoredBlob>;
+  openLocal(sha256: string): Promise<LocalCopy>;
+  /** Start-up housekeeping: temp files and local copies an interrupted process left behind. */
+  cleanTemp(maxAgeMs?: number): Promise<number>;
+  /** This process is done with the store: its local copies go (the database pool is the caller's). */
+  close(): Promise<void>;
+}
 
-  /** Moves a finished temp file into place under its hash. */
-  async commit(tempFile: string, sha256: string): Promise<string> {
-    const dest = this.pathOf(sha256);
-    await fsp.mkdir(path.dirname(dest), { recursive: true });
-    await fsp.rename(tempFile, dest);
-    return dest;
-  }
-
-  async putStream(source: Readable): Promise<{ sha256: string; size: number }> {
-    const tmp = await this.tempPath();
-    const hash = createHash('sha256');
-    let size = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        size += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    try {
-      await pipeline(source, tap, fs.createWriteStream(tmp));
-      const sha256 = hash.digest('hex');
-      await this.commit(tmp, sha256);
-      return { sha256, size };
-    } catch (e) {
-      await fsp.rm(tmp, { force: true });
-      throw e;
-    }
-  }
-
-  async putBuffer(buf: Buffer): Promise<{ sha256: string; size: number }> {
-    const sha256 = createHash('sha256').update(buf).digest('hex');
-    if (!(await this.has(sha256))) {
-      const tmp = await this.tempPath();
-      await fsp.writeFile(tmp, buf);
-      await this.commit(tmp, sha256);
-    }
-    return { sha256, size: buf.length };
+export class NotStoredError extends Error {
+  override readonly name = 'NotStoredError';
+  constructor(readonly sha256: string) {
+    super(`the file store has no content ${sha256}`);
   }
 }
 
-export async function sha256OfFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(fs.createReadStream(file), hash);
-  return hash.digest('hex');
+export function assertSha256(sha256: string): string {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
+  return sha256;
+}
+
+/** The store the configuration names; the PostgreSQL store lives in `db` (the worker's pool). */
+export function createFileStore(cfg: AppConfig, db: Db): FileStore {
+  return cfg.fileStore.kind === 'postgres' ? new PgFileStore(db, cfg.fileStore.dir) : new FsFileStore(cfg.fileStore.dir);
 }

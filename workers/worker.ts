@@ -7,7 +7,7 @@ import os from 'node:os';
 import type { AppConfig } from '../config/config';
 import { createActivities } from '../activities';
 import { openDatabase, type Db } from '../db/db';
-import { FileStore } from '../store/file-store';
+import { createFileStore } from '../store/file-store';
 import { FtpPool } from '../ftp/pool';
 import { logger as rootLogger, type Logger } from '../common/logger';
 import { activityObservability } from './interceptors';
@@ -41,9 +41,9 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
   const log = opts.log ?? rootLogger;
   const slots = cfg.worker.maxConcurrentActivities;
   const db = await openDatabase(cfg, slots + 2);
-  const store = new FileStore(cfg.fileStoreDir);
+  const store = createFileStore(cfg, db);
   const cleaned = await store.cleanTemp();
-  if (cleaned) log.info({ cleaned }, 'removed temp files left by interrupted downloads');
+  if (cleaned) log.info({ cleaned, store: store.kind }, 'removed temp files left by interrupted downloads');
   const connection = opts.connection ?? (await NativeConnection.connect({ address: cfg.temporal.address }));
   // Logged-in FTP connections shared by this worker's activities (as many idle as activity slots).
   const ftpPool = new FtpPool({ timeoutMs: opts.ftpTimeoutMs, maxIdle: slots });
@@ -71,6 +71,7 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
         await worker.run();
       } finally {
         ftpPool.close();
+        await store.close();
         await db.destroy();
         if (!opts.connection) await connection.close();
       }

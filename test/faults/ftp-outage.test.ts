@@ -75,7 +75,7 @@ describe.concurrent('FTP server down and connection stalled during a download', 
 
     const batch = await startBatch(client, cfg, tenant);
     const { handle } = await fileWorkflow(client, db, tenant, transfer.name);
-    const got = await waitFor('download under way', () => downloadingBytes(cfg.fileStoreDir) > 300_000 && downloadingBytes(cfg.fileStoreDir), 30_000, 20);
+    const got = await waitFor('download under way', () => downloadingBytes(cfg.fileStore.dir) > 300_000 && downloadingBytes(cfg.fileStore.dir), 30_000, 20);
     await ftp.stop();
     await sleep(3000);
     await ftp.start();
@@ -101,7 +101,7 @@ describe.concurrent('FTP server down and connection stalled during a download', 
 
     const batch = await startBatch(client, cfg, tenant);
     const { handle } = await fileWorkflow(client, db, tenant, transfer.name);
-    await waitFor('download under way', () => downloadingBytes(cfg.fileStoreDir) > 300_000, 30_000, 20);
+    await waitFor('download under way', () => downloadingBytes(cfg.fileStore.dir) > 300_000, 30_000, 20);
     // Control and data connection freeze; nothing is closed. The retry opens new ones, which flow.
     expect(proxy.freeze()).toBeGreaterThanOrEqual(2);
 

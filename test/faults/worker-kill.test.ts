@@ -142,7 +142,7 @@ describe('worker SIGKILLed during fetch, parse and upserts', () => {
 
     // 1. In the middle of the download: part of the file is in the store's temp folder.
     await killDuring('fetchTransfer', async () => {
-      const n = downloadingBytes(cfg.fileStoreDir);
+      const n = downloadingBytes(cfg.fileStore.dir);
       return n > 500_000 && n < transfer.content.length - 500_000 ? `${n} of ${transfer.content.length} bytes` : null;
     });
     // 2. In the middle of the parse: some of the objects are staged.

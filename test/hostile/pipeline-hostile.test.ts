@@ -196,7 +196,7 @@ describe('hostile and broken input: one batch on the real pipeline', () => {
         .first();
       expect({ table, hits: Number(hits!.n) }).toEqual({ table, hits: 0 });
     }
-    for (const f of [...walk(path.join(inject('ftpRoot'), tenant)), ...walk(cfg.fileStoreDir)]) {
+    for (const f of [...walk(path.join(inject('ftpRoot'), tenant)), ...walk(cfg.fileStore.dir)]) {
       expect(fs.readFileSync(f).includes(bait.marker), f).toBe(false);
     }
   });

@@ -69,7 +69,7 @@ export function useTwoServers(prefix: string): TwoServers {
         })),
         temporal: { address: inject('temporalAddress'), taskQueue: uniqueId(`tq-${prefix}`) },
         databaseUrl: dbHandle.url,
-        fileStoreDir: fs.mkdtempSync(path.join(os.tmpdir(), 'imv-store-')),
+        fileStore: { dir: fs.mkdtempSync(path.join(os.tmpdir(), 'imv-store-')) },
         worker: { maxConcurrentActivities: 8, shutdownGraceSeconds: 5 },
       },
       { IMV_TEST_FTP_PASSWORD: FTP_PASSWORD },

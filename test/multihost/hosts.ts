@@ -210,8 +210,9 @@ export interface Host {
   veth: string;
   /** The host's address on the LAN (its eth0). */
   hostIp: string;
-  /** The host's own folder: config, file store, log. Nothing in it is shared. */
+  /** The host's own folder: config, file store scratch, log. Nothing in it is shared. */
   dir: string;
+  /** The PostgreSQL file store's scratch folder of this host (local copies of ZIPs being read). */
   storeDir: string;
   worker: HostWorker | null;
 }
@@ -243,6 +244,8 @@ export interface WorkerConfig {
   tenants: unknown[];
   worker?: Record<string, unknown>;
   databaseName: string;
+  /** The file store: postgres by default (hosts share no disk); the host's folder is its scratch. */
+  fileStore?: 'fs' | 'postgres';
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -439,7 +442,7 @@ export async function startCluster(o: { hosts: number }): Promise<Cluster> {
               tenants: cfg.tenants,
               temporal: { address: temporalAddress, taskQueue: 'imv-import' },
               databaseUrl: pgUrl(cfg.databaseName),
-              fileStoreDir: host.storeDir,
+              fileStore: { kind: cfg.fileStore ?? 'postgres', dir: host.storeDir },
               worker: { shutdownGraceSeconds: 1, ...(cfg.worker ?? {}) },
             },
             null,

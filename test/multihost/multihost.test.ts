@@ -1,27 +1,30 @@
 /**
- * Workers on separate hosts that share no disk (issue 10, part 3), made of network namespaces
+ * Workers on separate hosts that share no disk (issue 10), made of network namespaces
  * (test/multihost/hosts.ts): three worker hosts, each `imv-import worker` in its own namespace with its
- * own empty file store, reaching Temporal, PostgreSQL and vsftpd only over its veth.
+ * own empty scratch folder, reaching Temporal, PostgreSQL and vsftpd only over its veth. The file store
+ * is the PostgreSQL one, in the database they all reach.
  *
- * What runs across hosts today: a file up to localStepsMaxBytes runs every step as a local activity on
- * the worker that runs its workflow, so fetch, parse, upsert and attachments of one file all happen on
- * one host and need no shared disk. A batch of such files (one-object XMLs and ZIPs with pictures) is
- * imported by whichever hosts are up; one host's worker is SIGKILLed and another host is cut off the
- * network while it runs. Bigger files, whose steps run as regular activities on any worker, need the
- * PostgreSQL file store (part 1) and are not in this test yet.
+ * A file up to localStepsMaxBytes runs every step as a local activity on the worker that runs its
+ * workflow; a bigger one (here a ZIP of 2,000 objects with pictures) runs its steps as regular
+ * activities on whichever hosts take them, so its fetch, parse and attachment chunks may each run on a
+ * different host: only the shared store makes that work. The batch is imported by whichever hosts are
+ * up; one host's worker is SIGKILLed and another host is cut off the network while it runs. Every
+ * picture is then read back through the CLI on a host that did not import it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { parseConfig, tenantOf, type AppConfig } from '../../config/config';
 import { openDatabase, type Db } from '../../db/db';
-import { FileStore } from '../../store/file-store';
+import { PgFileStore } from '../../store/pg-store';
 import { ensureSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
 import { dbState, expectLedgerComplete, expectSameState, waitFor, FAULT_HEARTBEAT_SECONDS } from '../support/faults';
 import { FTP_PASSWORD } from '../support/vsftpd';
-import { FTP_PASSWORD_ENV, namedNetns, netnsOf, startCluster, type Cluster, type Host } from './hosts';
-import { inbox, uploadAll, type InboxFile, type Picture } from './transfers';
+import { CLI, FTP_PASSWORD_ENV, namedNetns, netnsOf, startCluster, type Cluster, type Host } from './hosts';
+import { inbox, uploadAll, sha256 as sha256Of, type InboxFile, type Picture } from './transfers';
 
 const HOSTS = 3;
 const REF = 'mh-ref';
@@ -58,7 +61,7 @@ async function finalRows(db: Db, tenant: string): Promise<number> {
   return Number(r[0]!.n);
 }
 
-/** Which worker identities took workflow tasks of each file workflow of the tenant, and which completed its last one. */
+/** Which worker identities took workflow or activity tasks of each file workflow of the tenant, and which completed its last workflow task. */
 async function workflowHosts(client: Client, db: Db, tenant: string): Promise<{ file: string; hosts: string[]; last: string }[]> {
   const rows = (await db('import_files').where({ tenant_id: tenant }).whereNull('replay_of').select('file_name', 'workflow_id')) as {
     file_name: string;
@@ -70,7 +73,10 @@ async function workflowHosts(client: Client, db: Db, tenant: string): Promise<{ 
     const events = history.events ?? [];
     // A task taken by a host that died or was cut off shows as started (then timed out), never completed.
     const took = events
-      .map((e) => e.workflowTaskStartedEventAttributes?.identity ?? e.workflowTaskCompletedEventAttributes?.identity)
+      .map(
+        (e) =>
+          e.workflowTaskStartedEventAttributes?.identity ?? e.workflowTaskCompletedEventAttributes?.identity ?? e.activityTaskStartedEventAttributes?.identity,
+      )
       .filter((x): x is string => !!x);
     const completed = events.map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((x): x is string => !!x);
     out.push({ file: r.file_name, hosts: [...new Set(took)].sort(), last: completed[completed.length - 1] ?? '?' });
@@ -86,6 +92,7 @@ describe('workers on separate hosts (network namespaces) with no shared disk', (
   let client: Client;
   let files: InboxFile[];
   let pictures: Picture[];
+  let objects: number;
 
   beforeAll(async () => {
     cluster = await startCluster({ hosts: HOSTS });
@@ -95,15 +102,21 @@ describe('workers on separate hosts (network namespaces) with no shared disk', (
     };
     // The test process's own view: the same servers, reached over the service address.
     cfg = parseConfig(
-      { ...raw, temporal: { address: cluster.temporalAddress, taskQueue: 'imv-import' }, databaseUrl: cluster.pgUrl(DATABASE), fileStoreDir: cluster.dir },
+      {
+        ...raw,
+        temporal: { address: cluster.temporalAddress, taskQueue: 'imv-import' },
+        databaseUrl: cluster.pgUrl(DATABASE),
+        fileStore: { kind: 'postgres', dir: path.join(cluster.dir, 'test-scratch') },
+      },
       { [FTP_PASSWORD_ENV]: FTP_PASSWORD },
     );
     db = await openDatabase(cfg, 4); // creates and migrates the database before any worker starts
     connection = await Connection.connect({ address: cluster.temporalAddress });
     client = new Client({ connection });
     for (const t of cfg.tenants) await ensureSchedule(client, cfg, tenantOf(cfg, t.id));
-    ({ files, pictures } = await inbox({ plain: 60, zips: 4 }));
-    for (const f of files) expect(f.content.length, f.name).toBeLessThan(256 * 1024);
+    ({ files, pictures, objects } = await inbox({ plain: 60, zips: 4, big: { objects: 2000, pictureEvery: 100 } }));
+    // All small (local activities on one host) but the big one (regular activities, any host).
+    for (const f of files) expect(f.content.length > 256 * 1024, f.name).toBe(f.name === 'mh-big.zip');
     for (const h of cluster.hosts) await cluster.startWorker(h, { tenants: raw.tenants, worker: workerOptions, databaseName: DATABASE });
     const all = cluster.hosts.map((h) => h.identity);
     await waitFor(
@@ -202,7 +215,7 @@ describe('workers on separate hosts (network namespaces) with no shared disk', (
     // Every file imported exactly once: one final ledger row each, the same outcome as undisturbed.
     await expectLedgerComplete(db, DISTURBED, names);
     const estates = await db('estates').where({ tenant_id: DISTURBED }).count<{ n: string }[]>('* as n');
-    expect(Number(estates[0]!.n)).toBe(files.length);
+    expect(Number(estates[0]!.n)).toBe(objects);
     const actual = await dbState(db, DISTURBED);
     const hostsOf = await workflowHosts(client, db, DISTURBED);
     // A small file's steps are local activities, recorded only when the workflow task completes: the host
@@ -222,24 +235,51 @@ describe('workers on separate hosts (network namespaces) with no shared disk', (
         `(faults after ${atFault} files imported; ${cut.identity} cut off for ${cutSeconds} s, ${progressed ? 'while the others imported 10 more' : 'the others did not import 10 more meanwhile'})`,
     );
 
-    // Every picture is readable from a host's store. Today that is the store of the host that imported
-    // the ZIP (all its steps ran there as local activities); reading it from a host that did not import
-    // it comes with the PostgreSQL file store (issue 10, part 1), which will assert it here.
+    // Every picture is in the shared store and on no host's disk (a host's folder holds at most local
+    // copies of ZIPs being read).
     const stored = await attachments(db, DISTURBED);
     expect(stored.filter((a) => a.sha256).length).toBe(pictures.length);
+    const store = new PgFileStore(db, path.join(cluster.dir, 'test-scratch'));
+    const onHostDisks = new Set(cluster.hosts.flatMap((h) => walk(h.storeDir)).map((f) => path.basename(f)));
     for (const p of pictures) {
       expect(stored.map((a) => a.sha256)).toContain(p.sha256);
-      const holders = cluster.hosts.filter((h) => fs.existsSync(new FileStore(h.storeDir).pathOf(p.sha256)));
-      expect(holders.length, `picture ${p.name} is in no host's store`).toBeGreaterThanOrEqual(1);
-      expect(fs.readFileSync(new FileStore(holders[0]!.storeDir).pathOf(p.sha256)).equals(p.data)).toBe(true);
+      expect(onHostDisks.has(p.sha256), `picture ${p.name} is on a host's disk`).toBe(false);
+      const parts: Buffer[] = [];
+      for await (const b of await store.get(p.sha256)) parts.push(b as Buffer);
+      expect(Buffer.concat(parts).equals(p.data), p.name).toBe(true);
     }
-  }, 240_000);
+    // And readable on a host that took no task of its file: `imv-import store get` in that host's namespace
+    // (the small ZIPs' pictures and a few of the big one's, to keep the test short).
+    const touched = new Map(hostsOf.map((w) => [w.file, w.hosts]));
+    const fileOf = (p: Picture) => files.find((f) => f.content.includes(Buffer.from(p.name)))!.name;
+    let elsewhere = 0;
+    for (const p of [...pictures.filter((x) => !x.name.includes('/big-')), ...pictures.filter((x) => x.name.includes('/big-')).slice(0, 3)]) {
+      const took = touched.get(fileOf(p)) ?? [];
+      const reader = cluster.hosts.find((h) => !took.includes(h.identity)) ?? cluster.hosts.find((h) => h.identity !== took[took.length - 1])!;
+      if (!took.includes(reader.identity)) elsewhere++;
+      const out = execFileSync('ip', ['netns', 'exec', reader.ns, process.execPath, CLI, 'store', 'get', p.sha256], {
+        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: reader.dir, IMV_CONFIG: path.join(reader.dir, 'config.json'), LOG_LEVEL: 'warn' },
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      expect(sha256Of(out), `${p.name} read on ${reader.identity}`).toBe(p.sha256);
+    }
+    console.log(
+      `multihost: ${pictures.length} pictures in the PostgreSQL store; ${elsewhere} read back on a host that took no task of their file; ` +
+        `mh-big.zip's tasks ran on ${JSON.stringify(touched.get('mh-big.zip'))}`,
+    );
+    expect(elsewhere).toBeGreaterThanOrEqual(1);
+  }, 300_000);
 });
 
 /** A /24's network as /proc/net/route writes it (little-endian hex). */
 function lanHex(ip: string): string {
   const [a, b, c] = ip.split('.').map(Number);
   return [0, c!, b!, a!].map((x) => x.toString(16).padStart(2, '0').toUpperCase()).join('');
+}
+
+function walk(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]));
 }
 
 function countBy(xs: string[]): Record<string, number> {

@@ -1,8 +1,9 @@
 /**
  * The multi-host test's inbox: one-object transfers (IMV's everyday files) and a few ZIPs with
- * pictures, all small enough (under localStepsMaxBytes, 256 KiB) to run every step as a local activity
- * on the worker that runs their workflow. Objects are disjoint, so the files may run in any order.
- * No vitest here: bench/multihost.ts uses it too.
+ * pictures, small enough (under localStepsMaxBytes, 256 KiB) to run every step as a local activity
+ * on the worker that runs their workflow, and optionally one big ZIP (thousands of objects, some with
+ * pictures) whose steps run as regular activities on any host. Objects are disjoint, so the files may
+ * run in any order. No vitest here: bench/multihost.ts uses it too.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -49,7 +50,13 @@ const anhang = (gruppe: string, titel: string, file: string) =>
  * `plain` one-object XML files and `zips` one-object ZIPs with two pictures each (~`pictureBytes`
  * each). Object ids: 20000 + 10·k.
  */
-export async function inbox(o: { plain: number; zips?: number; pictureBytes?: number }): Promise<{ files: InboxFile[]; pictures: Picture[] }> {
+export async function inbox(o: {
+  plain: number;
+  zips?: number;
+  pictureBytes?: number;
+  /** One ZIP `mh-big.zip` of this many objects, every `pictureEvery`-th with a picture. */
+  big?: { objects: number; pictureEvery: number };
+}): Promise<{ files: InboxFile[]; pictures: Picture[]; objects: number }> {
   const files: InboxFile[] = [];
   const pictures: Picture[] = [];
   for (let k = 0; k < o.plain; k++) {
@@ -73,7 +80,37 @@ export async function inbox(o: { plain: number; zips?: number; pictureBytes?: nu
     const zip = await zipOf([{ name: 'objekt.xml', data: xml }, ...pics.map((p) => ({ name: p.name, data: p.data, stored: true }))]);
     files.push({ name: `mh-zip-${String(z + 1).padStart(2, '0')}.zip`, content: zip });
   }
-  return { files, pictures };
+  let objects = o.plain + (o.zips ?? 0);
+  if (o.big) {
+    const big = await bigZip(objects, o.big.objects, o.big.pictureEvery, o.pictureBytes ?? 40_000);
+    files.push(big.file);
+    pictures.push(...big.pictures);
+    objects += o.big.objects;
+  }
+  return { files, pictures, objects };
+}
+
+/** `count` objects from index `from` in one ZIP; every `every`-th object has a picture of its own. */
+async function bigZip(from: number, count: number, every: number, pictureBytes: number): Promise<{ file: InboxFile; pictures: Picture[] }> {
+  const objs = Array.from({ length: count }, (_, i) => {
+    const k = from + i;
+    return { id: 20_000 + 10 * k, n: k, owner: 20_000 + 10 * k, user: k % 2 ? 'skoch' : 'mmustermann' };
+  });
+  const pictures: Picture[] = [];
+  let i = 0;
+  const xml = transferOf(objs)
+    .toString('utf8')
+    .replace(/ {6}<verwaltung_objekt>/g, (m) => {
+      const k = i++;
+      if (k % every) return m;
+      const name = `bilder/big-${20_000 + 10 * (from + k)}.png`;
+      const data = picture(name, pictureBytes);
+      pictures.push({ name, data, sha256: sha256(data) });
+      return `      <anhaenge>${anhang('TITELBILD', 'Außen', name)}</anhaenge>\n${m}`;
+    });
+  if (i !== count) throw new Error(`transfer template changed: ${i} places for <anhaenge> in ${count} objects`);
+  const zip = await zipOf([{ name: 'objekte.xml', data: xml }, ...pictures.map((p) => ({ name: p.name, data: p.data, stored: true }))]);
+  return { file: { name: 'mh-big.zip', content: zip }, pictures };
 }
 
 /** Uploads the files into the tenant's folder on the test's FTP server (over its service address). */

@@ -39,7 +39,7 @@ function writeConfig(cfg: AppConfig): string {
       tenants: cfg.tenants,
       temporal: cfg.temporal,
       databaseUrl: cfg.databaseUrl,
-      fileStoreDir: cfg.fileStoreDir,
+      fileStore: cfg.fileStore,
       worker: { shutdownGraceSeconds: 5 },
     }),
   );

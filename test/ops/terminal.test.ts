@@ -48,7 +48,7 @@ describe('the CLI on a terminal', () => {
         tenants: cfg.tenants,
         temporal: cfg.temporal,
         databaseUrl: cfg.databaseUrl,
-        fileStoreDir: cfg.fileStoreDir,
+        fileStore: cfg.fileStore,
         worker: { shutdownGraceSeconds: 5 },
       }),
     );

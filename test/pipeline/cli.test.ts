@@ -49,7 +49,7 @@ describe.runIf(hasSamples)('imv-import CLI', () => {
         tenants: cfg.tenants,
         temporal: cfg.temporal,
         databaseUrl: cfg.databaseUrl,
-        fileStoreDir: cfg.fileStoreDir,
+        fileStore: cfg.fileStore,
         worker: { shutdownGraceSeconds: 5 },
       }),
     );
@@ -77,6 +77,8 @@ describe.runIf(hasSamples)('imv-import CLI', () => {
     const ensure = await cli(['schedule', 'ensure']);
     expect(ensure.code, ensure.stderr).toBe(0);
     expect(ensure.stdout).toContain(`imv-import:${tenant}: created`);
+    // The file store's garbage collection: one schedule for all tenants.
+    expect(ensure.stdout).toMatch(/imv-import:store-gc: (created|updated)/);
     expect((await cli(['schedule', 'ensure', '--tenant', tenant])).stdout).toContain('updated');
 
     const d = JSON.parse((await cli(['schedule', 'describe', '--json'])).stdout);
@@ -191,6 +193,19 @@ describe.runIf(hasSamples)('imv-import CLI', () => {
     expect(all.stdout).toMatch(/replaying import \d+/);
     const ledger = JSON.parse((await cli(['imports', '--json'])).stdout);
     expect(ledger.filter((i: { replayOf: number | null }) => i.replayOf === failed[0].id).length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('store gc --dry-run counts the store and removes nothing; the retention must be a whole number of days', async () => {
+    const r = await cli(['store', 'gc', '--dry-run', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    // The transfers imported above, all imported just now.
+    expect(out).toMatchObject({ store: 'fs', retentionDays: 90, dryRun: true, removed: 0 });
+    expect(out.examined).toBeGreaterThanOrEqual(3);
+    expect(out.recent).toBe(out.examined);
+    const bad = await cli(['store', 'gc', '--retention-days', '0']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--retention-days needs a whole number of at least 1');
   });
 
   it('schedule trigger starts a batch; the worker drains on SIGTERM and exits 0', async () => {

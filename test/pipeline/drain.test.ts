@@ -41,7 +41,7 @@ describe('SIGTERM drains a worker during an import', () => {
     const configFile = path.join(dir, 'imv-import.json');
     fs.writeFileSync(
       configFile,
-      JSON.stringify({ tenants: cfg.tenants, temporal: cfg.temporal, databaseUrl: cfg.databaseUrl, fileStoreDir: cfg.fileStoreDir, worker: cfg.worker }),
+      JSON.stringify({ tenants: cfg.tenants, temporal: cfg.temporal, databaseUrl: cfg.databaseUrl, fileStore: cfg.fileStore, worker: cfg.worker }),
     );
     env = { ...process.env, ...testEnv, IMV_CONFIG: configFile, LOG_LEVEL: 'warn' };
     delete env.TEMPORAL_ADDRESS;

@@ -18,7 +18,7 @@ import type { BatchSummary } from '../../common/messages';
 import type { AppConfig } from '../../config/config';
 import { openDatabase, type Db } from '../../db/db';
 import { createActivities } from '../../activities';
-import { FileStore } from '../../store/file-store';
+import { FsFileStore } from '../../store/fs-store';
 import { goodXml } from '../hostile/hostile-files';
 import { createTestDatabase, quietLog, temporalClient, testConfig, testEnv, uniqueId, uploadTo, workflowBundle } from '../support/harness';
 
@@ -41,7 +41,7 @@ describe('the last resort when finishing an import fails for good', () => {
     db = await openDatabase(cfg, 4);
     client = await temporalClient();
     connection = await NativeConnection.connect({ address: cfg.temporal.address });
-    const real = createActivities({ cfg, db, store: new FileStore(cfg.fileStoreDir), log: quietLog, env: testEnv });
+    const real = createActivities({ cfg, db, store: new FsFileStore(cfg.fileStore.dir), log: quietLog, env: testEnv });
     worker = await Worker.create({
       connection,
       taskQueue: cfg.temporal.taskQueue,

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase, type Db } from '../../db/db';
-import { FileStore } from '../../store/file-store';
+import { FsFileStore } from '../../store/fs-store';
 import { transferActivities } from '../../activities/transfers';
 import { applyActivities } from '../../activities/apply';
 import { attachmentActivities } from '../../activities/attachments';
@@ -28,7 +28,8 @@ describe('a small file whose steps run again on the worker that took it over', (
   beforeAll(async () => {
     dbh = await createTestDatabase();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-takeover-'));
-    cfg = { ...testConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant }] }), fileStoreDir: path.join(dir, 'store') };
+    const base = testConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant }] });
+    cfg = { ...base, fileStore: { ...base.fileStore, dir: path.join(dir, 'store') } };
     db = await openDatabase(cfg, 2);
   });
 
@@ -39,7 +40,7 @@ describe('a small file whose steps run again on the worker that took it over', (
   });
 
   it('parse keeps the staging of a completed parse, and the object stays created', async () => {
-    const deps = { cfg, db, store: new FileStore(cfg.fileStoreDir), log: quietLog, env: testEnv };
+    const deps = { cfg, db, store: new FsFileStore(cfg.fileStore.dir), log: quietLog, env: testEnv };
     const transfers = transferActivities(deps);
     const apply = applyActivities(deps);
     const attach = attachmentActivities(deps);
@@ -53,7 +54,7 @@ describe('a small file whose steps run again on the worker that took it over', (
       workflowId: `import-file/${tenant}/takeover`,
       runId: 'first-host',
     });
-    const { sha256, size } = await deps.store.putStream(fs.createReadStream(file));
+    const { sha256, size } = await deps.store.put(fs.createReadStream(file));
     await db('import_files').where({ id: begun.importId }).update({ sha256, size });
 
     // The first host: parse, the estate step commits, then the host dies.
@@ -75,7 +76,7 @@ describe('a small file whose steps run again on the worker that took it over', (
   });
 
   it('a parse that did not complete is staged anew', async () => {
-    const deps = { cfg, db, store: new FileStore(cfg.fileStoreDir), log: quietLog, env: testEnv };
+    const deps = { cfg, db, store: new FsFileStore(cfg.fileStore.dir), log: quietLog, env: testEnv };
     const transfers = transferActivities(deps);
     const file = path.join(dir, 'imv-takeover-2.xml');
     await generate(file, 3, 'utf-8');
@@ -86,7 +87,7 @@ describe('a small file whose steps run again on the worker that took it over', (
       workflowId: `import-file/${tenant}/takeover-2`,
       runId: 'first-host',
     });
-    const { sha256, size } = await deps.store.putStream(fs.createReadStream(file));
+    const { sha256, size } = await deps.store.put(fs.createReadStream(file));
     await db('import_files').where({ id: begun.importId }).update({ sha256, size });
     // What a host that died mid-parse left: one staged row, no chunk starts in the ledger.
     await db('staged_objects').insert({ import_id: begun.importId, position: 0, source_id: 'half', payload: JSON.stringify({ half: true }) });

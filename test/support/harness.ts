@@ -58,7 +58,14 @@ export interface TestTenant {
 }
 
 /** A config for tenants whose inboxes are fresh folders on the shared vsftpd. */
-export function testConfig(opts: { databaseUrl: string; tenants: TestTenant[]; taskQueue?: string; worker?: Record<string, unknown> }): AppConfig {
+export function testConfig(opts: {
+  databaseUrl: string;
+  tenants: TestTenant[];
+  taskQueue?: string;
+  worker?: Record<string, unknown>;
+  /** The file store's kind (default fs); its folder (the store, or the postgres store's scratch) is a fresh one. */
+  fileStore?: 'fs' | 'postgres';
+}): AppConfig {
   const port = inject('ftpPort');
   const raw = {
     tenants: opts.tenants.map((t) => ({
@@ -70,10 +77,17 @@ export function testConfig(opts: { databaseUrl: string; tenants: TestTenant[]; t
     })),
     temporal: { address: inject('temporalAddress'), taskQueue: opts.taskQueue ?? uniqueId('tq') },
     databaseUrl: opts.databaseUrl,
-    fileStoreDir: fs.mkdtempSync(path.join(os.tmpdir(), 'imv-store-')),
+    fileStore: { kind: opts.fileStore ?? storeKindOfEnv(), dir: fs.mkdtempSync(path.join(os.tmpdir(), 'imv-store-')) },
     worker: { maxConcurrentActivities: 8, shutdownGraceSeconds: 5, ...(opts.worker ?? {}) },
   };
   return parseConfig(raw, { IMV_TEST_FTP_PASSWORD: FTP_PASSWORD });
+}
+
+/** TEST_FILE_STORE=postgres runs the pipeline tests on the PostgreSQL file store. */
+function storeKindOfEnv(): 'fs' | 'postgres' {
+  const kind = process.env.TEST_FILE_STORE ?? 'fs';
+  if (kind !== 'fs' && kind !== 'postgres') throw new Error(`TEST_FILE_STORE must be fs or postgres, not ${kind}`);
+  return kind;
 }
 
 export const testEnv = { IMV_TEST_FTP_PASSWORD: FTP_PASSWORD } as NodeJS.ProcessEnv;
@@ -178,7 +192,13 @@ export interface PipelineContext {
  * The usual pipeline-test setup as vitest hooks: a fresh database, the tenants' config, workers
  * on a unique task queue, a Temporal client; all torn down after the file.
  */
-export function usePipeline(opts: { tenants: TestTenant[]; identities?: string[]; worker?: Record<string, unknown>; poolMax?: number }): PipelineContext {
+export function usePipeline(opts: {
+  tenants: TestTenant[];
+  identities?: string[];
+  worker?: Record<string, unknown>;
+  poolMax?: number;
+  fileStore?: 'fs' | 'postgres';
+}): PipelineContext {
   let dbHandle: { url: string; drop(): Promise<void> } | undefined;
   const identities = opts.identities ?? ['test-worker'];
   const ctx = {
@@ -198,7 +218,7 @@ export function usePipeline(opts: { tenants: TestTenant[]; identities?: string[]
   } as PipelineContext;
   beforeAll(async () => {
     dbHandle = await createTestDatabase();
-    ctx.cfg = testConfig({ databaseUrl: dbHandle.url, tenants: opts.tenants, worker: opts.worker });
+    ctx.cfg = testConfig({ databaseUrl: dbHandle.url, tenants: opts.tenants, worker: opts.worker, fileStore: opts.fileStore });
     ctx.db = await openDatabase(ctx.cfg, opts.poolMax ?? 4);
     ctx.client = await temporalClient();
     for (const id of identities) ctx.workers.push(await startWorker(ctx.cfg, id));
