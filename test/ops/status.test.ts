@@ -64,10 +64,7 @@ describe('imv-import status', () => {
     off.ftp.url = off.ftp.url.replace(/:\d+\//, `:${closed}/`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-status-'));
     const configFile = path.join(dir, 'imv-import.json');
-    fs.writeFileSync(
-      configFile,
-      JSON.stringify({ tenants: cfg.tenants, temporal: cfg.temporal, databaseUrl: cfg.databaseUrl, fileStore: cfg.fileStore }),
-    );
+    fs.writeFileSync(configFile, JSON.stringify({ tenants: cfg.tenants, temporal: cfg.temporal, databaseUrl: cfg.databaseUrl, fileStore: cfg.fileStore }));
     env = { ...process.env, ...testEnv, IMV_CONFIG: configFile, LOG_LEVEL: 'warn' };
     for (const k of ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'METRICS_PORT']) delete env[k];
 
