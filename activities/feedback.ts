@@ -22,37 +22,72 @@ export const FEEDBACK_ERROR_NUMBERS: Record<string, number> = {
   file: 200,
 };
 
-export function buildFeedback(row: ImportRow, status: string, fileError: { errorType: string; message: string } | null, objects: ObjectOutcome[]): string {
+type FileError = { errorType: string; message: string } | null;
+
+/**
+ * The feedback document for objects held in memory (a small import): the same text as
+ * feedbackChunks over one page.
+ */
+export function buildFeedback(row: ImportRow, status: string, fileError: FileError, objects: ObjectOutcome[]): string {
+  const problems = objects.filter((o) => o.messages.length > 0);
+  return [feedbackHead(row), ...objects.map((o) => objekt(row, o)), feedbackTail(row, status, fileError, problems)].join('\n') + '\n';
+}
+
+/**
+ * The feedback document in pieces, for a big import whose objects are read page by page: the
+ * text is streamed to the server, never built whole in memory. `problems` are the objects with
+ * messages (the error list that follows the objects).
+ */
+export async function* feedbackChunks(
+  row: ImportRow,
+  status: string,
+  fileError: FileError,
+  pages: AsyncIterable<ObjectOutcome[]>,
+  problems: ObjectOutcome[],
+): AsyncGenerator<string> {
+  yield feedbackHead(row) + '\n';
+  for await (const page of pages) if (page.length) yield page.map((o) => objekt(row, o)).join('\n') + '\n';
+  yield feedbackTail(row, status, fileError, problems) + '\n';
+}
+
+function feedbackHead(row: ImportRow): string {
   const provider = row.meta.providers?.[0];
   const now = new Date();
   const datum = `${String(now.getUTCDate()).padStart(2, '0')}.${String(now.getUTCMonth() + 1).padStart(2, '0')}.${now.getUTCFullYear()}`;
-  const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>', '<openimmo_feedback>', el('version', '1.2.5')];
-  out.push(
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<openimmo_feedback>',
+    el('version', '1.2.5'),
     '<sender>',
     el('name', 'imv-import'),
     el('openimmo_anid', provider?.openimmoAnid ?? null),
     el('datum', datum),
     el('makler_id', row.tenant_id),
     '</sender>',
-  );
-  for (const o of objects) {
-    out.push(
-      '<objekt>',
-      el('anbieter_id', provider?.anbieternr ?? null),
-      el('oobj_id', o.source_id ?? `position-${o.position}`),
-      el('zusatz_refnr', o.external_number),
-      `<user_defined_simplefield feldname="imv_import_status">${esc(o.outcome)}</user_defined_simplefield>`,
-      `<user_defined_simplefield feldname="imv_import_datei">${esc(printableName(row.file_name))}</user_defined_simplefield>`,
-      '</objekt>',
-    );
-  }
+  ].join('\n');
+}
+
+function objekt(row: ImportRow, o: ObjectOutcome): string {
+  return [
+    '<objekt>',
+    el('anbieter_id', row.meta.providers?.[0]?.anbieternr ?? null),
+    el('oobj_id', o.source_id ?? `position-${o.position}`),
+    el('zusatz_refnr', o.external_number),
+    `<user_defined_simplefield feldname="imv_import_status">${esc(o.outcome)}</user_defined_simplefield>`,
+    `<user_defined_simplefield feldname="imv_import_datei">${esc(printableName(row.file_name))}</user_defined_simplefield>`,
+    '</objekt>',
+  ].join('\n');
+}
+
+function feedbackTail(row: ImportRow, status: string, fileError: FileError, problems: ObjectOutcome[]): string {
+  const out: string[] = [];
   const errors: string[] = [];
   if (fileError) {
     errors.push(
       `<fehler>${el('objekt_id', null)}${el('fehlernr', FEEDBACK_ERROR_NUMBERS.file)}${el('text', `${printableName(row.file_name)}: ${fileError.errorType}: ${fileError.message}`)}</fehler>`,
     );
   }
-  for (const o of objects) {
+  for (const o of problems) {
     const nr = FEEDBACK_ERROR_NUMBERS[o.outcome];
     if (nr === undefined) continue;
     for (const m of o.messages)
@@ -61,5 +96,5 @@ export function buildFeedback(row: ImportRow, status: string, fileError: { error
   if (errors.length) out.push('<fehlerliste>', ...errors, '</fehlerliste>');
   out.push(`<user_defined_simplefield feldname="imv_import_dateistatus">${esc(status)}</user_defined_simplefield>`);
   out.push('</openimmo_feedback>');
-  return out.join('\n') + '\n';
+  return out.join('\n');
 }

@@ -286,6 +286,16 @@ export async function uploadStream(client: Client, file: string, content: NodeJS
   await client.uploadFrom(content as Readable, file);
 }
 
-export async function uploadBuffer(client: Client, file: string, content: Buffer | string): Promise<void> {
-  await intoDir(client, path.dirname(file), () => client.uploadFrom(Readable.from([Buffer.from(content)]), file));
+/**
+ * Uploads a text or buffer, or text made piece by piece (a big import's feedback: never whole in
+ * memory). Pieces come from a function, so an upload tried again after creating the folder reads
+ * them from the start.
+ */
+export async function uploadBuffer(client: Client, file: string, content: Buffer | string | (() => AsyncIterable<string>)): Promise<void> {
+  const source = () => (typeof content === 'function' ? Readable.from(asBuffers(content())) : Readable.from([Buffer.from(content)]));
+  await intoDir(client, path.dirname(file), () => client.uploadFrom(source(), file));
+}
+
+async function* asBuffers(pieces: AsyncIterable<string>): AsyncGenerator<Buffer> {
+  for await (const p of pieces) yield Buffer.from(p);
 }

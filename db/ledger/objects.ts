@@ -19,6 +19,39 @@ export async function objectOutcomes(db: Knex, importId: number): Promise<Object
     .select('o.position', 'o.source_id', 'o.outcome', 'o.messages', 'e.external_number');
 }
 
+/**
+ * One page of the import's objects after a position (keyset paging in document order): finish
+ * reads a big import's objects page by page, so they never sit in memory all at once.
+ */
+export async function objectOutcomesPage(db: Knex, importId: number, afterPosition: number, limit: number): Promise<ObjectOutcome[]> {
+  return db('import_objects as o')
+    .leftJoin('estates as e', 'e.id', 'o.estate_id')
+    .where('o.import_id', importId)
+    .andWhere('o.position', '>', afterPosition)
+    .orderBy('o.position')
+    .limit(limit)
+    .select('o.position', 'o.source_id', 'o.outcome', 'o.messages', 'e.external_number');
+}
+
+/** The objects that carry messages (the report's and the feedback's problems), in document order. */
+export async function objectsWithMessages(db: Knex, importId: number): Promise<ObjectOutcome[]> {
+  return db('import_objects as o')
+    .leftJoin('estates as e', 'e.id', 'o.estate_id')
+    .where('o.import_id', importId)
+    .andWhereRaw("o.messages <> '[]'::jsonb")
+    .orderBy('o.position')
+    .select('o.position', 'o.source_id', 'o.outcome', 'o.messages', 'e.external_number');
+}
+
+/** How many objects of the import ended in each outcome: one aggregate. */
+export async function outcomeTally(db: Knex, importId: number): Promise<Map<string, number>> {
+  const rows: { outcome: string; n: string | number }[] = await db('import_objects')
+    .where({ import_id: importId })
+    .groupBy('outcome')
+    .select('outcome', db.raw('count(*) as n'));
+  return new Map(rows.map((r) => [r.outcome, Number(r.n)]));
+}
+
 /** What the estate step decided for one object. */
 export interface ObjectResult {
   position: number;

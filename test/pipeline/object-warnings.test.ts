@@ -7,6 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { zipOf } from '../support/zip';
 import { readRemote, uniqueId, uploadTo, usePipeline } from '../support/harness';
+import { FINISH_PAGE } from '../../activities/finish';
+import { archiveNames } from '../../common/remote-names';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -29,6 +31,26 @@ ${objects.join('\n')}
 describe('per-object warnings in the ledger and the report', () => {
   const tenant = uniqueId('warnings');
   const ctx = usePipeline({ tenants: [{ id: tenant, users: ['mmustermann', 'skoch'] }], identities: ['warnings-worker'] });
+
+  it('a file of more objects than finish reads at once: counts, report and the streamed feedback cover every object', async () => {
+    const n = FINISH_PAGE + 150;
+    const objects = Array.from({ length: n }, (_, i) => object(`8${String(i).padStart(5, '0')}`, i % 100 === 0 ? 'nobody' : 'skoch', ''));
+    await uploadTo(tenant, 'many.xml', transfer(objects));
+    const summary = await ctx.batch(tenant);
+    expect(summary.partial).toBe(1);
+    const row = await ctx.db('import_files').where({ tenant_id: tenant, file_name: 'many.xml' }).first();
+    const rejected = Math.ceil(n / 100);
+    expect([row.objects_total, row.created, row.rejected]).toEqual([n, n - rejected, rejected]);
+
+    const feedback = readRemote(tenant, `feedback/${archiveNames(row.id, 'many.xml').feedback}`);
+    expect(feedback.match(/<objekt>/g)).toHaveLength(n);
+    expect(feedback).toContain('<oobj_id>800000</oobj_id>');
+    expect(feedback).toContain(`<oobj_id>8${String(n - 1).padStart(5, '0')}</oobj_id>`);
+    expect(feedback.match(/<fehler>/g)).toHaveLength(rejected);
+    expect(feedback.trimEnd().endsWith('</openimmo_feedback>')).toBe(true);
+    const report = readRemote(tenant, `processed/${archiveNames(row.id, 'many.xml').report}`);
+    expect(report.match(/unknown onOffice user "nobody"/g)).toHaveLength(rejected);
+  });
 
   it('contacts without a name or company create no address and are warned; a look-alike user is shown by code point', async () => {
     const xml = transfer([
