@@ -4,8 +4,9 @@
  * so no row stays `importing` and the batch goes on. The fault is injected into finishImport of an
  * otherwise real worker (real activities, Temporal, PostgreSQL, vsftpd): it fails non-retryably the
  * way the NUL-in-a-message bug once did. Its history is kept as a golden history of this shape
- * (UPDATE_GOLDEN_HISTORIES=1 writes test/replay/histories/local-steps-file-abandoned.json; file-abandoned.json is
- * the same run before the local-steps patch).
+ * (UPDATE_GOLDEN_HISTORIES=1 writes test/replay/histories/skip-idle-attachments-file-abandoned.json;
+ * file-abandoned.json and local-steps-file-abandoned.json are the same run before the local-steps and the
+ * skip-idle-attachments patches).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -88,12 +89,12 @@ describe('the last resort when finishing an import fails for good', () => {
     const handle = client.workflow.getHandle(wf);
     expect((await handle.result()).outcome).toBe('failed');
     const history = await handle.fetchHistory();
-    // Two patches: local-steps at the start, finish-last-resort where finishing failed.
+    // Three patches: local-steps and skip-idle-attachments at the start, finish-last-resort where finishing failed.
     const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
-    expect(markers).toHaveLength(2);
+    expect(markers).toHaveLength(3);
     const types = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter(Boolean);
     expect(types.slice(-2)).toEqual(['finishImport', 'abandonImport']);
     if (process.env.UPDATE_GOLDEN_HISTORIES)
-      fs.writeFileSync(path.join(__dirname, '../replay/histories/local-steps-file-abandoned.json'), historyToJSON(history as never));
+      fs.writeFileSync(path.join(__dirname, '../replay/histories/skip-idle-attachments-file-abandoned.json'), historyToJSON(history as never));
   });
 });

@@ -25,12 +25,12 @@ describe('small files run their steps as local activities', () => {
     };
   };
 
-  it('a one-object file: begin and all seven steps local, no mirror, a short history', async () => {
+  it('a one-object file: begin and its steps local, no mirror, no idle attachments step, a short history', async () => {
     await uploadTo(small, 'small.xml', goodXml('9401'));
     const h = await historyOf(small);
     expect(h.scheduled).toEqual([]);
-    // begin, fetch, parse, estates, addresses, links, attachments, finish
-    expect(h.localMarkers).toBe(8);
+    // begin, fetch, parse, estates, addresses, links, finish: a new estate without pictures leaves the attachments step out
+    expect(h.localMarkers).toBe(7);
     expect(h.events).toBeLessThan(30);
     expect(await p.db('estates').where({ tenant_id: small, source_id: '9401' }).first()).toBeDefined();
   });
@@ -41,7 +41,8 @@ describe('small files run their steps as local activities', () => {
     await uploadTo(big, 'big.xml', xml);
     const h = await historyOf(big);
     expect(h.localMarkers).toBe(1);
-    expect(h.scheduled).toEqual(['fetchTransfer', 'parseTransfer', 'upsertEstates', 'upsertAddresses', 'linkContacts', 'storeAttachments', 'finishImport']);
+    // New estates without pictures: the attachments step is left out (skip-idle-attachments).
+    expect(h.scheduled).toEqual(['fetchTransfer', 'parseTransfer', 'upsertEstates', 'upsertAddresses', 'linkContacts', 'finishImport']);
     expect(await p.db('estates').where({ tenant_id: big }).count<{ n: number }[]>('* as n')).toEqual([{ n: 2 }]);
   });
 });
