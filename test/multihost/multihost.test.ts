@@ -21,6 +21,7 @@ import { openDatabase, type Db } from '../../db/db';
 import { PgFileStore } from '../../store/pg-store';
 import { ensureSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
+import { temporal } from '@temporalio/proto';
 import { dbState, expectLedgerComplete, expectSameState, waitFor, FAULT_HEARTBEAT_SECONDS } from '../support/faults';
 import { FTP_PASSWORD } from '../support/vsftpd';
 import { CLI, FTP_PASSWORD_ENV, namedNetns, netnsOf, startCluster, type Cluster, type Host } from './hosts';
@@ -62,24 +63,51 @@ async function finalRows(db: Db, tenant: string): Promise<number> {
 }
 
 /** Which worker identities took workflow or activity tasks of each file workflow of the tenant, and which completed its last workflow task. */
-async function workflowHosts(client: Client, db: Db, tenant: string): Promise<{ file: string; hosts: string[]; last: string }[]> {
+interface WorkflowHosts {
+  file: string;
+  hosts: string[];
+  last: string;
+  /** The first task another host took after `since` (ms since the epoch), and when. */
+  pickedUp: { host: string; at: number } | null;
+  /** Who held the workflow at `since`: the host that took its last workflow task before, while it was still open. */
+  heldAt: string | null;
+  /** Workflow tasks that timed out (a dead or cut-off host's, or its sticky queue's), and activity attempts retried after a heartbeat timeout. */
+  workflowTaskTimeouts: number;
+  heartbeatRetries: number;
+}
+
+const TIMEOUT_HEARTBEAT = temporal.api.enums.v1.TimeoutType.TIMEOUT_TYPE_HEARTBEAT;
+const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => (t ? Number(t.seconds) * 1000 + (t.nanos ?? 0) / 1e6 : 0);
+
+async function workflowHosts(client: Client, db: Db, tenant: string, since?: { host: string; at: number }): Promise<WorkflowHosts[]> {
   const rows = (await db('import_files').where({ tenant_id: tenant }).whereNull('replay_of').select('file_name', 'workflow_id')) as {
     file_name: string;
     workflow_id: string;
   }[];
-  const out: { file: string; hosts: string[]; last: string }[] = [];
+  const out: WorkflowHosts[] = [];
   for (const r of rows) {
     const history = await client.workflow.getHandle(r.workflow_id).fetchHistory();
     const events = history.events ?? [];
     // A task taken by a host that died or was cut off shows as started (then timed out), never completed.
-    const took = events
-      .map(
-        (e) =>
-          e.workflowTaskStartedEventAttributes?.identity ?? e.workflowTaskCompletedEventAttributes?.identity ?? e.activityTaskStartedEventAttributes?.identity,
-      )
-      .filter((x): x is string => !!x);
+    const identityOf = (e: (typeof events)[number]) =>
+      e.workflowTaskStartedEventAttributes?.identity ?? e.workflowTaskCompletedEventAttributes?.identity ?? e.activityTaskStartedEventAttributes?.identity;
+    const took = events.map(identityOf).filter((x): x is string => !!x);
     const completed = events.map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((x): x is string => !!x);
-    out.push({ file: r.file_name, hosts: [...new Set(took)].sort(), last: completed[completed.length - 1] ?? '?' });
+    const after = since ? events.find((e) => ms(e.eventTime) > since.at && !!identityOf(e) && identityOf(e) !== since.host) : undefined;
+    const before = since ? events.filter((e) => ms(e.eventTime) < since.at) : [];
+    // The host that took its last workflow task before: one in flight (a small file's local steps run inside
+    // it) or, when it completed, the one whose sticky queue gets the next.
+    const lastBefore = before.map((e) => e.workflowTaskStartedEventAttributes?.identity).filter((x): x is string => !!x);
+    const open = since !== undefined && ms(events[events.length - 1]?.eventTime) > since.at;
+    out.push({
+      file: r.file_name,
+      hosts: [...new Set(took)].sort(),
+      last: completed[completed.length - 1] ?? '?',
+      pickedUp: after ? { host: identityOf(after)!, at: ms(after.eventTime) } : null,
+      heldAt: open ? (lastBefore[lastBefore.length - 1] ?? null) : null,
+      workflowTaskTimeouts: events.filter((e) => e.workflowTaskTimedOutEventAttributes).length,
+      heartbeatRetries: events.filter((e) => e.activityTaskStartedEventAttributes?.lastFailure?.timeoutFailureInfo?.timeoutType === TIMEOUT_HEARTBEAT).length,
+    });
   }
   return out;
 }
@@ -186,6 +214,7 @@ describe('workers on separate hosts (network namespaces) with no shared disk', (
     const batch = await triggerBatch(client, DISTURBED);
     await waitFor('the first files imported', async () => (await finalRows(db, DISTURBED)) >= 5, 60_000);
     const atFault = await finalRows(db, DISTURBED);
+    const killedAt = Date.now();
     await killed.worker!.kill('SIGKILL');
     cluster.cutOff(cut);
     const cutAt = Date.now();
@@ -217,7 +246,7 @@ describe('workers on separate hosts (network namespaces) with no shared disk', (
     const estates = await db('estates').where({ tenant_id: DISTURBED }).count<{ n: string }[]>('* as n');
     expect(Number(estates[0]!.n)).toBe(objects);
     const actual = await dbState(db, DISTURBED);
-    const hostsOf = await workflowHosts(client, db, DISTURBED);
+    const hostsOf = await workflowHosts(client, db, DISTURBED, { host: killed.identity, at: killedAt });
     // A small file's steps are local activities, recorded only when the workflow task completes: the host
     // that takes a workflow over runs them again, and they find their work done (parse keeps a completed
     // parse's staging), so the ledger is the undisturbed run's, outcomes included.
@@ -228,9 +257,21 @@ describe('workers on separate hosts (network namespaces) with no shared disk', (
     const identities = cluster.hosts.map((h) => h.identity);
     for (const w of hostsOf) for (const id of w.hosts) expect(identities, w.file).toContain(id);
     const takenOver = hostsOf.filter((w) => w.hosts.includes(killed.identity) && w.last !== killed.identity);
+    // The killed host's work was picked up by another host through Temporal's timeouts: each open file whose
+    // workflow it held at the kill shows a workflow task that timed out (its sticky queue's or the dead
+    // task's), and a later task taken by another host; activities it ran are retried after their heartbeat
+    // timeout (counted in the log line).
+    const held = hostsOf.filter((w) => w.heldAt === killed.identity);
+    for (const w of held) {
+      expect(w.workflowTaskTimeouts, `${w.file}: taken over without a timed-out workflow task`).toBeGreaterThan(0);
+      expect(w.pickedUp?.host, `${w.file}: no other host took a task after the kill`).toMatch(/^host-/);
+      expect(w.pickedUp?.host).not.toBe(killed.identity);
+      expect(w.last).not.toBe(killed.identity);
+    }
+    const pickups = held.map((w) => ((w.pickedUp!.at - killedAt) / 1000).toFixed(1));
     console.log(
       `multihost: ${files.length} files; undisturbed run finished per host ${JSON.stringify(countBy(refHosts.map((w) => w.last)))}; ` +
-        `disturbed run ${JSON.stringify(countBy(hostsOf.map((w) => w.last)))}, ${takenOver.length} files taken over from the killed ${killed.identity}; ` +
+        `disturbed run ${JSON.stringify(countBy(hostsOf.map((w) => w.last)))}, ${takenOver.length} files taken over from the killed ${killed.identity} (${held.length} held at the kill, picked up ${pickups.join(', ')} s after it; heartbeat timeout ${FAULT_HEARTBEAT_SECONDS} s, ${hostsOf.reduce((n, w) => n + w.heartbeatRetries, 0)} activities retried after it); ` +
         `batches took ${refSeconds} s undisturbed, ${disturbedSeconds} s disturbed ` +
         `(faults after ${atFault} files imported; ${cut.identity} cut off for ${cutSeconds} s, ${progressed ? 'while the others imported 10 more' : 'the others did not import 10 more meanwhile'})`,
     );
