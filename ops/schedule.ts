@@ -32,7 +32,11 @@ function scheduleOptions(cfg: AppConfig, t: TenantConfig): ScheduleOptions {
 
 /** Creates the tenant's schedule, or brings an existing one in line with the configuration. */
 export async function ensureSchedule(client: Client, cfg: AppConfig, t: TenantConfig): Promise<'created' | 'updated'> {
-  const opts = scheduleOptions(cfg, t);
+  return createOrUpdate(client, scheduleOptions(cfg, t));
+}
+
+/** Creates the schedule, or brings an existing one's spec, action and policies in line (a concurrent create counts as existing). */
+async function createOrUpdate(client: Client, opts: ScheduleOptions): Promise<'created' | 'updated'> {
   const handle = client.schedule.getHandle(opts.scheduleId);
   try {
     await handle.describe();
@@ -89,17 +93,5 @@ export async function ensureGcSchedule(client: Client, cfg: AppConfig): Promise<
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h', pauseOnFailure: false },
   };
-  try {
-    await handle.describe();
-  } catch (e) {
-    if (!(e instanceof ScheduleNotFoundError)) throw e;
-    try {
-      await client.schedule.create(opts);
-      return 'created';
-    } catch (err) {
-      if ((err as Error).name !== 'ScheduleAlreadyRunning') throw err;
-    }
-  }
-  await handle.update((prev) => ({ ...prev, spec: opts.spec, action: opts.action, policies: { ...prev.policies, ...opts.policies } }) as never);
-  return 'updated';
+  return createOrUpdate(client, opts);
 }

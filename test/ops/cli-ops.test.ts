@@ -12,56 +12,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../../config/config';
 import { openDatabase, type Db } from '../../db/db';
 import { freePort } from '../../common/net';
-import { createTestDatabase, temporalClient, testConfig, testEnv, uniqueId } from '../support/harness';
+import { createTestDatabase, temporalClient, testConfig, uniqueId } from '../support/harness';
+import { cliEnv, runCli, writeCliConfig } from '../support/cli';
 import { parsePrometheus, valueOf } from './support';
 import { MAX_MESSAGE_CHARS, shortErrorMessage } from '../../ops/errors';
 
 const bin = path.resolve(__dirname, '../../bin/imv-import.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function writeConfig(cfg: AppConfig): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-cli-ops-'));
-  const file = path.join(dir, 'imv-import.json');
-  fs.writeFileSync(
-    file,
-    JSON.stringify({
-      tenants: cfg.tenants,
-      temporal: cfg.temporal,
-      databaseUrl: cfg.databaseUrl,
-      fileStore: cfg.fileStore,
-      worker: { shutdownGraceSeconds: 5 },
-    }),
-  );
-  return file;
-}
-
-function cliEnv(configFile: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...testEnv, IMV_CONFIG: configFile, LOG_LEVEL: 'warn', ...extra };
-  for (const k of ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'IMV_STUCK_AFTER', 'METRICS_HOST', 'METRICS_PORT']) if (!(k in extra)) delete env[k];
-  return env;
-}
-
-function run(env: NodeJS.ProcessEnv, args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout.on('data', (d: Buffer) => out.push(d));
-    p.stderr.on('data', (d: Buffer) => err.push(d));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
-  });
-}
 
 const ids = (rows: { id: number }[]) => rows.map((r) => r.id);
 
@@ -100,7 +61,7 @@ describe('estates on more estates than PostgreSQL has bind parameters', () => {
     allIds = (await db('estates').where({ tenant_id: tenant }).orderBy('id').pluck('id')) as number[];
     withAttachment = new Set(allIds.filter((id) => id % 7 === 0));
     expect(allIds.length).toBe(N);
-    env = cliEnv(writeConfig(cfg));
+    env = cliEnv(writeCliConfig(cfg));
   });
 
   afterAll(async () => {
@@ -109,7 +70,7 @@ describe('estates on more estates than PostgreSQL has bind parameters', () => {
   });
 
   it('--json gives the first page (1,000 by default) and names the cursor of the next one', async () => {
-    const r = await run(env, ['estates', '--status', 'all', '--json']);
+    const r = await runCli(env, ['estates', '--status', 'all', '--json']);
     expect(r.code, r.stderr.slice(0, 2000)).toBe(0);
     const page = JSON.parse(r.stdout);
     expect(ids(page)).toEqual(allIds.slice(0, 1000));
@@ -126,7 +87,7 @@ describe('estates on more estates than PostgreSQL has bind parameters', () => {
     let after: number | undefined;
     let pages = 0;
     for (;;) {
-      const r = await run(env, ['estates', '--status', 'all', '--json', '--limit', '20000', ...(after !== undefined ? ['--after', String(after)] : [])]);
+      const r = await runCli(env, ['estates', '--status', 'all', '--json', '--limit', '20000', ...(after !== undefined ? ['--after', String(after)] : [])]);
       expect(r.code, r.stderr.slice(0, 2000)).toBe(0);
       const page = JSON.parse(r.stdout) as { id: number; contacts: unknown[] }[];
       pages++;
@@ -147,7 +108,7 @@ describe('estates on more estates than PostgreSQL has bind parameters', () => {
   });
 
   it('--all --json streams every estate as one JSON line, related rows included', async () => {
-    const r = await run(env, ['estates', '--status', 'all', '--json', '--all']);
+    const r = await runCli(env, ['estates', '--status', 'all', '--json', '--all']);
     expect(r.code, r.stderr.slice(0, 2000)).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(N);
@@ -161,14 +122,14 @@ describe('estates on more estates than PostgreSQL has bind parameters', () => {
   it('the status filter pages the same way; the table lists ids and the cursor', async () => {
     const aktiv = (await db('estates').where({ tenant_id: tenant, status: 'aktiv' }).orderBy('id').pluck('id')) as number[];
     expect(aktiv.length).toBe(N / 10);
-    const r = await run(env, ['estates', '--limit', '50']);
+    const r = await runCli(env, ['estates', '--limit', '50']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines).toHaveLength(50);
     expect(lines.map((l) => Number(l.trim().split(/\s+/)[0]))).toEqual(aktiv.slice(0, 50));
     expect(lines[0]).toContain(' aktiv ');
     expect(r.stderr).toContain(`--after ${aktiv[49]}`);
-    const rest = await run(env, ['estates', '--after', String(aktiv[aktiv.length - 3])]);
+    const rest = await runCli(env, ['estates', '--after', String(aktiv[aktiv.length - 3])]);
     expect(
       rest.stdout
         .trimEnd()
@@ -185,7 +146,7 @@ describe('estates on more estates than PostgreSQL has bind parameters', () => {
       ['--after', '-5'],
       ['--all', '--limit', '10'],
     ]) {
-      const r = await run(env, ['estates', '--status', 'all', ...args]);
+      const r = await runCli(env, ['estates', '--status', 'all', ...args]);
       expect(r.code, args.join(' ')).toBe(1);
       expect(r.stderr).toMatch(/^imv-import: .*(--limit|--after|--all)/);
       expect(r.stdout).toBe('');
@@ -203,15 +164,15 @@ describe('short error messages', () => {
       const otherDb = await openDatabase(otherCfg, 1);
       await otherDb.raw('ALTER TABLE import_files RENAME TO import_files_moved');
       await otherDb.destroy();
-      const file = writeConfig(otherCfg);
+      const file = writeCliConfig(otherCfg);
 
-      const r = await run(cliEnv(file), ['imports']);
+      const r = await runCli(cliEnv(file), ['imports']);
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/^imv-import: database error 42P01: relation "import_files" does not exist \(LOG_LEVEL=debug shows the details\)\n$/);
       expect(r.stderr.toLowerCase()).not.toContain('select');
       expect(r.stdout).toBe('');
 
-      const debug = await run(cliEnv(file, { LOG_LEVEL: 'debug' }), ['imports']);
+      const debug = await runCli(cliEnv(file, { LOG_LEVEL: 'debug' }), ['imports']);
       expect(debug.code).toBe(1);
       const failed = debug.stdout
         .split('\n')
@@ -228,7 +189,7 @@ describe('short error messages', () => {
   it('other errors print one short line: a database nobody answers for, a huge message, a statement-prefixed one', async () => {
     const port = await freePort();
     const broken = testConfig({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/imv_nowhere`, tenants: [{ id: tenant }] });
-    const r = await run(cliEnv(writeConfig(broken)), ['imports']);
+    const r = await runCli(cliEnv(writeCliConfig(broken)), ['imports']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^imv-import: connect ECONNREFUSED 127\\.0\\.0\\.1:${port} \\(LOG_LEVEL=debug shows the details\\)\n$`));
 
@@ -285,7 +246,7 @@ describe('stuck imports', () => {
     row.freshA = await ledger(a, 'fresh-a.xml', 'importing', '10 minutes');
     row.stuckB = await ledger(b, 'hangs-b.zip', 'importing', '1 day');
     row.runningB = await ledger(b, 'still-running-b.xml', 'importing', '4 hours');
-    configFile = writeConfig(cfg);
+    configFile = writeCliConfig(cfg);
   });
 
   afterAll(async () => {
@@ -295,7 +256,7 @@ describe('stuck imports', () => {
   });
 
   it('imports warns about imports stuck in status importing (ids, files, how long, the replay command)', async () => {
-    const r = await run(cliEnv(configFile), ['imports']);
+    const r = await runCli(cliEnv(configFile), ['imports']);
     expect(r.code, r.stderr).toBe(0);
     const warning = r.stdout.slice(r.stdout.indexOf('WARNING'));
     expect(warning).toMatch(/^WARNING: 3 imports are stuck in status "importing" for more than 2h:/);
@@ -306,40 +267,40 @@ describe('stuck imports', () => {
     // oldest first
     expect(warning).toContain(`imv-import replay ${row.stuckB} ${row.runningB} ${row.stuckA}`);
 
-    const onlyA = await run(cliEnv(configFile), ['imports', '--tenant', a]);
+    const onlyA = await runCli(cliEnv(configFile), ['imports', '--tenant', a]);
     expect(onlyA.stdout).toContain('WARNING: 1 import is stuck');
     expect(onlyA.stdout).toContain(`imv-import replay ${row.stuckA}\n`);
 
     // --json keeps stdout JSON; the warning goes to stderr.
-    const json = await run(cliEnv(configFile), ['imports', '--json']);
+    const json = await runCli(cliEnv(configFile), ['imports', '--json']);
     expect(json.code).toBe(0);
     expect(ids(JSON.parse(json.stdout)).sort((x, y) => x - y)).toEqual([row.doneA, row.stuckA, row.freshA, row.stuckB, row.runningB]);
     expect(json.stderr).toContain('WARNING: 3 imports are stuck');
   });
 
   it('imports --status stuck lists them; the limit comes from --stuck-after or IMV_STUCK_AFTER', async () => {
-    const stuck = await run(cliEnv(configFile), ['imports', '--status', 'stuck', '--json']);
+    const stuck = await runCli(cliEnv(configFile), ['imports', '--status', 'stuck', '--json']);
     expect(stuck.code, stuck.stderr).toBe(0);
     const rows = JSON.parse(stuck.stdout) as { id: number; status: string; file: string }[];
     expect(ids(rows)).toEqual([row.stuckA, row.runningB, row.stuckB].sort((x, y) => y - x));
     expect(rows.every((x) => x.status === 'importing')).toBe(true);
 
-    const wider = JSON.parse((await run(cliEnv(configFile), ['imports', '--status', 'stuck', '--json', '--stuck-after', '5m'])).stdout);
+    const wider = JSON.parse((await runCli(cliEnv(configFile), ['imports', '--status', 'stuck', '--json', '--stuck-after', '5m'])).stdout);
     expect(ids(wider)).toContain(row.freshA);
     const env = cliEnv(configFile, { IMV_STUCK_AFTER: '5h' });
-    const narrow = JSON.parse((await run(env, ['imports', '--status', 'stuck', '--json'])).stdout);
+    const narrow = JSON.parse((await runCli(env, ['imports', '--status', 'stuck', '--json'])).stdout);
     expect(ids(narrow)).toEqual([row.stuckB]);
 
-    const none = await run(cliEnv(configFile), ['imports', '--status', 'stuck', '--tenant', a, '--stuck-after', '2d']);
+    const none = await runCli(cliEnv(configFile), ['imports', '--status', 'stuck', '--tenant', a, '--stuck-after', '2d']);
     expect(none.stdout.trim()).toBe('no stuck imports (none importing for more than 2d)');
-    const bad = await run(cliEnv(configFile), ['imports', '--stuck-after', 'soon']);
+    const bad = await runCli(cliEnv(configFile), ['imports', '--stuck-after', 'soon']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('not a duration');
   });
 
   it('replay takes a stuck import only once its workflow no longer runs', async () => {
     const env = cliEnv(configFile);
-    const fresh = await run(env, ['replay', String(row.freshA), '--no-wait']);
+    const fresh = await runCli(env, ['replay', String(row.freshA), '--no-wait']);
     expect(fresh.code).toBe(1);
     expect(fresh.stderr).toMatch(/import \d+ is still running .*counts as stuck after 2h in status importing/);
 
@@ -347,7 +308,7 @@ describe('stuck imports', () => {
     const wfId = (await db('import_files').where({ id: row.runningB }).first('workflow_id')).workflow_id as string;
     const running = await client.workflow.start('importFile', { taskQueue: uniqueId('no-worker'), workflowId: wfId, args: [{ tenant: b }] });
     try {
-      const refused = await run(env, ['replay', String(row.runningB), '--no-wait']);
+      const refused = await runCli(env, ['replay', String(row.runningB), '--no-wait']);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toContain(`its workflow ${wfId} is still running`);
       expect(refused.stderr).toContain('temporal workflow terminate');
@@ -356,10 +317,10 @@ describe('stuck imports', () => {
     }
 
     // The wrong tenant is refused, the right one replays (started without waiting; no worker runs it).
-    const wrong = await run(env, ['replay', String(row.stuckA), '--tenant', b, '--no-wait']);
+    const wrong = await runCli(env, ['replay', String(row.stuckA), '--tenant', b, '--no-wait']);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain(`import ${row.stuckA} belongs to tenant ${a}, not ${b}`);
-    const ok = await run(env, ['replay', String(row.stuckA), '--tenant', a, '--no-wait']);
+    const ok = await runCli(env, ['replay', String(row.stuckA), '--tenant', a, '--no-wait']);
     expect(ok.code, ok.stderr).toBe(0);
     const m = /replaying import \d+ as (\S+)/.exec(ok.stdout);
     expect(m).not.toBeNull();

@@ -11,9 +11,7 @@
  * and the rest still shows. No owner names from the transfers appear.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../../config/config';
@@ -22,23 +20,12 @@ import { freePort } from '../../common/net';
 import { ensureSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
 import { formatStatus, type StatusReport, type TenantStatus } from '../../ops/status';
-import { createTestDatabase, startWorker, temporalClient, testConfig, testEnv, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
+import { cliEnv, runCli, writeCliConfig } from '../support/cli';
+import { createTestDatabase, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
 
-const bin = path.resolve(__dirname, '../../bin/imv-import.js');
 const demo = path.resolve(__dirname, '../../demo/transfers');
 /** Owner names in the demo transfers: never on the status screen. */
 const PERSONAL = ['Demo-Eigentümerin', 'Demo-Verkäufer', 'Erika', 'Hans'];
-
-function runCli(env: NodeJS.ProcessEnv, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout.on('data', (d: Buffer) => out.push(d));
-    p.stderr.on('data', (d: Buffer) => err.push(d));
-    p.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
-  });
-}
 
 describe('imv-import status', () => {
   const busy = uniqueId('busy');
@@ -62,11 +49,7 @@ describe('imv-import status', () => {
     const closed = await freePort();
     const off = cfg.tenants.find((t) => t.id === offline)!;
     off.ftp.url = off.ftp.url.replace(/:\d+\//, `:${closed}/`);
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-status-'));
-    const configFile = path.join(dir, 'imv-import.json');
-    fs.writeFileSync(configFile, JSON.stringify({ tenants: cfg.tenants, temporal: cfg.temporal, databaseUrl: cfg.databaseUrl, fileStore: cfg.fileStore }));
-    env = { ...process.env, ...testEnv, IMV_CONFIG: configFile, LOG_LEVEL: 'warn' };
-    for (const k of ['TEMPORAL_ADDRESS', 'DATABASE_URL', 'METRICS_PORT']) delete env[k];
+    env = cliEnv(writeCliConfig(cfg, 'imv-status-', {}));
 
     worker = await startWorker(cfg, 'worker-status');
     db = worker.handle.db;

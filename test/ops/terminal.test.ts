@@ -9,7 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createTestDatabase, testConfig, testEnv, uniqueId } from '../support/harness';
+import { cliEnv, writeCliConfig } from '../support/cli';
+import { createTestDatabase, testConfig, uniqueId } from '../support/harness';
 import { generateTransfer } from '../support/faults';
 import { openTerminal, type Terminal } from '../support/tmux';
 
@@ -41,21 +42,7 @@ describe('the CLI on a terminal', () => {
     dbHandle = await createTestDatabase();
     const cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant, options: { minFileAgeSeconds: 30 } }] });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-tty-cli-'));
-    const configFile = path.join(tmp, 'imv-import.json');
-    fs.writeFileSync(
-      configFile,
-      JSON.stringify({
-        tenants: cfg.tenants,
-        temporal: cfg.temporal,
-        databaseUrl: cfg.databaseUrl,
-        fileStore: cfg.fileStore,
-        worker: { shutdownGraceSeconds: 5 },
-      }),
-    );
-    env = { ...process.env, ...testEnv, IMV_CONFIG: configFile, LOG_LEVEL: 'info' };
-    delete env.TEMPORAL_ADDRESS;
-    delete env.DATABASE_URL;
-    delete env.LOG_FORMAT;
+    env = cliEnv(writeCliConfig(cfg, 'imv-tty-config-'), { LOG_LEVEL: 'info' });
     worker = spawn(process.execPath, [bin, 'worker'], { env, stdio: 'ignore' });
     const ensured = await run(['schedule', 'ensure'], env);
     expect(ensured.code, ensured.stderr).toBe(0);

@@ -8,7 +8,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createTestDatabase, hasSamples, samplesDir, testConfig, testEnv, uniqueId } from '../support/harness';
+import { cliEnv, writeCliConfig } from '../support/cli';
+import { createTestDatabase, hasSamples, samplesDir, testConfig, uniqueId } from '../support/harness';
 
 const bin = path.resolve(__dirname, '../../bin/imv-import.js');
 const imvSample = (f: string) => path.join(samplesDir, 'imv', f);
@@ -42,20 +43,7 @@ describe.runIf(hasSamples)('imv-import CLI', () => {
     dbHandle = await createTestDatabase();
     const cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant, options: { minFileAgeSeconds: 30 } }] });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-cli-'));
-    const configFile = path.join(tmp, 'imv-import.json');
-    fs.writeFileSync(
-      configFile,
-      JSON.stringify({
-        tenants: cfg.tenants,
-        temporal: cfg.temporal,
-        databaseUrl: cfg.databaseUrl,
-        fileStore: cfg.fileStore,
-        worker: { shutdownGraceSeconds: 5 },
-      }),
-    );
-    env = { ...process.env, ...testEnv, IMV_CONFIG: configFile, LOG_LEVEL: 'warn' };
-    delete env.TEMPORAL_ADDRESS;
-    delete env.DATABASE_URL;
+    env = cliEnv(writeCliConfig(cfg, 'imv-cli-config-'));
     worker = spawn(process.execPath, [bin, 'worker', '--identity', 'cli-test-worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     let workerErr = '';
     worker.stderr!.on('data', (d) => (workerErr += d));
