@@ -36,12 +36,21 @@ async function download(deps: ActivityDeps, row: ImportRow): Promise<Stored> {
     const feed = new PassThrough();
     const sink = sinkInto(feed);
     const stored = deps.store.put(feed);
-    // A store that fails (the database) stops the download; the download's failure is awaited below.
-    stored.catch((e: Error) => sink.destroy(e));
+    // A store that fails (the database) stops a download still running; the download's failure is
+    // awaited below. The sink's errors reach basic-ftp's pipeline while the data flows; before (a 550
+    // on RETR) and after it nobody else listens, and an unheard 'error' would crash the worker.
+    let downloading = true;
+    sink.on('error', () => undefined);
+    feed.on('error', () => undefined); // the store's reading of it reports them (stored rejects)
+    stored.catch((e: Error) => {
+      if (downloading) sink.destroy(e);
+    });
     try {
       await c.downloadTo(sink, row.remote_path);
+      downloading = false;
       feed.end();
     } catch (err) {
+      downloading = false;
       feed.destroy(err as Error);
       await stored.catch(() => undefined);
       throw await downloadFailure(deps, c, row, err);
