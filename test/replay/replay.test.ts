@@ -84,10 +84,14 @@ describe('replay safety of workflow code', () => {
     const { handle } = await startReplay(cfg, client, db, replayed.importId!);
     const r = (await handle.result()) as ImportFileResult;
     expect(r.outcome).toBe('imported');
+    // The file store's garbage collection (a dry run: nothing is removed).
+    const gcId = uniqueId('store-gc');
+    await client.workflow.execute('storeGc', { taskQueue: cfg.temporal.taskQueue, workflowId: gcId, args: [{ dryRun: true }] });
     const named: [string, string][] = [
       ['batch', batchId],
       ...summary.results.map((x): [string, string] => [`file-${x.outcome}-${x.name.replace(/\.xml$/, '')}`, x.workflowId]),
       ['replay', handle.workflowId],
+      ['store-gc', gcId],
     ];
     for (const [name, id] of named) fresh.push({ name, workflowId: id, history: await client.workflow.getHandle(id).fetchHistory() });
     // Histories of older shapes stay: runs of those shapes may still be open somewhere.
@@ -103,12 +107,14 @@ describe('replay safety of workflow code', () => {
     await dbHandle?.drop();
   });
 
-  it('the checked-in golden histories of every shape (batch, imported, failed, abandoned, replay) replay against the current code', async () => {
+  it('the checked-in golden histories of every shape (batch, imported, failed, abandoned, replay, store gc) replay against the current code', async () => {
     const golden = loadGolden();
     const names = golden.map((g) => g.name);
     for (const shape of SHAPES) {
       for (const name of ['batch', 'file-failed-truncated', 'file-imported-change-then-delete-1301', 'replay']) expect(names).toContain(`${shape}${name}`);
     }
+    // The store-gc workflow is as old as the current shape.
+    expect(names).toContain(`${CURRENT_SHAPE}-store-gc`);
     // file-abandoned comes from test/pipeline/last-resort.test.ts (the finish-last-resort patch).
     expect(names).toContain('file-abandoned');
     expect(golden.some((g) => g.name.startsWith('file-failed'))).toBe(true);
