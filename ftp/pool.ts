@@ -3,8 +3,11 @@
  * in (a TCP and, with FTPS, a TLS handshake, USER/PASS, TYPE …) for a few commands: with one object per
  * file that was most of a small file's fetch and archive time. The pool keeps a few logged-in
  * connections per account:
- * - at most `maxIdle` idle connections per account (more in use at once is fine; the surplus is
- *   closed on release), each closed after `idleMs` unused;
+ * - at most the account's `maxConnections` (default 8) in use at once: a further operation waits,
+ *   first come first served, for one to be released (FTP servers often limit connections per
+ *   account, and a batch's small files run their steps side by side);
+ * - at most `maxIdle` idle connections per account (the surplus is closed on release), each closed
+ *   after `idleMs` unused;
  * - a connection idle for more than `checkAfterMs` answers a NOOP before it is handed out, so one the
  *   server dropped is replaced instead of failing the activity;
  * - a connection whose operation failed other than with a server reply (a timeout, a broken socket,
@@ -27,8 +30,18 @@ interface Idle {
   timer: NodeJS.Timeout;
 }
 
+/** One account's connections: the idle ones, how many are handed out, who waits for one. */
+interface Account {
+  idle: Idle[];
+  inUse: number;
+  waiting: (() => void)[];
+}
+
+/** Connections per account at once when its access names no limit. */
+export const DEFAULT_MAX_CONNECTIONS = 8;
+
 export class FtpPool {
-  readonly #idle = new Map<string, Idle[]>();
+  readonly #accounts = new Map<string, Account>();
   readonly #maxIdle: number;
   readonly #idleMs: number;
   readonly #checkAfterMs: number;
@@ -49,7 +62,15 @@ export class FtpPool {
   /** Runs `fn` on a logged-in connection of this account; `signal` aborts (closes) it. */
   async use<T>(access: FtpAccess, fn: (c: Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const key = FtpPool.key(access);
-    const client = await this.#acquire(key, access);
+    const account = this.#account(key);
+    await this.#slot(account, access.maxConnections ?? DEFAULT_MAX_CONNECTIONS, signal);
+    let client: Client;
+    try {
+      client = await this.#acquire(account, access);
+    } catch (err) {
+      this.#free(account);
+      throw err;
+    }
     const onAbort = () => client.close();
     signal?.addEventListener('abort', onAbort);
     let reusable = true;
@@ -62,25 +83,69 @@ export class FtpPool {
     } finally {
       signal?.removeEventListener('abort', onAbort);
       client.trackProgress();
-      if (reusable && !signal?.aborted) this.#release(key, client);
+      if (reusable && !signal?.aborted) this.#release(account, client);
       else client.close();
+      this.#free(account);
     }
   }
 
   close(): void {
     this.#closed = true;
-    for (const list of this.#idle.values()) for (const i of list) this.#drop(i);
-    this.#idle.clear();
+    for (const a of this.#accounts.values()) {
+      for (const i of a.idle) this.#drop(i);
+      a.idle = [];
+    }
   }
 
   get idleCount(): number {
     let n = 0;
-    for (const list of this.#idle.values()) n += list.length;
+    for (const a of this.#accounts.values()) n += a.idle.length;
     return n;
   }
 
-  async #acquire(key: string, access: FtpAccess): Promise<Client> {
-    const list = this.#idle.get(key) ?? [];
+  /** Connections handed out now, over all accounts. */
+  get inUseCount(): number {
+    let n = 0;
+    for (const a of this.#accounts.values()) n += a.inUse;
+    return n;
+  }
+
+  #account(key: string): Account {
+    let a = this.#accounts.get(key);
+    if (!a) this.#accounts.set(key, (a = { idle: [], inUse: 0, waiting: [] }));
+    return a;
+  }
+
+  /** Waits until the account has fewer than `max` connections in use, then counts one more. */
+  async #slot(a: Account, max: number, signal?: AbortSignal): Promise<void> {
+    if (a.inUse < max && a.waiting.length === 0) {
+      a.inUse++;
+      return;
+    }
+    signal?.throwIfAborted();
+    await new Promise<void>((resolve, reject) => {
+      const turn = () => {
+        signal?.removeEventListener('abort', onAbort);
+        a.inUse++;
+        resolve();
+      };
+      const onAbort = () => {
+        a.waiting.splice(a.waiting.indexOf(turn), 1);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      a.waiting.push(turn);
+    });
+  }
+
+  /** One connection fewer in use: the longest waiting operation gets its turn. */
+  #free(a: Account): void {
+    a.inUse--;
+    a.waiting.shift()?.();
+  }
+
+  async #acquire(a: Account, access: FtpAccess): Promise<Client> {
+    const list = a.idle;
     while (list.length) {
       const i = list.pop()!;
       clearTimeout(i.timer);
@@ -99,26 +164,19 @@ export class FtpPool {
     return connect(access, this.opts);
   }
 
-  #release(key: string, client: Client): void {
-    if (this.#closed || client.closed) {
+  #release(a: Account, client: Client): void {
+    if (this.#closed || client.closed || a.idle.length >= this.#maxIdle) {
       client.close();
       return;
     }
-    const list = this.#idle.get(key) ?? [];
-    if (list.length >= this.#maxIdle) {
-      client.close();
-      return;
-    }
-    const entry: Idle = { client, since: Date.now(), timer: setTimeout(() => this.#expire(key, entry), this.#idleMs) };
+    const entry: Idle = { client, since: Date.now(), timer: setTimeout(() => this.#expire(a, entry), this.#idleMs) };
     entry.timer.unref();
-    list.push(entry);
-    this.#idle.set(key, list);
+    a.idle.push(entry);
   }
 
-  #expire(key: string, entry: Idle): void {
-    const list = this.#idle.get(key);
-    const at = list?.indexOf(entry) ?? -1;
-    if (list && at >= 0) list.splice(at, 1);
+  #expire(a: Account, entry: Idle): void {
+    const at = a.idle.indexOf(entry);
+    if (at >= 0) a.idle.splice(at, 1);
     this.#drop(entry);
   }
 

@@ -51,6 +51,61 @@ describe('FtpPool', () => {
     }
   });
 
+  it("holds at most the account's maxConnections at once; the others wait their turn, first come first served", async () => {
+    const pool = new FtpPool();
+    const capped = { ...access, maxConnections: 2 };
+    let open = 0;
+    let most = 0;
+    const order: number[] = [];
+    try {
+      const sizes = await Promise.all(
+        [0, 1, 2, 3, 4, 5].map((i) =>
+          pool.use(capped, async (c) => {
+            most = Math.max(most, ++open);
+            order.push(i);
+            try {
+              return await c.size('/a.xml');
+            } finally {
+              open--;
+            }
+          }),
+        ),
+      );
+      expect(sizes).toEqual([1, 1, 1, 1, 1, 1]);
+      expect(most, 'connections in use at once').toBe(2);
+      expect(pool.logins, 'the two connections are reused by the waiting operations').toBe(2);
+      expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+      expect(pool.inUseCount).toBe(0);
+    } finally {
+      pool.close();
+    }
+  });
+
+  it('an operation cancelled while it waits for a connection gives up its turn', async () => {
+    const pool = new FtpPool();
+    const capped = { ...access, maxConnections: 1 };
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    try {
+      const first = pool.use(capped, async (c) => {
+        await held;
+        return c.size('/a.xml');
+      });
+      const abort = new AbortController();
+      const cancelled = pool.use(capped, (c) => c.size('/a.xml'), abort.signal);
+      const third = pool.use(capped, (c) => c.size('/a.xml'));
+      abort.abort(new Error('activity cancelled'));
+      await expect(cancelled).rejects.toThrow('activity cancelled');
+      release();
+      expect(await first).toBe(1);
+      expect(await third).toBe(1);
+      expect(pool.inUseCount).toBe(0);
+      expect(pool.logins).toBe(1);
+    } finally {
+      pool.close();
+    }
+  });
+
   it('a server reply (550) keeps the connection; a broken operation drops it', async () => {
     const pool = new FtpPool();
     try {

@@ -37,9 +37,10 @@ function testCertificate(): { cert: string; key: string } {
 
 /**
  * `host`: the address to listen on and to announce in PASV answers (default loopback; the multi-host
- * test binds it to an address of its own network namespaces).
+ * test binds it to an address of its own network namespaces). `maxPerIp`: connections vsftpd accepts
+ * from one address at once (default unlimited); it refuses a further one with 421.
  */
-export async function startVsftpd(opts: { root?: string; port?: number; tls?: boolean; host?: string } = {}): Promise<Vsftpd> {
+export async function startVsftpd(opts: { root?: string; port?: number; tls?: boolean; host?: string; maxPerIp?: number } = {}): Promise<Vsftpd> {
   const host = opts.host ?? '127.0.0.1';
   const root = opts.root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'imv-ftp-'));
   fs.mkdirSync(root, { recursive: true });
@@ -74,7 +75,7 @@ export async function startVsftpd(opts: { root?: string; port?: number; tls?: bo
       'use_localtime=NO',
       'xferlog_enable=NO',
       'max_clients=0',
-      'max_per_ip=0',
+      `max_per_ip=${opts.maxPerIp ?? 0}`,
       ...(opts.tls
         ? (() => {
             const { cert, key } = testCertificate();
