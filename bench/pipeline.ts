@@ -99,7 +99,14 @@ async function main(): Promise<void> {
   // The node flags of the Docker image's entrypoint, or BENCH_WORKER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
   const nodeArgs = (process.env.BENCH_WORKER_NODE_ARGS ?? '--max-semi-space-size=4 --heap-growing-percent=50').split(' ').filter(Boolean);
   const worker = spawn(process.execPath, [...nodeArgs, path.join(__dirname, '..', '..', 'bin', 'imv-import.js'), 'worker', '--identity', 'bench-worker'], {
-    env: { ...process.env, IMV_CONFIG: cfgFile, BENCH_FTP: 'bench', LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn', METRICS_PORT: String(metricsPort) },
+    env: {
+      ...process.env,
+      DATABASE_URL: dbUrl,
+      IMV_CONFIG: cfgFile,
+      BENCH_FTP: 'bench',
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      METRICS_PORT: String(metricsPort),
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const exited = new Promise<void>((r) => worker.once('exit', () => r()));
@@ -144,6 +151,10 @@ async function main(): Promise<void> {
   }
   let historyEvents = 0;
   for (const r of summary.results.slice(0, 1)) historyEvents = (await client.workflow.getHandle(r.workflowId).fetchHistory()).events?.length ?? 0;
+  // The batch's own workflow tasks (its first run): how often it woke up per file it started.
+  const batchEvents = (await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory()).events ?? [];
+  const batchTasks = batchEvents.filter((e) => e.workflowTaskCompletedEventAttributes).length;
+  const batchChildren = batchEvents.filter((e) => e.startChildWorkflowExecutionInitiatedEventAttributes).length;
   const mb = (n: number) => `${(n / 1024 / 1024).toFixed(0)} MB`;
   const sorted = [...rss].sort((a, b) => a - b);
   console.log(
@@ -165,6 +176,9 @@ async function main(): Promise<void> {
     `  CPU per file: worker ${msPerFile(cpu.worker)}, Temporal server ${msPerFile(cpu.temporal)}, PostgreSQL ${msPerFile(cpu.postgres)}, machine ${msPerFile(cpu.all)} (of ${msPerFile(2 * secs)} available on 2 cores)`,
   );
   console.log(`  history of the first file workflow: ${historyEvents} events`);
+  console.log(
+    `  batch workflow (first run): ${batchTasks} workflow tasks for ${batchChildren} files, ${(batchTasks / Math.max(1, batchChildren)).toFixed(2)} per file; ${batchEvents.length} events`,
+  );
   console.log(
     `  worker process RSS: idle ${mb(idleRss)}, during the run median ${mb(sorted[Math.floor(sorted.length / 2)] ?? 0)}, peak ${mb(sorted[sorted.length - 1] ?? 0)}`,
   );
