@@ -235,14 +235,32 @@ export async function followFiles(
   });
   // One line each, in the order given (before any answer arrives).
   for (const f of files) view.update(f.label, { done: 0, total: 0, unit: 'objects', objects: 0, activity: 'starting' });
+  // A finished file's line is its result, worded as the workflow's last step; a query answered after
+  // the result (it may have been asked before) does not overwrite it.
+  const finished = new Set<string>();
   const results = files.map(async (f) => {
     const r = (await f.handle.result()) as ImportFileResult;
-    view.update(f.label, { done: r.counts.total, total: r.counts.total, totalKnown: true, unit: 'objects', objects: r.counts.total, activity: r.outcome });
+    finished.add(f.label);
+    view.update(f.label, {
+      done: r.counts.total,
+      total: r.counts.total,
+      totalKnown: true,
+      unit: 'objects',
+      objects: r.counts.total,
+      activity: `done: ${r.outcome}`,
+    });
     return r;
   });
   const poll = async () => {
     // A file whose query fails (between attempts, or gone) keeps its last line.
-    await Promise.allSettled(files.map(async (f) => view.update(f.label, snapshot((await f.handle.query('progress')) as FileProgress))));
+    await Promise.allSettled(
+      files
+        .filter((f) => !finished.has(f.label))
+        .map(async (f) => {
+          const p = (await f.handle.query('progress')) as FileProgress;
+          if (!finished.has(f.label)) view.update(f.label, snapshot(p));
+        }),
+    );
   };
   try {
     return await follow(Promise.allSettled(results), poll, o.everyMs ?? 1000);
