@@ -61,6 +61,9 @@ const TenantOptions = z
   })
   .default({});
 
+/** FTP connections one worker holds to a tenant's server at once, unless its ftp.maxConnections says otherwise. */
+export const DEFAULT_FTP_CONNECTIONS = 8;
+
 const TenantSchema = z.object({
   id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'tenant id: lower-case letters, digits, - and _ (it is part of workflow ids)'),
   name: z.string().optional(),
@@ -75,7 +78,7 @@ const TenantSchema = z.object({
      * Connections one worker holds to this server at once (FTP servers often limit them per account);
      * a further operation waits for one to come free.
      */
-    maxConnections: z.number().int().positive().default(8),
+    maxConnections: z.number().int().positive().default(DEFAULT_FTP_CONNECTIONS),
   }),
   users: z.array(z.string().min(1)).default([]),
   defaultUser: z.string().nullable().default(null),
@@ -144,7 +147,7 @@ export interface FtpAccess {
   insecureTls: boolean;
   /** Inbox folder (absolute path on the server, no trailing slash except for root). */
   baseDir: string;
-  /** At most this many connections of one worker at once (the worker's pool waits for one); default 8. */
+  /** At most this many connections of one worker at once (the worker's pool waits for one); default DEFAULT_FTP_CONNECTIONS. */
   maxConnections?: number;
 }
 

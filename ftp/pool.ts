@@ -15,7 +15,7 @@
  * - `close()` (worker shutdown) closes all of them.
  */
 import type { Client } from 'basic-ftp';
-import type { FtpAccess } from '../config/config';
+import { DEFAULT_FTP_CONNECTIONS, type FtpAccess } from '../config/config';
 import { connect, ftpReplyCode, type FtpOptions } from './ftp';
 
 export interface FtpPoolOptions extends FtpOptions {
@@ -36,9 +36,6 @@ interface Account {
   inUse: number;
   waiting: (() => void)[];
 }
-
-/** Connections per account at once when its access names no limit. */
-export const DEFAULT_MAX_CONNECTIONS = 8;
 
 export class FtpPool {
   readonly #accounts = new Map<string, Account>();
@@ -63,7 +60,7 @@ export class FtpPool {
   async use<T>(access: FtpAccess, fn: (c: Client) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const key = FtpPool.key(access);
     const account = this.#account(key);
-    await this.#slot(account, access.maxConnections ?? DEFAULT_MAX_CONNECTIONS, signal);
+    await this.#slot(account, access.maxConnections ?? DEFAULT_FTP_CONNECTIONS, signal);
     let client: Client;
     try {
       client = await this.#acquire(account, access);
