@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, tenantOf, type AppConfig } from '../config/config';
+import { temporalConnectionError, temporalConnectOptions } from '../config/temporal';
 import { openDatabase, type Db } from '../db/db';
 import { logger } from '../common/logger';
 import { describeSchedule, ensureGcSchedule, ensureSchedule, GC_SCHEDULE_ID, scheduleIdOf } from '../ops/schedule';
@@ -59,11 +60,11 @@ function tenantsFor(cfg: AppConfig, tenant?: string): string[] {
 
 async function withClient<T>(cfg: AppConfig, fn: (c: Client) => Promise<T>): Promise<T> {
   let connection: Connection;
+  const options = temporalConnectOptions(cfg.temporal);
   try {
-    connection = await Connection.connect({ address: cfg.temporal.address });
+    connection = await Connection.connect(options);
   } catch (e) {
-    logger.debug({ err: { message: (e as Error).message, stack: (e as Error).stack } }, 'Temporal connection failed');
-    throw new CliError(`cannot reach Temporal at ${cfg.temporal.address} (temporal.address in IMV_CONFIG, or TEMPORAL_ADDRESS): ${shortErrorMessage(e)}`);
+    throw new CliError(temporalConnectionError(cfg.temporal, e, options.apiKey));
   }
   try {
     return await fn(new Client({ connection, namespace: cfg.temporal.namespace }));

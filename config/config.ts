@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { z } from 'zod';
+import { ConfigError } from './errors';
+import { temporalTarget, type TemporalTarget } from './temporal';
 
 const ScheduleOptions = z
   .object({
@@ -87,12 +89,19 @@ const TenantSchema = z.object({
 
 const ConfigSchema = z.object({
   tenants: z.array(TenantSchema).min(1),
+  /**
+   * Where Temporal is (config/temporal.ts): the environment (TEMPORAL_ADDRESS, …) and a temporal.toml
+   * profile win over these; TLS and API keys come only from those two.
+   */
   temporal: z
     .object({
-      address: z.string().default('127.0.0.1:7233'),
-      namespace: z.string().default('default'),
+      address: z.string().optional(),
+      namespace: z.string().optional(),
       taskQueue: z.string().default('imv-import'),
+      /** The temporal.toml profile to use when TEMPORAL_PROFILE is not set. */
+      profile: z.string().optional(),
     })
+    .strict()
     .default({}),
   databaseUrl: z.string().optional(),
   /** Caps every process's connection pool (the embedded single-connection PostgreSQL needs 1). */
@@ -132,11 +141,18 @@ const ConfigSchema = z.object({
 
 export type TenantConfig = z.infer<typeof TenantSchema>;
 export type FileStoreConfig = { kind: 'fs' | 'postgres'; dir: string; retentionDays: number; gcIntervalHours: number };
-export type AppConfig = Omit<z.infer<typeof ConfigSchema>, 'fileStore' | 'fileStoreDir'> & { databaseUrl: string; fileStore: FileStoreConfig };
+/** The resolved Temporal settings (no secret: those are read again when connecting, config/temporal.ts). */
+export type TemporalConfig = TemporalTarget & {
+  taskQueue: string;
+  /** The config file's own section, the lowest precedence. */ file: z.infer<typeof ConfigSchema>['temporal'];
+};
+export type AppConfig = Omit<z.infer<typeof ConfigSchema>, 'fileStore' | 'fileStoreDir' | 'temporal'> & {
+  databaseUrl: string;
+  fileStore: FileStoreConfig;
+  temporal: TemporalConfig;
+};
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 export interface FtpAccess {
   host: string;
@@ -173,10 +189,9 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
   return {
     ...rest,
     temporal: {
-      ...cfg.temporal,
-      address: env.TEMPORAL_ADDRESS ?? cfg.temporal.address,
-      namespace: env.TEMPORAL_NAMESPACE ?? cfg.temporal.namespace,
+      ...temporalTarget(cfg.temporal, env),
       taskQueue: env.TEMPORAL_TASK_QUEUE ?? cfg.temporal.taskQueue,
+      file: cfg.temporal,
     },
     databaseUrl: env.DATABASE_URL ?? cfg.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/imv_import',
     fileStore: fileStoreOf(cfg, env),

@@ -5,6 +5,7 @@
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import os from 'node:os';
 import type { AppConfig } from '../config/config';
+import { TemporalConnectError, temporalConnectionError, temporalConnectOptions } from '../config/temporal';
 import { createActivities } from '../activities';
 import { openDatabase, type Db } from '../db/db';
 import { createFileStore } from '../store/file-store';
@@ -44,7 +45,7 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
   const store = createFileStore(cfg, db);
   const cleaned = await store.cleanTemp();
   if (cleaned) log.info({ cleaned, store: store.kind }, 'removed temp files left by interrupted downloads');
-  const connection = opts.connection ?? (await NativeConnection.connect({ address: cfg.temporal.address }));
+  const connection = opts.connection ?? (await connectWorker(cfg));
   // Logged-in FTP connections shared by this worker's activities (as many idle as activity slots).
   const ftpPool = new FtpPool({ timeoutMs: opts.ftpTimeoutMs, maxIdle: slots });
   const activities = createActivities({ cfg, db, store, log, env: opts.env, ftpTimeoutMs: opts.ftpTimeoutMs, ftpPool });
@@ -87,4 +88,14 @@ function workflowCode(given: WorkflowBundleOption | undefined): { workflowBundle
   if (given) return { workflowBundle: given };
   const prebuilt = prebuiltBundle();
   return prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: workflowsPath() };
+}
+
+/** The worker's connection, made as the CLI's (config/temporal.ts); a failure is one short line. */
+async function connectWorker(cfg: AppConfig): Promise<NativeConnection> {
+  const options = temporalConnectOptions(cfg.temporal);
+  try {
+    return await NativeConnection.connect(options);
+  } catch (e) {
+    throw new TemporalConnectError(temporalConnectionError(cfg.temporal, e, options.apiKey));
+  }
 }
