@@ -101,7 +101,6 @@ const ConfigSchema = z.object({
       /** The temporal.toml profile to use when TEMPORAL_PROFILE is not set. */
       profile: z.string().optional(),
     })
-    .strict()
     .default({}),
   databaseUrl: z.string().optional(),
   /** Caps every process's connection pool (the embedded single-connection PostgreSQL needs 1). */
@@ -175,6 +174,12 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
     throw new ConfigError(`invalid configuration: ${msg}`);
   }
   const cfg = result.data;
+  const secrets = Object.keys((raw as { temporal?: object }).temporal ?? {}).filter((k) => /^(api_?key|tls)$/i.test(k));
+  if (secrets.length) {
+    throw new ConfigError(
+      `temporal.${secrets[0]}: TLS and API keys come from the environment (TEMPORAL_API_KEY, TEMPORAL_TLS_*) or a temporal.toml profile, not from this file`,
+    );
+  }
   const ids = new Set<string>();
   for (const t of cfg.tenants) {
     if (ids.has(t.id)) throw new ConfigError(`tenant ${t.id} is configured twice`);

@@ -103,7 +103,7 @@ describe('Temporal connection settings', () => {
     expect(() => temporalConnectOptions({ address: 'x:1', file: {} }, { ...noToml, TEMPORAL_TLS_SERVER_CA_CERT_PATH: path.join(tmp, 'nope.pem') })).toThrow(
       /Temporal TLS: .*nope\.pem/,
     );
-    expect(() => parseConfig({ tenants, temporal: { apiKey: 'x' } }, noToml)).toThrow(/temporal.*apiKey/);
+    expect(() => parseConfig({ tenants, temporal: { apiKey: 'x' } }, noToml)).toThrow(/temporal.apiKey: TLS and API keys come from the environment/);
   });
 
   it('connection errors become one line naming the address and an actionable cause, never the key', () => {
