@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, tenantOf, type AppConfig } from '../config/config';
-import { temporalConnectionError, temporalConnectOptions } from '../config/temporal';
+import { explainTemporalConnectFailure, temporalConnectOptions } from '../config/temporal';
 import { openDatabase, type Db } from '../db/db';
 import { logger } from '../common/logger';
 import { describeSchedule, ensureGcSchedule, ensureSchedule, GC_SCHEDULE_ID, scheduleIdOf } from '../ops/schedule';
@@ -64,7 +64,7 @@ async function withClient<T>(cfg: AppConfig, fn: (c: Client) => Promise<T>): Pro
   try {
     connection = await Connection.connect(options);
   } catch (e) {
-    throw new CliError(temporalConnectionError(cfg.temporal, e, options.apiKey));
+    throw new CliError(await explainTemporalConnectFailure(cfg.temporal, options, e));
   }
   try {
     return await fn(new Client({ connection, namespace: cfg.temporal.namespace }));

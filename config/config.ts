@@ -99,7 +99,10 @@ const ConfigSchema = z.object({
       namespace: z.string().optional(),
       taskQueue: z.string().default('imv-import'),
       /** The temporal.toml profile to use when TEMPORAL_PROFILE is not set. */
-      profile: z.string().optional(),
+      profile: z
+        .string()
+        .nullish()
+        .transform((v) => v ?? undefined),
     })
     .default({}),
   databaseUrl: z.string().optional(),

@@ -14,6 +14,8 @@
  * read again from the same sources when a connection is made.
  */
 import fs from 'node:fs';
+import tls from 'node:tls';
+import net from 'node:net';
 import { loadClientConfigProfile, toClientOptions, type ClientConfigProfile } from '@temporalio/envconfig';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
 import type { NativeConnectionOptions } from '@temporalio/worker';
@@ -128,11 +130,11 @@ export function temporalConnectionError(target: TemporalTarget, e: unknown, apiK
 
 function connectionCause(text: string, target: TemporalTarget): string {
   const t = text.toLowerCase();
-  if (/unknownissuer|unknown ca|self[- ]signed|unable to verify|certificate verify failed|unable to get (local )?issuer/.test(t))
+  if (/unknownissuer|self[- ]signed|unable to verify|certificate verify failed|unable to get (local )?issuer|depth_zero|self_signed/.test(t))
     return "the server's certificate is not signed by the trusted CA (TEMPORAL_TLS_SERVER_CA_CERT_PATH, or the profile's tls.server_ca_cert_path)";
   if (/notvalidforname|hostname|altnames|does not match|subject alternative|invalid peer certificate: notvalidforname/.test(t))
     return "the server's certificate is not valid for this address (set TEMPORAL_TLS_SERVER_NAME to the name it is issued for)";
-  if (/certificate required|bad certificate|certificaterequired|tlsv13 alert certificate required|alert bad certificate|handshake/.test(t)) {
+  if (/certificate required|bad certificate|certificaterequired|alert unknown ca|alert bad certificate|handshake/.test(t)) {
     return target.security.includes('mtls')
       ? 'the server refused the TLS handshake (is the client certificate issued by a CA the server trusts?)'
       : 'the server requires a client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH)';
@@ -150,6 +152,49 @@ function connectionCause(text: string, target: TemporalTarget): string {
   if (/deadline|timed? ?out|timeout/.test(t)) return 'no answer in time';
   const first = text.replace(/\s+/g, ' ').trim();
   return first.length > 200 ? `${first.slice(0, 199)}…` : first;
+}
+
+/**
+ * Why a TLS connection fails, asked of Node's own TLS with the same CA, certificate and server name:
+ * gRPC clients often report only "no connection before the deadline" while they keep retrying a
+ * handshake the server or the client refuses. Null when the handshake succeeds, or TLS is off.
+ */
+export async function diagnoseTls(options: TemporalConnectOptions, timeoutMs = 5000): Promise<string | null> {
+  if (!options.tls) return null;
+  const t = options.tls === true ? {} : options.tls;
+  const i = options.address.lastIndexOf(':');
+  const host = i > 0 ? options.address.slice(0, i) : options.address;
+  const port = i > 0 ? Number(options.address.slice(i + 1)) : 7233;
+  const servername = t.serverNameOverride ?? (net.isIP(host) ? undefined : host);
+  return new Promise((resolve) => {
+    const socket = tls.connect({
+      host,
+      port,
+      servername,
+      ca: t.serverRootCACertificate ? Buffer.from(t.serverRootCACertificate) : undefined,
+      cert: t.clientCertPair ? Buffer.from(t.clientCertPair.crt) : undefined,
+      key: t.clientCertPair ? Buffer.from(t.clientCertPair.key) : undefined,
+      ALPNProtocols: ['h2'],
+      checkServerIdentity: (name, cert) => tls.checkServerIdentity(servername ?? name, cert),
+    });
+    const done = (v: string | null) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    // With TLS 1.3 the server refuses a client certificate after the handshake: wait for that alert.
+    socket.once('secureConnect', () => setTimeout(() => done(null), 500));
+    socket.once('error', (e: NodeJS.ErrnoException) => done(`${e.code ?? ''} ${e.message}`));
+  });
+}
+
+/** temporalConnectionError, with the TLS handshake asked when the client's own error does not say why. */
+export async function explainTemporalConnectFailure(target: TemporalTarget, options: TemporalConnectOptions, e: unknown): Promise<string> {
+  const line = temporalConnectionError(target, e, options.apiKey);
+  if (!/no answer in time|UNAVAILABLE|transport error/i.test(line)) return line;
+  const tlsCause = await diagnoseTls(options).catch(() => null);
+  return tlsCause ? temporalConnectionError(target, new Error(tlsCause), options.apiKey) : line;
 }
 
 /** A connection to Temporal that failed: its message is one line for the operator (exit code 1). */

@@ -5,7 +5,7 @@
 import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import os from 'node:os';
 import type { AppConfig } from '../config/config';
-import { TemporalConnectError, temporalConnectionError, temporalConnectOptions } from '../config/temporal';
+import { explainTemporalConnectFailure, TemporalConnectError, temporalConnectOptions } from '../config/temporal';
 import { createActivities } from '../activities';
 import { openDatabase, type Db } from '../db/db';
 import { createFileStore } from '../store/file-store';
@@ -96,6 +96,6 @@ async function connectWorker(cfg: AppConfig): Promise<NativeConnection> {
   try {
     return await NativeConnection.connect(options);
   } catch (e) {
-    throw new TemporalConnectError(temporalConnectionError(cfg.temporal, e, options.apiKey));
+    throw new TemporalConnectError(await explainTemporalConnectFailure(cfg.temporal, options, e));
   }
 }

@@ -86,7 +86,12 @@ describe('API keys on a cluster with the server’s JWT authorizer', () => {
         // Keys instead of client certificates (the frontend still speaks TLS).
         TEMPORAL_TLS_REQUIRE_CLIENT_AUTH: 'false',
       },
-      initEnv: (c) => ({ TEMPORAL_ADDRESS: c.TEMPORAL_ADDRESS, TEMPORAL_TLS_SERVER_CA_CERT_PATH: c.TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME: 'temporal', TEMPORAL_API_KEY: keys.admin }),
+      initEnv: (c) => ({
+        TEMPORAL_ADDRESS: c.TEMPORAL_ADDRESS,
+        TEMPORAL_TLS_SERVER_CA_CERT_PATH: c.TEMPORAL_TLS_SERVER_CA_CERT_PATH,
+        TEMPORAL_TLS_SERVER_NAME: 'temporal',
+        TEMPORAL_API_KEY: keys.admin,
+      }),
     });
     database = await createTestDatabase('imv_apikey');
     db = quietDb(database.url);

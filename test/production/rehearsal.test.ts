@@ -143,10 +143,11 @@ describe('production rehearsal: mTLS cluster at the pinned version, compose orde
 
     // The UI's list filters, on SQL visibility: every file workflow of the tenant, and no failed one.
     const count = async (query: string) => (await client.workflow.count(query)).count;
-    const imported = `ImportTenant = '${tenant}' AND ImportOutcome = 'imported'`;
+    const imported = `WorkflowType = 'importFile' AND ImportTenant = '${tenant}' AND ImportOutcome = 'imported'`;
     await waitFor('visibility shows every imported file', async () => ((await count(imported)) >= files.length ? true : null), 60_000, 250);
     expect(await count(imported)).toBe(files.length);
     expect(await count(`ImportTenant = '${tenant}' AND ImportOutcome = 'failed'`)).toBe(0);
+    expect(await count(`WorkflowType = 'importBatch' AND ImportTenant = '${tenant}' AND ImportOutcome = 'imported'`)).toBe(1);
     expect(await count(`ImportTenant = 'not-${tenant}'`)).toBe(0);
     // Both workers are still up: the restart did not kill them.
     for (const w of workers) expect(w.child.exitCode).toBeNull();

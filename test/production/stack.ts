@@ -7,13 +7,14 @@
  * registered by deploy/temporal/init.sh, the scripts compose runs. Certificates are made here with
  * openssl. Nothing here skips: a server that cannot be built or started fails the test.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { freePort } from '../../dev/temporal-server';
+import net from 'node:net';
+import { promisify } from 'node:util';
 import { PG_ADMIN_URL } from '../support/harness';
 
 const root = path.resolve(__dirname, '../..');
@@ -98,6 +99,37 @@ export interface TemporalCluster {
   destroy(): Promise<void>;
 }
 
+/**
+ * A free loopback port below 32768: Temporal stores membership ports in a smallint column, so the
+ * kernel's ephemeral ports (32768 and up) make the server fail at start.
+ */
+async function freeLowPort(taken: Set<number>): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (taken.has(port)) continue;
+    const free = await new Promise<boolean>((resolve) => {
+      const srv = net.createServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+    if (free) {
+      taken.add(port);
+      return port;
+    }
+  }
+}
+
+const execFileAsync = promisify(execFile);
+
+/** The server's fatal line, if any, else the end of its log. */
+function lastLines(logFile: string): string {
+  const lines = fs.readFileSync(logFile, 'utf8').trim().split('\n');
+  const fatal = lines.reverse().find((l) => l.includes('"level":"fatal"'));
+  const line = fatal ?? lines[0] ?? '';
+  const msg = /"msg":"([^"]*)".*?"error":"([^"]*)"/.exec(line);
+  return msg ? `${msg[1]}: ${msg[2]} (log: ${logFile})` : `${line.slice(0, 300)} (log: ${logFile})`;
+}
+
 async function adminQuery(sql: string): Promise<void> {
   const c = new pg.Client({ connectionString: PG_ADMIN_URL });
   await c.connect();
@@ -158,7 +190,9 @@ export async function startTemporalCluster(
     logFile,
   );
 
-  const ports = await Promise.all(Array.from({ length: 12 }, () => freePort()));
+  const taken = new Set<number>();
+  const ports: number[] = [];
+  for (let i = 0; i < 12; i++) ports.push(await freeLowPort(taken));
   const fromFile = readServerEnv();
   const where = (v: string) => v.split(COMPOSE_TLS_DIR).join(`${certs.dir}/`);
   const serverEnv: Record<string, string> = {
@@ -205,15 +239,20 @@ export async function startTemporalCluster(
     fs.closeSync(log);
     const c = child;
     exited = new Promise<void>((r) => c.once('exit', () => r()));
-    let failed: string | null = null;
-    void exited.then(() => (failed = `the Temporal server exited; its log: ${logFile}`));
-    // init.sh waits until the cluster is healthy over mTLS, then registers what is missing.
-    try {
-      const initEnv = o.initEnv ? o.initEnv(clientEnv) : clientEnv;
-      runScript('init.sh', { PATH: `${cliDir}:${basePath}`, HOME: os.homedir(), NAMESPACE_RETENTION: '24h', ...initEnv }, logFile);
-    } catch (e) {
-      throw new Error(failed ?? (e as Error).message);
-    }
+    // init.sh waits until the cluster is healthy over mTLS, then registers what is missing; a server
+    // that exits meanwhile fails the start at once.
+    const initEnv = o.initEnv ? o.initEnv(clientEnv) : clientEnv;
+    const init = execFileAsync('sh', [path.join(root, 'deploy/temporal/init.sh')], {
+      env: { PATH: `${cliDir}:${basePath}`, HOME: os.homedir(), NAMESPACE_RETENTION: '24h', ...initEnv },
+    }).catch((e: { stdout?: string; stderr?: string; message: string }) => {
+      fs.appendFileSync(logFile, `init.sh:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+      throw new Error(`deploy/temporal/init.sh failed: ${(e.stderr || e.message).trim().split('\n').slice(-3).join(' | ')}`);
+    });
+    const died = exited.then(() => {
+      throw new Error(`the Temporal server exited at start: ${lastLines(logFile)}`);
+    });
+    await Promise.race([init, died]);
+    died.catch(() => undefined);
   };
   const stop = async () => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
