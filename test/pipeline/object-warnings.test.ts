@@ -1,5 +1,5 @@
 /**
- * Per-object warnings through the pipeline (issue 7): contacts without identity (R2, R7), a
+ * Per-object warnings through the pipeline (issue 7): contacts without a name (R2, R7), text the sender damaged, a
  * look-alike onOffice user name (R9) and two ZIP entries under one name reach the ledger's
  * import_objects.messages and the report on the FTP server, without personal data.
  */
@@ -58,6 +58,7 @@ describe('per-object warnings in the ledger and the report', () => {
       object('7002', 'mmustermann', '<kontaktperson> </kontaktperson>'),
       object('7003', 'sk\u043Ech', '<kontaktperson><name>Petersen</name></kontaktperson>'),
       object('7004', 'skoch', '<kontaktperson><name>Petersen</name><email_privat>p@example.org</email_privat></kontaktperson>'),
+      object('7005', 'skoch', '<freitexte><objekttitel>SchÃ¶ne Wohnung</objekttitel><lage>N\uFFFDhe Dom</lage></freitexte>'),
     ]);
     await uploadTo(tenant, 'contacts.xml', xml);
     const summary = await ctx.batch(tenant);
@@ -76,6 +77,15 @@ describe('per-object warnings in the ledger and the report', () => {
         ],
       },
       { source_id: '7004', outcome: 'created', messages: [] },
+      // Text the sender damaged: the field is named, the text is not repeated.
+      {
+        source_id: '7005',
+        outcome: 'created',
+        messages: [
+          'freitexte/objekttitel: looks garbled (UTF-8 read as Latin-1 by the sender, such as "Ã¤" for "ä")',
+          "freitexte/lage: holds U+FFFD, characters the sender's file had already lost",
+        ],
+      },
     ]);
 
     // The named owner and the reachable nameless one became addresses, linked to their estates; the empty one none.
@@ -96,7 +106,8 @@ describe('per-object warnings in the ledger and the report', () => {
     const report = readRemote(tenant, `processed/${row.id}-contacts.xml.report.txt`);
     expect(report).toContain('object #0 (id 7001) created: kontaktperson has no name or company (only e-mail, phone): owner address created without a name');
     expect(report).toContain('unknown onOffice user "sk\\u043Ech" (contains non-ASCII U+043E');
-    for (const personal of ['nur.mail@example.org', '5550001', 'p@example.org']) expect(report).not.toContain(personal);
+    expect(report).toContain('object #4 (id 7005) created: freitexte/objekttitel: looks garbled');
+    for (const personal of ['nur.mail@example.org', '5550001', 'p@example.org', 'SchÃ¶ne', 'Dom']) expect(report).not.toContain(personal);
   });
 
   it('a ZIP with two pictures under one name: the object is warned, naming the entry; the first in the archive is stored', async () => {
