@@ -33,19 +33,18 @@ export function normPhone(v: string | null | undefined, country: string | null =
   if (v == null) return null;
   const s = v.normalize('NFKC').trim(); // NFKC: full-width digits are digits
   let d = s.replace(/\D/g, '');
-  let cc: string | null = null;
+  let international = true;
   if (s.startsWith('+') || d.startsWith('00')) {
-    d = s.startsWith('+') ? d : d.slice(2);
-    cc = Object.values(TRUNK_ZERO).find((c) => d.startsWith(c) && d[c.length] === '0') ?? null;
+    if (!s.startsWith('+')) d = d.slice(2);
+    const cc = Object.values(TRUNK_ZERO).find((c) => d.startsWith(c) && d[c.length] === '0');
     if (cc) d = cc + d.slice(cc.length + 1); // the trunk 0 written after the calling code
-  } else if (d.startsWith('0')) {
-    const trunk = TRUNK_ZERO[country ?? 'DEU'];
-    if (!trunk) return d.length >= MIN_PHONE_DIGITS && d.length <= MAX_PHONE_DIGITS ? d : null;
-    d = trunk + d.slice(1);
+  } else if (d.startsWith('0') && TRUNK_ZERO[country ?? 'DEU']) {
+    d = TRUNK_ZERO[country ?? 'DEU'] + d.slice(1);
   } else {
-    return d.length >= MIN_PHONE_DIGITS && d.length <= MAX_PHONE_DIGITS ? d : null;
+    international = false; // no area code, or a country whose trunk rule we do not know: its digits
   }
-  return d.length >= MIN_PHONE_DIGITS && d.length <= MAX_PHONE_DIGITS ? `+${d}` : null;
+  if (d.length < MIN_PHONE_DIGITS || d.length > MAX_PHONE_DIGITS) return null;
+  return international ? `+${d}` : d;
 }
 
 /** An e-mail address as a match key for a contact without a name: the normalized value when it looks like one. */
