@@ -57,14 +57,17 @@ function tenantsFor(cfg: AppConfig, tenant?: string): string[] {
   return tenant ? [checkTenant(cfg, tenant)] : cfg.tenants.map((t) => t.id);
 }
 
-async function withClient<T>(cfg: AppConfig, fn: (c: Client) => Promise<T>): Promise<T> {
-  let connection: Connection;
+async function connectTemporal(cfg: AppConfig): Promise<Connection> {
   try {
-    connection = await Connection.connect({ address: cfg.temporal.address });
+    return await Connection.connect({ address: cfg.temporal.address });
   } catch (e) {
     logger.debug({ err: { message: (e as Error).message, stack: (e as Error).stack } }, 'Temporal connection failed');
     throw new CliError(`cannot reach Temporal at ${cfg.temporal.address} (temporal.address in IMV_CONFIG, or TEMPORAL_ADDRESS): ${shortErrorMessage(e)}`);
   }
+}
+
+async function withClient<T>(cfg: AppConfig, fn: (c: Client) => Promise<T>): Promise<T> {
+  const connection = await connectTemporal(cfg);
   try {
     return await fn(new Client({ connection, namespace: cfg.temporal.namespace }));
   } finally {
@@ -149,9 +152,33 @@ function addStatusCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (o: { tenant?: string; json?: boolean }) => {
       const cfg = config();
-      const report = await withClient(cfg, (c) => withDb(cfg, (db) => collectStatus(cfg, c, db, { tenants: tenantsFor(cfg, o.tenant) })));
-      console.log(o.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+      const tenants = tenantsFor(cfg, o.tenant);
+      // Temporal and the database each on their own: what one of them cannot say, the other still does.
+      const [temporal, db] = await Promise.allSettled([connectTemporal(cfg), openDatabase(cfg, 2)]);
+      try {
+        const report = await collectStatus(
+          cfg,
+          {
+            temporal:
+              temporal.status === 'fulfilled' ? new Client({ connection: temporal.value, namespace: cfg.temporal.namespace }) : sourceError(temporal.reason),
+            db: db.status === 'fulfilled' ? db.value : sourceError(db.reason, 'cannot reach the database: '),
+          },
+          { tenants },
+        );
+        console.log(o.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+        // The screen is shown either way; without Temporal or the database nothing is imported.
+        if (temporal.status === 'rejected' || db.status === 'rejected') process.exitCode = 1;
+      } finally {
+        if (temporal.status === 'fulfilled') await temporal.value.close();
+        if (db.status === 'fulfilled') await db.value.destroy();
+      }
     });
+}
+
+/** A source `status` could not open, as its parts' error (one line, as the other commands print it). */
+function sourceError(e: unknown, prefix = ''): { error: string } {
+  logger.debug({ err: { message: (e as Error)?.message, stack: (e as Error)?.stack } }, 'status: source unavailable');
+  return { error: e instanceof CliError ? e.message : `${prefix}${shortErrorMessage(e)}` };
 }
 
 /** `schedule ensure|trigger|pause|unpause|describe`. */
