@@ -35,6 +35,13 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * Set by the commands that run the Temporal SDK runtime (`worker`, `dev`): the process ends when the
+ * command has ended, also after a failed start. The runtime's log forwarding would keep it alive, and a
+ * supervisor must see a worker that cannot start exit with 1.
+ */
+let exitWhenDone = false;
+
 function config(): AppConfig {
   return loadConfig();
 }
@@ -134,6 +141,7 @@ function addWorkerCommand(program: Command): void {
     .description('run a worker (start several for scale-out; SIGTERM drains within the grace time)')
     .option('--identity <name>', 'worker identity shown in the Temporal UI')
     .action(async (o: { identity?: string }) => {
+      exitWhenDone = true;
       await runWorkerProcess(config(), { identity: o.identity });
     });
 }
@@ -375,6 +383,7 @@ function addSetupCommands(program: Command): void {
     .option('--data-dir <dir>', 'where the dev stack keeps its state', path.resolve('.data/dev'))
     .option('--exit-after-import', 'stop after the first import (smoke test)')
     .action(async (o: { dataDir: string; exitAfterImport?: boolean }) => {
+      exitWhenDone = true;
       // Loaded only here: the embedded servers (ftp-srv, PGlite) cost a worker process ~25 MB it never uses.
       const { runDevStack } = await import('../dev/main-job.js');
       process.exitCode = await runDevStack({ dataDir: o.dataDir, exitAfterImport: !!o.exitAfterImport });
@@ -468,6 +477,7 @@ export async function main(argv = process.argv): Promise<void> {
       process.exitCode = 1;
     }
   }
+  if (exitWhenDone) process.exit();
 }
 
 if (require.main === module) {

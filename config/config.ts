@@ -201,7 +201,11 @@ export function loadConfig(file = process.env.IMV_CONFIG, env: NodeJS.ProcessEnv
   } catch (e) {
     throw new ConfigError(`cannot read configuration ${file}: ${(e as Error).message}`);
   }
-  return parseConfig(raw, env);
+  try {
+    return parseConfig(raw, env);
+  } catch (e) {
+    throw e instanceof ConfigError ? new ConfigError(`${file}: ${e.message}`) : e;
+  }
 }
 
 export function tenantOf(cfg: AppConfig, tenantId: string): TenantConfig {
