@@ -41,7 +41,15 @@ export function installRuntime(cfg: AppConfig, o: { log?: Logger; sdkLogLevel?: 
       logger: new DefaultLogger(level, (entry) => {
         const { message, meta } = entry;
         const m = (meta ?? {}) as Record<string, unknown>;
-        const fields = { workflowId: m.workflowId, runId: m.runId, activityType: m.activityType, workflowType: m.workflowType, taskQueue: m.taskQueue };
+        // `state`: the worker's state changes (RUNNING, STOPPING when a SIGTERM starts the drain, …).
+        const fields = {
+          workflowId: m.workflowId,
+          runId: m.runId,
+          activityType: m.activityType,
+          workflowType: m.workflowType,
+          taskQueue: m.taskQueue,
+          state: m.state,
+        };
         // Our interceptor logs every failed activity attempt at warn with its error type, and a failed
         // file is in the ledger with its report: the SDK's own "Activity failed" and a file workflow's
         // "Workflow failed" would say it again, without the type, so they are info here.
