@@ -250,10 +250,13 @@ function addImportCommands(program: Command): void {
     )
     .option('-n, --limit <n>', 'how many', integerOption('--limit', 1), 20)
     .option('--objects', 'include per-object outcomes')
-    .option('--stuck-after <duration>', 'an import still importing after this long is stuck (e.g. 90m, 2h; default IMV_STUCK_AFTER, else 2h)')
+    .option(
+      '--stuck-after <duration>',
+      'an import still importing after this long is stuck (e.g. 90m, 2h; default IMV_STUCK_AFTER, else worker.stuckAfter in the config, else 2h)',
+    )
     .action(async (o: { tenant?: string; json?: boolean; status?: string; limit: number; objects?: boolean; stuckAfter?: string }) => {
       const cfg = config();
-      const stuckAfter = stuckAfterSeconds(o.stuckAfter);
+      const stuckAfter = stuckAfterSeconds(o.stuckAfter, process.env, cfg.worker.stuckAfter);
       const { rows, stuck } = await withDb(cfg, async (db) => ({
         rows: await listImports(db, { tenant: o.tenant, status: o.status, limit: o.limit, objects: o.objects || o.json, stuckAfterSeconds: stuckAfter }),
         stuck: await findStuckImports(db, { stuckAfterSeconds: stuckAfter, tenants: tenantsFor(cfg, o.tenant) }),
@@ -279,7 +282,7 @@ function addImportCommands(program: Command): void {
     .option('--no-wait', 'start the replays and return')
     .option(
       '--stuck-after <duration>',
-      'an import still importing after this long is stuck and may be replayed once its workflow no longer runs (default IMV_STUCK_AFTER, else 2h)',
+      'an import still importing after this long is stuck and may be replayed once its workflow no longer runs (default IMV_STUCK_AFTER, else worker.stuckAfter in the config, else 2h)',
     )
     .action(async (ids: string[], o: { tenant?: string; failed?: boolean; since?: string; until?: string; wait?: boolean; stuckAfter?: string }) => {
       const cfg = config();
@@ -295,7 +298,7 @@ function addImportCommands(program: Command): void {
             tenant: o.tenant,
             failed: o.failed ? { tenant: pickTenant(cfg, o.tenant), since: o.since, until: o.until } : undefined,
             wait: o.wait !== false,
-            stuckAfterSeconds: stuckAfterSeconds(o.stuckAfter),
+            stuckAfterSeconds: stuckAfterSeconds(o.stuckAfter, process.env, cfg.worker.stuckAfter),
           }),
         ),
       );

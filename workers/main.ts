@@ -7,7 +7,7 @@
  * endpoint listens on 127.0.0.1 unless METRICS_HOST says otherwise (it has no authentication).
  *
  * Stuck imports: at start and every 5 minutes (IMV_STUCK_CHECK_INTERVAL) the worker counts ledger rows
- * in status importing for longer than IMV_STUCK_AFTER (default 2h), logs a warning naming them and
+ * in status importing for longer than IMV_STUCK_AFTER, else the config's worker.stuckAfter (default 2h), logs a warning naming them and
  * sets the gauge imv_import_stuck_imports{tenant}; at the same times it sets the inbox gauges
  * (imv_import_inbox_*{tenant}) from what the tenants' last batches listed (db/inbox.ts).
  */
@@ -111,7 +111,7 @@ export function startStuckImportsWatch(cfg: AppConfig, db: Db, o: { log?: Logger
   return watchStuckImports({
     db,
     tenants,
-    stuckAfterSeconds: stuckAfterSeconds(undefined, env),
+    stuckAfterSeconds: stuckAfterSeconds(undefined, env, cfg.worker.stuckAfter),
     intervalSeconds: stuckCheckIntervalSeconds(env),
     gauge: metrics.stuckImports,
     log: (o.log ?? logger).child({ component: 'stuck-imports' }),
