@@ -35,6 +35,13 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * Set by the commands that run the Temporal SDK runtime (`worker`, `dev`): the process ends when the
+ * command has ended, also after a failed start. The runtime's log forwarding would keep it alive, and a
+ * supervisor must see a worker that cannot start exit with 1.
+ */
+let exitWhenDone = false;
+
 function config(): AppConfig {
   return loadConfig();
 }
@@ -137,6 +144,7 @@ function addWorkerCommand(program: Command): void {
     .description('run a worker (start several for scale-out; SIGTERM drains within the grace time)')
     .option('--identity <name>', 'worker identity shown in the Temporal UI')
     .action(async (o: { identity?: string }) => {
+      exitWhenDone = true;
       await runWorkerProcess(config(), { identity: o.identity });
     });
 }
@@ -269,10 +277,13 @@ function addImportCommands(program: Command): void {
     )
     .option('-n, --limit <n>', 'how many', integerOption('--limit', 1), 20)
     .option('--objects', 'include per-object outcomes')
-    .option('--stuck-after <duration>', 'an import still importing after this long is stuck (e.g. 90m, 2h; default IMV_STUCK_AFTER, else 2h)')
+    .option(
+      '--stuck-after <duration>',
+      'an import still importing after this long is stuck (e.g. 90m, 2h; default IMV_STUCK_AFTER, else worker.stuckAfter in the config, else 2h)',
+    )
     .action(async (o: { tenant?: string; json?: boolean; status?: string; limit: number; objects?: boolean; stuckAfter?: string }) => {
       const cfg = config();
-      const stuckAfter = stuckAfterSeconds(o.stuckAfter);
+      const stuckAfter = stuckAfterSeconds(o.stuckAfter, process.env, cfg.worker.stuckAfter);
       const { rows, stuck } = await withDb(cfg, async (db) => ({
         rows: await listImports(db, { tenant: o.tenant, status: o.status, limit: o.limit, objects: o.objects || o.json, stuckAfterSeconds: stuckAfter }),
         stuck: await findStuckImports(db, { stuckAfterSeconds: stuckAfter, tenants: tenantsFor(cfg, o.tenant) }),
@@ -298,7 +309,7 @@ function addImportCommands(program: Command): void {
     .option('--no-wait', 'start the replays and return')
     .option(
       '--stuck-after <duration>',
-      'an import still importing after this long is stuck and may be replayed once its workflow no longer runs (default IMV_STUCK_AFTER, else 2h)',
+      'an import still importing after this long is stuck and may be replayed once its workflow no longer runs (default IMV_STUCK_AFTER, else worker.stuckAfter in the config, else 2h)',
     )
     .action(async (ids: string[], o: { tenant?: string; failed?: boolean; since?: string; until?: string; wait?: boolean; stuckAfter?: string }) => {
       const cfg = config();
@@ -314,7 +325,7 @@ function addImportCommands(program: Command): void {
             tenant: o.tenant,
             failed: o.failed ? { tenant: pickTenant(cfg, o.tenant), since: o.since, until: o.until } : undefined,
             wait: o.wait !== false,
-            stuckAfterSeconds: stuckAfterSeconds(o.stuckAfter),
+            stuckAfterSeconds: stuckAfterSeconds(o.stuckAfter, process.env, cfg.worker.stuckAfter),
           }),
         ),
       );
@@ -402,6 +413,7 @@ function addSetupCommands(program: Command): void {
     .option('--data-dir <dir>', 'where the dev stack keeps its state', path.resolve('.data/dev'))
     .option('--exit-after-import', 'stop after the first import (smoke test)')
     .action(async (o: { dataDir: string; exitAfterImport?: boolean }) => {
+      exitWhenDone = true;
       // Loaded only here: the embedded servers (ftp-srv, PGlite) cost a worker process ~25 MB it never uses.
       const { runDevStack } = await import('../dev/main-job.js');
       process.exitCode = await runDevStack({ dataDir: o.dataDir, exitAfterImport: !!o.exitAfterImport });
@@ -495,6 +507,7 @@ export async function main(argv = process.argv): Promise<void> {
       process.exitCode = 1;
     }
   }
+  if (exitWhenDone) process.exit();
 }
 
 if (require.main === module) {

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { z } from 'zod';
+import { durationSeconds } from '../common/duration';
 
 const ScheduleOptions = z
   .object({
@@ -126,6 +127,14 @@ const ConfigSchema = z.object({
        * worker's activity is retried on another worker after this long, not after its start-to-close.
        */
       heartbeatTimeoutSeconds: z.number().int().positive().default(30),
+      /**
+       * An import still `importing` after this long is stuck (`90m`, `2h`, `1d`): the worker's check, `imports`
+       * and `replay`. IMV_STUCK_AFTER and --stuck-after override it; default 2h.
+       */
+      stuckAfter: z
+        .string()
+        .refine((v) => (durationSeconds(v) ?? 0) > 0, 'a positive duration such as 90m, 2h or 1d')
+        .optional(),
     })
     .default({}),
 });
@@ -201,7 +210,11 @@ export function loadConfig(file = process.env.IMV_CONFIG, env: NodeJS.ProcessEnv
   } catch (e) {
     throw new ConfigError(`cannot read configuration ${file}: ${(e as Error).message}`);
   }
-  return parseConfig(raw, env);
+  try {
+    return parseConfig(raw, env);
+  } catch (e) {
+    throw e instanceof ConfigError ? new ConfigError(`${file}: ${e.message}`) : e;
+  }
 }
 
 export function tenantOf(cfg: AppConfig, tenantId: string): TenantConfig {
