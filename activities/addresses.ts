@@ -53,6 +53,7 @@ function keysOfRow(r: Record<string, unknown>): AddressKeys {
     street: r.norm_street as string | null,
     company: r.norm_company as string | null,
     emails: (r.norm_emails as string[]) ?? [],
+    phones: (r.norm_phones as string[]) ?? [],
   };
 }
 
@@ -74,6 +75,8 @@ export async function upsertChunkAddresses(
     lasts: uniq(keyed.map((w) => w.k.last)),
     companies: uniq(keyed.map((w) => w.k.company)),
     emails: uniq(keyed.flatMap((w) => w.k.emails)),
+    phones: uniq(keyed.flatMap((w) => w.k.phones)),
+    namelessPlaces: keyed.flatMap((w) => (!w.k.last && !w.k.company && w.k.city && w.k.street ? [{ city: w.k.city, street: w.k.street }] : [])),
   });
   const candidates: Candidate[] = existing.map((r) => ({
     id: r.id,
@@ -103,7 +106,7 @@ export async function upsertChunkAddresses(
         fields: Object.fromEntries(Object.values(FIELD_COLUMNS).map((col) => [col, null])),
         emails: {},
         phones: {},
-        keys: { externalId: null, last: null, first: null, city: null, street: null, company: null, emails: [] },
+        keys: { externalId: null, last: null, first: null, city: null, street: null, company: null, emails: [], phones: [] },
         user: w.user,
       };
       candidates.push(cand);
@@ -124,6 +127,7 @@ export async function upsertChunkAddresses(
     norm_street: c.keys.street,
     norm_company: c.keys.company,
     norm_emails: c.keys.emails,
+    norm_phones: c.keys.phones,
   });
   const fresh = candidates.filter((c) => c.isNew);
   if (fresh.length) {
@@ -136,7 +140,10 @@ export async function upsertChunkAddresses(
   return links;
 }
 
-/** The chunk's importable contacts in document order: the owner (ansprechpartner), then further addresses. */
+/**
+ * The chunk's importable contacts (a name or company, or a way to reach the person) in document order:
+ * the owner (ansprechpartner), then further addresses.
+ */
 function chunkContacts(rows: StagedForAddresses[], userOfEstate: Map<number, string>) {
   const work: { position: number; c: ContactData; role: string; user: string | null }[] = [];
   for (const r of rows) {
@@ -172,7 +179,7 @@ function mergeContact(cand: Candidate, c: ContactData): void {
   }
   const before = JSON.stringify(cand.keys);
   const nk = contactKeys({ ...c, ...fieldsAsContact(cand.fields), emails: cand.emails, phones: cand.phones });
-  cand.keys = { ...nk, emails: [...new Set([...cand.keys.emails, ...nk.emails])] };
+  cand.keys = { ...nk, emails: [...new Set([...cand.keys.emails, ...nk.emails])], phones: [...new Set([...cand.keys.phones, ...nk.phones])] };
   if (JSON.stringify(cand.keys) !== before) cand.dirty = true;
 }
 
@@ -185,5 +192,6 @@ function fieldsAsContact(f: Record<string, string | null>): Partial<ContactData>
     street: f.street,
     houseNumber: f.house_number,
     city: f.city,
+    country: f.country,
   };
 }

@@ -2,10 +2,12 @@
  * Attachments (anhaenge): inline base64, files inside the ZIP, or http(s) links. Content goes to
  * the content-addressed store (same bytes → same stored file, so an update never duplicates an
  * unchanged picture); the estate's attachment set is replaced as a whole, title picture first.
- * A missing file is a warning on that object, never an error.
+ * A missing file is a warning on that object, never an error; so is a picture whose ZIP entry breaks
+ * a ZIP rule as it is inflated (see readZipPicture).
  */
 import type { ChunkInput, ChunkResult } from '../common/messages';
-import { openTransfer, type OpenedTransfer } from '../openimmo/reader';
+import { isTransferError } from '../openimmo/errors';
+import { openTransfer, type OpenedTransfer, type TransferAttachments } from '../openimmo/reader';
 import type { AttachmentRef, TransferObject } from '../openimmo/types';
 import { replaceAttachmentSets } from '../db/attachments';
 import { importSha256 } from '../db/ledger/row';
@@ -27,6 +29,21 @@ export function orderAttachments(list: AttachmentRef[]): AttachmentRef[] {
  */
 export function needsAttachmentStep(rows: { outcome: string | null; payload: Pick<TransferObject, 'action' | 'attachments'> }[]): boolean {
   return rows.some((r) => r.payload.action !== 'DELETE' && (r.outcome === 'updated' || (r.outcome === 'created' && r.payload.attachments.length > 0)));
+}
+
+/**
+ * A picture inside the ZIP: its bytes, or why it is skipped. An entry that breaks a ZIP rule only as
+ * it is inflated (more or fewer bytes than its header declares, beyond a limit, damaged data) is
+ * skipped: the estate's data is good, that picture is not, and no retry changes its bytes. Anything
+ * else (the system, the store) is thrown and retried.
+ */
+export async function readZipPicture(attachments: TransferAttachments, entry: string): Promise<{ bytes: Buffer } | { skipped: string }> {
+  try {
+    return { bytes: await attachments.read(entry) };
+  } catch (e) {
+    if (isTransferError(e)) return { skipped: e.message };
+    throw e;
+  }
 }
 
 export function attachmentActivities(deps: ActivityDeps) {
@@ -83,7 +100,12 @@ export function attachmentActivities(deps: ActivityDeps) {
                 if (!r.payload.warnings.some((w) => w.includes(src.path))) warnings.push(`${label}: file "${src.path}" is not in the transfer`);
                 continue;
               }
-              const { sha256, size } = await store.putBuffer(await opened.attachments.read(entry));
+              const picture = await readZipPicture(opened.attachments, entry);
+              if ('skipped' in picture) {
+                warnings.push(`${label}: file "${src.path}" is skipped: ${picture.skipped}`);
+                continue;
+              }
+              const { sha256, size } = await store.putBuffer(picture.bytes);
               records.push({ ...base, sha256, size, file_name: src.path });
             } else {
               warnings.push(`${label}: no content (neither anhanginhalt nor daten/pfad)`);

@@ -19,11 +19,12 @@ export async function beginImport(deps: ActivityDeps, input: BeginImportInput): 
     localStepsMaxBytes: t.options.localStepsMaxBytes,
     mirror: t.options.mirror.enabled,
   };
-  // A final row is left as it is and read here (its import is not run again).
+  // A final row is left as it is and read here (its import is not run again): its outcome and the
+  // counts it ended with are the workflow's result.
   const row = await upsertImport(db, values, input.workflowId, input.runId);
   if (!row) {
     const done = await finalImportOf(db, input.workflowId);
-    return { importId: done.id, fileName: done.file_name, finished: done.status as FileOutcome, size: Number(done.size), ...shape };
+    return { importId: done.id, fileName: done.file_name, finished: done.status as FileOutcome, counts: done.counts, size: Number(done.size), ...shape };
   }
   if (row.inserted)
     deps.log.info({ tenant: input.tenant, importId: row.id, workflowId: input.workflowId, file: printableName(row.file_name) }, 'import started');

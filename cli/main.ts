@@ -36,6 +36,13 @@ export class CliError extends Error {
   }
 }
 
+/**
+ * Set by the commands that run the Temporal SDK runtime (`worker`, `dev`): the process ends when the
+ * command has ended, also after a failed start. The runtime's log forwarding would keep it alive, and a
+ * supervisor must see a worker that cannot start exit with 1.
+ */
+let exitWhenDone = false;
+
 function config(): AppConfig {
   return loadConfig();
 }
@@ -58,14 +65,17 @@ function tenantsFor(cfg: AppConfig, tenant?: string): string[] {
   return tenant ? [checkTenant(cfg, tenant)] : cfg.tenants.map((t) => t.id);
 }
 
-async function withClient<T>(cfg: AppConfig, fn: (c: Client) => Promise<T>): Promise<T> {
-  let connection: Connection;
+async function connectTemporal(cfg: AppConfig): Promise<Connection> {
   const options = temporalConnectOptions(cfg.temporal);
   try {
-    connection = await Connection.connect(options);
+    return await Connection.connect(options);
   } catch (e) {
     throw new CliError(await explainTemporalConnectFailure(cfg.temporal, options, e));
   }
+}
+
+async function withClient<T>(cfg: AppConfig, fn: (c: Client) => Promise<T>): Promise<T> {
+  const connection = await connectTemporal(cfg);
   try {
     return await fn(new Client({ connection, namespace: cfg.temporal.namespace }));
   } finally {
@@ -135,6 +145,7 @@ function addWorkerCommand(program: Command): void {
     .description('run a worker (start several for scale-out; SIGTERM drains within the grace time)')
     .option('--identity <name>', 'worker identity shown in the Temporal UI')
     .action(async (o: { identity?: string }) => {
+      exitWhenDone = true;
       await runWorkerProcess(config(), { identity: o.identity });
     });
 }
@@ -150,9 +161,33 @@ function addStatusCommand(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (o: { tenant?: string; json?: boolean }) => {
       const cfg = config();
-      const report = await withClient(cfg, (c) => withDb(cfg, (db) => collectStatus(cfg, c, db, { tenants: tenantsFor(cfg, o.tenant) })));
-      console.log(o.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+      const tenants = tenantsFor(cfg, o.tenant);
+      // Temporal and the database each on their own: what one of them cannot say, the other still does.
+      const [temporal, db] = await Promise.allSettled([connectTemporal(cfg), openDatabase(cfg, 2)]);
+      try {
+        const report = await collectStatus(
+          cfg,
+          {
+            temporal:
+              temporal.status === 'fulfilled' ? new Client({ connection: temporal.value, namespace: cfg.temporal.namespace }) : sourceError(temporal.reason),
+            db: db.status === 'fulfilled' ? db.value : sourceError(db.reason, 'cannot reach the database: '),
+          },
+          { tenants },
+        );
+        console.log(o.json ? JSON.stringify(report, null, 2) : formatStatus(report));
+        // The screen is shown either way; without Temporal or the database nothing is imported.
+        if (temporal.status === 'rejected' || db.status === 'rejected') process.exitCode = 1;
+      } finally {
+        if (temporal.status === 'fulfilled') await temporal.value.close();
+        if (db.status === 'fulfilled') await db.value.destroy();
+      }
     });
+}
+
+/** A source `status` could not open, as its parts' error (one line, as the other commands print it). */
+function sourceError(e: unknown, prefix = ''): { error: string } {
+  logger.debug({ err: { message: (e as Error)?.message, stack: (e as Error)?.stack } }, 'status: source unavailable');
+  return { error: e instanceof CliError ? e.message : `${prefix}${shortErrorMessage(e)}` };
 }
 
 /** `schedule ensure|trigger|pause|unpause|describe`. */
@@ -243,10 +278,13 @@ function addImportCommands(program: Command): void {
     )
     .option('-n, --limit <n>', 'how many', integerOption('--limit', 1), 20)
     .option('--objects', 'include per-object outcomes')
-    .option('--stuck-after <duration>', 'an import still importing after this long is stuck (e.g. 90m, 2h; default IMV_STUCK_AFTER, else 2h)')
+    .option(
+      '--stuck-after <duration>',
+      'an import still importing after this long is stuck (e.g. 90m, 2h; default IMV_STUCK_AFTER, else worker.stuckAfter in the config, else 2h)',
+    )
     .action(async (o: { tenant?: string; json?: boolean; status?: string; limit: number; objects?: boolean; stuckAfter?: string }) => {
       const cfg = config();
-      const stuckAfter = stuckAfterSeconds(o.stuckAfter);
+      const stuckAfter = stuckAfterSeconds(o.stuckAfter, process.env, cfg.worker.stuckAfter);
       const { rows, stuck } = await withDb(cfg, async (db) => ({
         rows: await listImports(db, { tenant: o.tenant, status: o.status, limit: o.limit, objects: o.objects || o.json, stuckAfterSeconds: stuckAfter }),
         stuck: await findStuckImports(db, { stuckAfterSeconds: stuckAfter, tenants: tenantsFor(cfg, o.tenant) }),
@@ -272,7 +310,7 @@ function addImportCommands(program: Command): void {
     .option('--no-wait', 'start the replays and return')
     .option(
       '--stuck-after <duration>',
-      'an import still importing after this long is stuck and may be replayed once its workflow no longer runs (default IMV_STUCK_AFTER, else 2h)',
+      'an import still importing after this long is stuck and may be replayed once its workflow no longer runs (default IMV_STUCK_AFTER, else worker.stuckAfter in the config, else 2h)',
     )
     .action(async (ids: string[], o: { tenant?: string; failed?: boolean; since?: string; until?: string; wait?: boolean; stuckAfter?: string }) => {
       const cfg = config();
@@ -288,7 +326,7 @@ function addImportCommands(program: Command): void {
             tenant: o.tenant,
             failed: o.failed ? { tenant: pickTenant(cfg, o.tenant), since: o.since, until: o.until } : undefined,
             wait: o.wait !== false,
-            stuckAfterSeconds: stuckAfterSeconds(o.stuckAfter),
+            stuckAfterSeconds: stuckAfterSeconds(o.stuckAfter, process.env, cfg.worker.stuckAfter),
           }),
         ),
       );
@@ -376,6 +414,7 @@ function addSetupCommands(program: Command): void {
     .option('--data-dir <dir>', 'where the dev stack keeps its state', path.resolve('.data/dev'))
     .option('--exit-after-import', 'stop after the first import (smoke test)')
     .action(async (o: { dataDir: string; exitAfterImport?: boolean }) => {
+      exitWhenDone = true;
       // Loaded only here: the embedded servers (ftp-srv, PGlite) cost a worker process ~25 MB it never uses.
       const { runDevStack } = await import('../dev/main-job.js');
       process.exitCode = await runDevStack({ dataDir: o.dataDir, exitAfterImport: !!o.exitAfterImport });
@@ -469,6 +508,7 @@ export async function main(argv = process.argv): Promise<void> {
       process.exitCode = 1;
     }
   }
+  if (exitWhenDone) process.exit();
 }
 
 if (require.main === module) {

@@ -89,6 +89,8 @@ export interface BeginImportResult {
   fileName: string;
   /** Set when this workflow already finished this import (a re-run of a completed workflow task). */
   finished: FileOutcome | null;
+  /** With `finished`: the object counts the ledger row ended with. Absent in older histories. */
+  counts?: ObjectCounts;
   chunkSize: number;
   /** Heartbeat timeout for the long activities (config worker.heartbeatTimeoutSeconds); absent in old histories. */
   heartbeatTimeoutSeconds?: number;

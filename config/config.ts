@@ -11,6 +11,7 @@ import os from 'node:os';
 import { z } from 'zod';
 import { ConfigError } from './errors';
 import { temporalTarget, type TemporalTarget } from './temporal';
+import { durationSeconds } from '../common/duration';
 
 const ScheduleOptions = z
   .object({
@@ -137,6 +138,14 @@ const ConfigSchema = z.object({
        * worker's activity is retried on another worker after this long, not after its start-to-close.
        */
       heartbeatTimeoutSeconds: z.number().int().positive().default(30),
+      /**
+       * An import still `importing` after this long is stuck (`90m`, `2h`, `1d`): the worker's check, `imports`
+       * and `replay`. IMV_STUCK_AFTER and --stuck-after override it; default 2h.
+       */
+      stuckAfter: z
+        .string()
+        .refine((v) => (durationSeconds(v) ?? 0) > 0, 'a positive duration such as 90m, 2h or 1d')
+        .optional(),
     })
     .default({}),
 });
@@ -224,7 +233,11 @@ export function loadConfig(file = process.env.IMV_CONFIG, env: NodeJS.ProcessEnv
   } catch (e) {
     throw new ConfigError(`cannot read configuration ${file}: ${(e as Error).message}`);
   }
-  return parseConfig(raw, env);
+  try {
+    return parseConfig(raw, env);
+  } catch (e) {
+    throw e instanceof ConfigError ? new ConfigError(`${file}: ${e.message}`) : e;
+  }
 }
 
 export function tenantOf(cfg: AppConfig, tenantId: string): TenantConfig {

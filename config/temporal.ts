@@ -196,9 +196,3 @@ export async function explainTemporalConnectFailure(target: TemporalTarget, opti
   const tlsCause = await diagnoseTls(options).catch(() => null);
   return tlsCause ? temporalConnectionError(target, new Error(tlsCause), options.apiKey) : line;
 }
-
-/** A connection to Temporal that failed: its message is one line for the operator (exit code 1). */
-export class TemporalConnectError extends Error {
-  override readonly name = 'TemporalConnectError';
-  readonly exitCode = 1;
-}

@@ -12,12 +12,20 @@ export interface AddressRow {
 
 /**
  * The tenant's addresses that may match any contact of the chunk (same external id, last name,
- * company, or a shared e-mail), in id order: one query.
+ * company, a shared e-mail or phone, or, without a name or company, the same street and town), in id
+ * order: one query.
  */
 export async function addressCandidates(
   trx: Knex.Transaction,
   tenant: string,
-  keys: { externalIds: string[]; lasts: string[]; companies: string[]; emails: string[] },
+  keys: {
+    externalIds: string[];
+    lasts: string[];
+    companies: string[];
+    emails: string[];
+    phones: string[];
+    namelessPlaces: { city: string; street: string }[];
+  },
 ): Promise<AddressRow[]> {
   return trx('addresses')
     .where({ tenant_id: tenant })
@@ -25,7 +33,14 @@ export async function addressCandidates(
       q.whereRaw('external_person_id = ANY(?::text[])', [keys.externalIds])
         .orWhereRaw('norm_last = ANY(?::text[])', [keys.lasts])
         .orWhereRaw('norm_company = ANY(?::text[])', [keys.companies])
-        .orWhereRaw('norm_emails && ?::text[]', [keys.emails]);
+        .orWhereRaw('norm_emails && ?::text[]', [keys.emails])
+        .orWhereRaw('norm_phones && ?::text[]', [keys.phones]);
+      if (keys.namelessPlaces.length) {
+        q.orWhereRaw('norm_last IS NULL AND norm_company IS NULL AND (norm_city, norm_street) IN (SELECT * FROM unnest(?::text[], ?::text[]))', [
+          keys.namelessPlaces.map((p) => p.city),
+          keys.namelessPlaces.map((p) => p.street),
+        ]);
+      }
     })
     .orderBy('id');
 }

@@ -26,10 +26,16 @@ class SafeTextPgClient extends PgClient {
   }
 }
 
+/**
+ * How long opening one connection may take. pg waits forever by default: a server (or a proxy) that
+ * accepts the connection and never answers would hang a CLI command, or a worker's start, for good.
+ */
+export const CONNECT_TIMEOUT_MS = 20_000;
+
 export function createDb(url: string, poolMax = 10): Db {
   return knexFactory({
     client: SafeTextPgClient as unknown as typeof knexFactory.Client,
-    connection: url,
+    connection: { connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS },
     pool: { min: 0, max: poolMax },
     // A worker must not hang forever on a database that is restarting: fail and let Temporal retry.
     acquireConnectionTimeout: 20_000,
@@ -42,7 +48,7 @@ export async function ensureDatabase(url: string): Promise<void> {
   const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
   if (!name) return;
   u.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: u.toString() });
+  const client = new pg.Client({ connectionString: u.toString(), connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
   await client.connect();
   try {
     const r = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

@@ -10,8 +10,10 @@
 // - An upload is visible in LIST while it is written (not atomic), like on a real daemon; the 226 comes
 //   after the file is flushed.
 // - RNTO replaces an existing target (rename(2)) and fails with 550 when the target folder is missing.
-// - The command parser drops every `"` in a command line and treats a lone `-x` word as a flag
-//   (except for RETR/SIZE/STOR), so such file names cannot be addressed. IMV file names do not have them.
+// - ftp-srv's own command parser drops every `"` in a command line and treats a lone `-x` word as a flag (except
+//   for RETR/SIZE/STOR), so such file names could not be addressed: each connection gets our parser
+//   instead (`parseFtpCommand`: the argument is the rest of the line, verbatim; only LIST/NLST/STAT take
+//   leading `-x` options, as vsftpd does). The file system below reads `\` as a character, not a separator.
 // Patched here: the constructor installs SIGTERM/SIGINT/SIGQUIT handlers that call process.exit(0)
 // (removed, the host process owns its shutdown); bunyan logging to stdout (replaced); MKD answered with
 // the server's local path and errors carried local paths (the file system below answers with client
@@ -75,6 +77,11 @@ export async function startEmbeddedFtp(options: EmbeddedFtpOptions): Promise<Emb
     }
   }
 
+  // ftp-srv's parser rewrites file names (see the header); each connection's is replaced before its first command.
+  (server as unknown as NodeJS.EventEmitter).on('connect', ({ connection }: { connection: { commands: { parse: typeof parseFtpCommand } } }) => {
+    connection.commands.parse = parseFtpCommand;
+  });
+
   const expectedUser = digest(options.user);
   const expectedPassword = digest(options.password);
   server.on('login', ({ connection, username, password }, resolve, reject) => {
@@ -106,6 +113,28 @@ export async function startEmbeddedFtp(options: EmbeddedFtpOptions): Promise<Emb
       return stopped;
     },
   };
+}
+
+/** Commands whose argument may start with `ls` options (basic-ftp lists with `LIST -a`). */
+const TAKES_OPTIONS = new Set(['LIST', 'NLST', 'STAT']);
+
+/**
+ * A command line as ftp-srv's handlers expect it (`directive`, `arg`, `flags`, `raw`), without ftp-srv's
+ * rewrites: the argument is everything after the first space, so a file name keeps its quotes, dashes,
+ * backslashes and spaces. Only listings take options, and only before the path.
+ */
+export function parseFtpCommand(message: string): { directive: string; arg: string | null; flags: string[]; raw: string } {
+  const space = message.indexOf(' ');
+  const directive = (space < 0 ? message : message.slice(0, space)).trim().toUpperCase();
+  let arg = space < 0 ? '' : message.slice(space + 1);
+  const flags: string[] = [];
+  if (TAKES_OPTIONS.has(directive)) {
+    for (let m = /^(-\w+)(?: +|$)/.exec(arg); m; m = /^(-\w+)(?: +|$)/.exec(arg)) {
+      flags.push(m[1]!);
+      arg = arg.slice(m[0].length);
+    }
+  }
+  return { directive, arg: arg.length ? arg : null, flags, raw: message };
 }
 
 function digest(value: string): Buffer {
@@ -203,9 +232,9 @@ class HomeFileSystem extends FileSystem {
 
   /** Client path (absolute, normalized, never above `/`) and the local path it stands for. */
   async #resolve(path = '.'): Promise<{ clientPath: string; fsPath: string }> {
-    const p = path.replace(/\\/g, '/');
-    // posix.join/normalize clamp `..` at the root: `/../x` is `/x`.
-    const clientPath = nodePath.posix.isAbsolute(p) ? nodePath.posix.normalize(p) : nodePath.posix.join('/', this.cwd, p);
+    // `/` is the only separator (a `\` is part of a name, as on the disk); posix.join/normalize clamp
+    // `..` at the root: `/../x` is `/x`.
+    const clientPath = nodePath.posix.isAbsolute(path) ? nodePath.posix.normalize(path) : nodePath.posix.join('/', this.cwd, path);
     const fsPath = nodePath.join(this.#realRoot, ...clientPath.split('/').filter(Boolean));
     const real = await realpathOfNearest(fsPath);
     if (real !== this.#realRoot && !real.startsWith(this.#realRoot + nodePath.sep)) {

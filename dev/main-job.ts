@@ -116,6 +116,8 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
   say(batchSummaryLine(summary));
 
   const shutdown = async () => {
+    // The check at start has run (also when the first import was quicker than the database).
+    await watch.ready;
     watch.stop();
     worker.shutdown();
     await running.catch(() => undefined);

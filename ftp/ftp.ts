@@ -53,14 +53,21 @@ export async function connect(access: FtpAccess, opts: FtpOptions = {}): Promise
   const client = new Client(opts.timeoutMs ?? 30_000);
   client.ftp.verbose = false;
   client.parseList = tolerantParseList;
-  await client.access({
-    host: access.host,
-    port: access.port,
-    user: access.user,
-    password: access.password,
-    secure: access.secure,
-    secureOptions: access.insecureTls ? { rejectUnauthorized: false } : undefined,
-  });
+  try {
+    await client.access({
+      host: access.host,
+      port: access.port,
+      user: access.user,
+      password: access.password,
+      secure: access.secure,
+      secureOptions: access.insecureTls ? { rejectUnauthorized: false } : undefined,
+    });
+  } catch (e) {
+    // A refused login (530) or TLS handshake leaves the control connection open (basic-ftp closes it
+    // only on socket errors): an open socket nobody uses keeps a CLI process from exiting.
+    client.close();
+    throw e;
+  }
   return client;
 }
 

@@ -19,7 +19,19 @@ import type {
 } from './types';
 import { TransferError } from './errors';
 import { attr, child, childText, childrenNamed, deepText, elementChildren, hasElementChildren, innerXml, richText, text } from './tree';
-import { booleanField, countryField, dateOrTimestampField, decimalField, integerField, parseDate, parseTimestamp, quoteForWarning, textValue } from './values';
+import {
+  booleanField,
+  countryField,
+  dateOrTimestampField,
+  decimalField,
+  integerField,
+  parseDate,
+  parseTimestamp,
+  quoteForWarning,
+  textDamage,
+  textDamageWarning,
+  textValue,
+} from './values';
 
 /** The IMV channel's prefix for the CRM's external number (R4); stripped so it is never added twice. */
 const IMV_PREFIX = /^IMVO-ID-/i;
@@ -66,6 +78,11 @@ export interface ObjectContext {
   position: number;
   /** Index of the enclosing anbieter (-1 when the immobilie is not inside one). */
   providerIndex: number;
+  /**
+   * Whether any text of the object passed `mayBeDamaged` (the reader tests each text run as it arrives);
+   * false skips the search for damaged text. Absent: the mapping searches.
+   */
+  suspectText?: boolean;
 }
 
 /** Direct children by local name (first occurrence): the groups of an immobilie. */
@@ -456,6 +473,49 @@ function mapAttachments(imm: XmlElement, warnings: string[]): AttachmentRef[] {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Damaged text
+
+/** Damaged-text warnings per object, at most: a whole object sent garbled is one problem, not fifty. */
+export const MAX_TEXT_DAMAGE_WARNINGS = 5;
+
+/**
+ * Text the sender damaged (U+FFFD, mojibake): a warning per field, named by its path below the
+ * immobilie (`freitexte/objektbeschreibung`, `kontaktperson/name`, a user field by its feldname), never
+ * the text. Walks the text nodes once, base64 content skipped; the reader skips the walk for objects in
+ * which no text run passed `mayBeDamaged` (a character-class test), which is nearly all of them.
+ */
+function textDamageWarnings(imm: XmlElement, warnings: string[]): void {
+  const found = new Map<string, 'replacement' | 'mojibake'>();
+  const path: string[] = [];
+  const walk = (el: XmlElement): void => {
+    const kids = el.children;
+    if (!kids) return;
+    for (let i = 0; i < kids.length; i++) {
+      const k = kids[i]!;
+      if (typeof k === 'string') {
+        const d = textDamage(k);
+        if (d) {
+          const field = path.join('/');
+          if (!found.has(field) || d === 'replacement') found.set(field, d);
+        }
+      } else if (k.name !== 'anhanginhalt' && k.children) {
+        const feldname = k.name === 'user_defined_simplefield' ? attr(k, 'feldname') : null;
+        path.push(feldname !== null ? `${k.name}[@feldname=${quoteForWarning(feldname)}]` : k.name);
+        walk(k);
+        path.pop();
+      }
+    }
+  };
+  walk(imm);
+  let n = 0;
+  for (const [field, d] of found) {
+    if (n++ < MAX_TEXT_DAMAGE_WARNINGS) warnings.push(textDamageWarning(field, d));
+  }
+  const more = n - MAX_TEXT_DAMAGE_WARNINGS;
+  if (more > 0) warnings.push(`damaged text (U+FFFD or mojibake) in ${more} more field${more === 1 ? '' : 's'}`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // The object
 
 function objectId(raw: string | null): string | null {
@@ -509,12 +569,14 @@ export function mapImmobilie(imm: XmlElement, ctx: ObjectContext): TransferObjec
     if (c.contact) further.push(c.contact);
     else if (c.empty) emptyAddresses.push(field);
   });
-  // Evaluated in this order so that warnings keep a stable order: action, stand_vom, estate, contact, attachments.
+  // Evaluated in this order so that warnings keep a stable order: action, stand_vom, estate, contact, attachments, damaged text.
   const action = mapAction(child(techn, 'aktion'), warnings);
   const standVom = dateOrTimestampField(childText(techn, 'stand_vom'), 'verwaltung_techn/stand_vom', warnings);
   const estate = estateFields(g, userFields, warnings);
   const contact = readContact(kontakt, null, 'kontaktperson', warnings);
   if (contact.empty) emptyAddresses.unshift('kontaktperson');
+  const attachments = mapAttachments(imm, warnings);
+  if (ctx.suspectText !== false) textDamageWarnings(imm, warnings);
 
   return {
     position: ctx.position,
@@ -529,7 +591,7 @@ export function mapImmobilie(imm: XmlElement, ctx: ObjectContext): TransferObjec
     furtherAddresses: further,
     ...(emptyAddresses.length ? { emptyAddresses } : {}),
     userFields,
-    attachments: mapAttachments(imm, warnings),
+    attachments,
     raw: imm,
     warnings,
   };

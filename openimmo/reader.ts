@@ -15,6 +15,7 @@ import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import { bufferSource, decodeXml, type ByteSource, type DetectedEncoding } from './decode';
 import { TransferError } from './errors';
 import { mapHeader, mapImmobilie, mapProvider } from './mapping';
+import { mayBeDamaged } from './values';
 import type { TransferEvent, TransferObject, XmlElement, XmlNode } from './types';
 import { DEFAULT_ZIP_LIMITS, describeCandidates, looksLikeZip, openZip, type ZipLimits, type ZipTransfer } from './zip';
 
@@ -142,6 +143,8 @@ export class TransferParser {
   private readonly skeleton: string[] = [];
   private readonly stack: Frame[] = [];
   private captureKind: CaptureKind | null = null;
+  /** The captured object has text that may be damaged (U+FFFD, mojibake): mapping then looks closer. */
+  private captureSuspect = false;
   private captureStart = 0;
   /** Elements and attributes in the tree being captured. */
   private captureNodes = 0;
@@ -306,6 +309,7 @@ export class TransferParser {
     this.captureKind = kind;
     this.captureStart = pos - qname.length - 2; // roughly where `<name` began
     this.captureNodes = 0;
+    this.captureSuspect = false;
     this.countNodes(tag);
     const el = this.makeElement(local, colon < 0 ? undefined : qname.slice(0, colon), tag.attributes);
     this.stack.push({ el, textLength: 0, hasText: false, hasWhitespace: false });
@@ -339,7 +343,10 @@ export class TransferParser {
       );
     }
     if (isWhitespace(t)) top.hasWhitespace = true;
-    else top.hasText = true;
+    else {
+      top.hasText = true;
+      if (!this.captureSuspect && top.el.name !== 'anhanginhalt') this.captureSuspect = mayBeDamaged(t);
+    }
     const kids = (top.el.children ??= []);
     const last = kids.length - 1;
     // Text, CDATA and text after a comment are one run for the reader: merge adjacent strings.
@@ -373,7 +380,7 @@ export class TransferParser {
     const kind = this.captureKind;
     this.captureKind = null;
     if (kind === 'object') {
-      const o = mapImmobilie(el, { position: this.objectCount++, providerIndex: this.provider?.index ?? -1 });
+      const o = mapImmobilie(el, { position: this.objectCount++, providerIndex: this.provider?.index ?? -1, suspectText: this.captureSuspect });
       this.hooks.onObject?.(o);
       this.out.push({ type: 'object', object: o });
     } else if (kind === 'header') {

@@ -291,6 +291,46 @@ export function toAlpha3(raw: string): string | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Damaged text
+
+/**
+ * What the second byte of a UTF-8 sequence (0x80–0xBF) becomes when read as Latin-1 or Windows-1252:
+ * U+0080–U+00BF, and the Windows-1252 letters and punctuation at 0x80–0x9F (€ ‚ ƒ „ … † ‡ ˆ ‰ Š ‹ Œ Ž ‘ ’ “ ” • – — ˜ ™ š › œ ž Ÿ).
+ */
+const CONTINUATION =
+  '\\u0080-\\u00BF\\u0152\\u0153\\u0160\\u0161\\u0178\\u017D\\u017E\\u0192\\u02C6\\u02DC\\u2013\\u2014\\u2018-\\u201A\\u201C-\\u201E\\u2020-\\u2022\\u2026\\u2030\\u2039\\u203A\\u20AC\\u2122';
+/**
+ * UTF-8 read as Latin-1/Windows-1252 somewhere before us: `Ã¤` for ä, `ÃŸ` for ß, `Ã„` for Ä, `Â²` for ²,
+ * `â‚¬` for €, `â€“` for –. Lead bytes C2/C3 (Â, Ã) and E2 (â) followed by continuation characters;
+ * in German, French or English text these pairs do not occur.
+ */
+const MOJIBAKE = new RegExp(`[\\u00C2\\u00C3][${CONTINUATION}]|\\u00E2[${CONTINUATION}]{2}`);
+const SUSPECT = /[\uFFFD\u00C2\u00C3\u00E2]/;
+
+/** One cheap test (a character class): false for most text, which holds none of U+FFFD, Â, Ã, â. */
+export function mayBeDamaged(s: string): boolean {
+  return SUSPECT.test(s);
+}
+
+/**
+ * Text the sender damaged before it reached us: `replacement` when it holds U+FFFD (characters already
+ * lost: our decoding never writes one, see decode.ts), `mojibake` when it holds UTF-8 read as
+ * Latin-1/Windows-1252. Null for ordinary text. Never repairs: the text stays as sent.
+ */
+export function textDamage(s: string): 'replacement' | 'mojibake' | null {
+  if (!mayBeDamaged(s)) return null;
+  if (s.includes('\uFFFD')) return 'replacement';
+  return MOJIBAKE.test(s) ? 'mojibake' : null;
+}
+
+/** The warning for damaged text in `field`: names the field and the kind of damage, never the text. */
+export function textDamageWarning(field: string, damage: 'replacement' | 'mojibake'): string {
+  return damage === 'replacement'
+    ? `${field}: holds U+FFFD, characters the sender's file had already lost`
+    : `${field}: looks garbled (UTF-8 read as Latin-1 by the sender, such as "Ã¤" for "ä")`;
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Field helpers: absent → null silently, unreadable → null plus a warning naming the field.
 
 /** Trimmed text, null when absent or empty. */

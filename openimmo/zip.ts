@@ -4,7 +4,7 @@
  * A ZIP comes from outside, so every entry is checked before anything is read: no traversal, absolute
  * paths, drive letters, symlinks or encryption, and limits against zip bombs. The sizes in the headers
  * are only a first filter: the streams count what they actually inflate and stop at the limits, because
- * headers can lie.
+ * headers can lie; an entry that inflates to more or fewer bytes than its header declares is rejected.
  */
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import * as yauzl from 'yauzl';
@@ -233,7 +233,8 @@ function openYauzl(source: string | Buffer): Promise<yauzl.ZipFile> {
     lazyEntries: true,
     autoClose: false,
     decodeStrings: false,
-    validateEntrySizes: true,
+    // Checked by LimitStream instead, with a ZipRejected that names the entry and its declared size.
+    validateEntrySizes: false,
   };
   return new Promise((resolve, reject) => {
     const cb = (err: Error | null, zf?: yauzl.ZipFile): void => {
@@ -286,13 +287,13 @@ function readAllEntries(zf: yauzl.ZipFile, limits: ZipLimits): Promise<CheckedEn
   });
 }
 
-/** Counts what is really inflated and stops at the limits (headers can lie). */
+/** Counts what is really inflated, stops at the limits and at the size the header declares (headers can lie). */
 class LimitStream extends Transform {
   private bytes = 0;
   constructor(
     private readonly name: string,
     private readonly max: number,
-    private readonly compressedSize: number,
+    private readonly entry: Pick<yauzl.Entry, 'compressedSize' | 'uncompressedSize'>,
     private readonly limits: ZipLimits,
     private readonly onBytes: (name: string, bytesSoFar: number) => void,
   ) {
@@ -302,13 +303,20 @@ class LimitStream extends Transform {
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     this.bytes += chunk.length;
     try {
+      const declared = this.entry.uncompressedSize;
+      if (this.bytes > declared) {
+        throw rejected(`ZIP entry ${q(this.name)} is rejected: it inflates to more than the ${declared} bytes its header declares`, {
+          entry: cap(this.name),
+          declared,
+        });
+      }
       if (this.bytes > this.max) {
         throw rejected(`ZIP entry ${q(this.name)} is rejected: it inflates beyond the limit of ${this.max} bytes`, {
           entry: cap(this.name),
           limit: this.max,
         });
       }
-      checkRatio(this.name, this.bytes, this.compressedSize, this.limits);
+      checkRatio(this.name, this.bytes, this.entry.compressedSize, this.limits);
       this.onBytes(this.name, this.bytes);
     } catch (e) {
       cb(e as Error);
@@ -316,6 +324,22 @@ class LimitStream extends Transform {
     }
     cb(null, chunk);
   }
+
+  override _flush(cb: TransformCallback): void {
+    const declared = this.entry.uncompressedSize;
+    if (this.bytes >= declared) return cb();
+    cb(
+      rejected(`ZIP entry ${q(this.name)} is rejected: it inflates to ${this.bytes} bytes, fewer than the ${declared} its header declares`, {
+        entry: cap(this.name),
+        declared,
+      }),
+    );
+  }
+}
+
+/** An error of the system (reading the local file: EIO, ENOENT …), not of the archive's content: transient, not ZipRejected. */
+function isSystemError(err: unknown): boolean {
+  return err instanceof Error && typeof (err as NodeJS.ErrnoException).code === 'string' && typeof (err as NodeJS.ErrnoException).syscall === 'string';
 }
 
 export class ZipTransfer {
@@ -368,8 +392,8 @@ export class ZipTransfer {
     } catch (err) {
       throw wrapYauzlError(err, `ZIP entry ${q(name)} cannot be read`);
     }
-    const limiter = new LimitStream(name, max, e.entry.compressedSize, this.limits, (n, b) => this.count(n, b));
-    raw.on('error', (err) => limiter.destroy(wrapYauzlError(err, `ZIP entry ${q(name)} cannot be read`)));
+    const limiter = new LimitStream(name, max, e.entry, this.limits, (n, b) => this.count(n, b));
+    raw.on('error', (err) => limiter.destroy(isSystemError(err) ? err : wrapYauzlError(err, `ZIP entry ${q(name)} cannot be read`)));
     limiter.on('close', () => {
       this.open.delete(limiter);
       raw.destroy();

@@ -169,21 +169,53 @@ export function batchSnapshot(p: BatchProgress, final = false): ProgressSnapshot
   };
 }
 
-/** Polls `query` every `everyMs` into the view until `result` settles; query errors are skipped (between runs, finished). */
-async function follow<T>(result: Promise<T>, poll: () => Promise<void>, everyMs: number): Promise<T> {
-  let stopped = false;
-  let polling: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => {
-    if (!stopped) polling = poll().catch(() => undefined);
-  }, everyMs);
-  polling = poll().catch(() => undefined);
+/** Resolves after `ms`, or at once when `signal` aborts (never rejects). */
+function pause(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done);
+  });
+}
+
+/**
+ * Polls into the view until `result` settles, one poll at a time: the next one `everyMs` after the
+ * previous one settled. Poll errors are skipped (between runs, a worker gone). When `result`
+ * settles, the poll in flight is told to stop (`signal`) and awaited before this returns, so the
+ * caller may close the Temporal connection: a query still retrying on it (no worker to answer) would
+ * otherwise send again on a closed channel and crash the process.
+ */
+export async function follow<T>(result: Promise<T>, poll: (signal: AbortSignal) => Promise<void>, everyMs: number): Promise<T> {
+  const stop = new AbortController();
+  const polling = (async () => {
+    while (!stop.signal.aborted) {
+      await poll(stop.signal).catch(() => undefined);
+      await pause(everyMs, stop.signal);
+    }
+  })();
   try {
     return await result;
   } finally {
-    stopped = true;
-    clearInterval(timer);
+    stop.abort();
     await polling;
   }
+}
+
+/** How long one progress query may take (its retries included) before it is given up: the next one is asked. */
+export const PROGRESS_QUERY_DEADLINE_MS = 10_000;
+
+/**
+ * Asks a workflow's `progress` query with a deadline and `signal`: a query that no worker answers
+ * ends by itself, and one in flight when the follower stops is cancelled.
+ */
+function queryProgress(handle: WorkflowHandle, signal: AbortSignal): Promise<unknown> {
+  const client = handle.client;
+  return client.withAbortSignal(signal, () => client.withDeadline(Date.now() + PROGRESS_QUERY_DEADLINE_MS, () => handle.query('progress')));
 }
 
 /**
@@ -203,7 +235,7 @@ export async function followBatch(
   try {
     const summary = await follow(
       stopped ? Promise.race([run.result(), stopped]) : run.result(),
-      async () => view.update(label, batchSnapshot((await run.handle.query('progress')) as BatchProgress)),
+      async (signal) => view.update(label, batchSnapshot((await queryProgress(run.handle, signal)) as BatchProgress)),
       o.everyMs ?? 1000,
     );
     view.update(label, batchSnapshot({ ...summary, running: 0, pending: 0 }, true));
@@ -251,13 +283,13 @@ export async function followFiles(
     });
     return r;
   });
-  const poll = async () => {
+  const poll = async (signal: AbortSignal) => {
     // A file whose query fails (between attempts, or gone) keeps its last line.
     await Promise.allSettled(
       files
         .filter((f) => !finished.has(f.label))
         .map(async (f) => {
-          const p = (await f.handle.query('progress')) as FileProgress;
+          const p = (await queryProgress(f.handle, signal)) as FileProgress;
           if (!finished.has(f.label)) view.update(f.label, snapshot(p));
         }),
     );

@@ -8,6 +8,8 @@
  * - the estates imported today (created, updated, archived: distinct IMV ids, from the ledger's objects);
  * - the workers polling the task queue (Temporal's description of the task queue, once for all tenants).
  * It prints ids, file names, counts and the ledger's messages: what `imv-import imports` shows, nothing more.
+ * Temporal and the database are sources of their own: when one cannot be reached, the parts read
+ * from it say so and the parts read from the other still show.
  */
 import { ScheduleNotFoundError, type Client } from '@temporalio/client';
 import type { AppConfig, TenantConfig } from '../config/config';
@@ -73,15 +75,28 @@ export interface ProblemImport {
   replay: string;
 }
 
+export interface Problems {
+  since: string;
+  imports: ProblemImport[];
+  replayAll: string | null;
+}
+
+export interface EstatesToday {
+  since: string;
+  created: number;
+  updated: number;
+  archived: number;
+}
+
 export interface TenantStatus {
   tenant: string;
   schedule: Part<ScheduleState>;
   lastBatch: Part<LastBatch | null>;
   inbox: Part<InboxNow>;
   /** When a batch last listed the inbox (null: never). */
-  lastListedAt: string | null;
-  problems: { since: string; imports: ProblemImport[]; replayAll: string | null };
-  estatesToday: { since: string; created: number; updated: number; archived: number };
+  lastListedAt: Part<string | null>;
+  problems: Part<Problems>;
+  estatesToday: Part<EstatesToday>;
 }
 
 export interface StatusReport {
@@ -101,6 +116,30 @@ async function part<T>(fn: () => Promise<T>): Promise<Part<T>> {
 }
 
 export const isError = <T>(p: Part<T>): p is { error: string } => typeof p === 'object' && p !== null && 'error' in p;
+
+/**
+ * Where status reads from, each either connected or why not (`{ error }`). Knex's instance is a
+ * function, so it is never taken for an error.
+ */
+export interface StatusSources {
+  temporal: Part<Client>;
+  db: Db | { error: string };
+}
+
+/** Each Temporal part's reads end within this (a server that accepts but does not answer). */
+const TEMPORAL_DEADLINE_MS = 20_000;
+
+/** `fn` with Temporal's client, or the reason Temporal cannot be read, as the part's error. */
+function fromTemporal<T>(temporal: Part<Client>, fn: (c: Client) => Promise<T>): Promise<Part<T>> {
+  if (isError(temporal)) return Promise.resolve(temporal);
+  return part(() => temporal.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => fn(temporal)));
+}
+
+/** `fn` with the database, or the reason it cannot be read, as the part's error. */
+function fromDb<T>(db: StatusSources['db'], fn: (db: Db) => Promise<T>): Promise<Part<T>> {
+  if (isError(db)) return Promise.resolve(db);
+  return part(() => fn(db));
+}
 
 const iso = (t: Date | null | undefined) => (t ? t.toISOString() : null);
 
@@ -123,10 +162,12 @@ export async function taskQueuePollers(
   return { workflowPollers: await of(TASK_QUEUE_TYPE.workflow), activityPollers: await of(TASK_QUEUE_TYPE.activity) };
 }
 
-async function scheduleState(client: Client, tenant: string): Promise<{ schedule: Part<ScheduleState>; lastBatch: Part<LastBatch | null> }> {
+async function scheduleState(temporal: Part<Client>, tenant: string): Promise<{ schedule: Part<ScheduleState>; lastBatch: Part<LastBatch | null> }> {
+  if (isError(temporal)) return { schedule: temporal, lastBatch: temporal };
+  const client = temporal;
   let d;
   try {
-    d = await describeSchedule(client, tenant);
+    d = await client.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () => describeSchedule(client, tenant));
   } catch (e) {
     const error = e instanceof ScheduleNotFoundError ? `no schedule ${scheduleIdOf(tenant)}: run imv-import schedule ensure` : shortErrorMessage(e);
     return { schedule: { error }, lastBatch: { error } };
@@ -141,7 +182,7 @@ async function scheduleState(client: Client, tenant: string): Promise<{ schedule
   };
   const recent = d.info.recentActions.filter((a) => a.action.type === 'startWorkflow').map((a) => a.action.workflow.workflowId);
   const workflowId = d.info.runningActions[0]?.workflow.workflowId ?? recent[recent.length - 1];
-  return { schedule, lastBatch: workflowId ? await part(() => lastBatch(client, workflowId)) : null };
+  return { schedule, lastBatch: workflowId ? await fromTemporal(client, (c) => lastBatch(c, workflowId)) : null };
 }
 
 async function lastBatch(client: Client, workflowId: string): Promise<LastBatch> {
@@ -158,7 +199,9 @@ async function lastBatch(client: Client, workflowId: string): Promise<LastBatch>
 }
 
 /** The inbox now: one listing (no second look: the minimum age decides what counts as finished). */
-async function inboxNow(db: Db, t: TenantConfig, now: number): Promise<InboxNow> {
+async function inboxNow(db: StatusSources['db'], t: TenantConfig, now: number): Promise<InboxNow> {
+  // The ledger says which listed files were imported already: without it the listing means nothing.
+  if (isError(db)) throw new Error(db.error);
   const access = ftpAccessOf(t);
   const all = await withFtp(access, (c) => listFinishedUploads(c, access.baseDir, { minAgeMs: 0, stableCheckMs: 0 }), { timeoutMs: 15_000 });
   const finished = await finishedWorkflowIds(
@@ -220,35 +263,35 @@ export function startOfDay(now: Date): Date {
   return new Date(now.getFullYear(), now.getMonth(), now.getDate());
 }
 
-export async function collectStatus(cfg: AppConfig, client: Client, db: Db, o: { tenants: string[]; now?: Date }): Promise<StatusReport> {
+export async function collectStatus(cfg: AppConfig, sources: StatusSources, o: { tenants: string[]; now?: Date }): Promise<StatusReport> {
+  const { temporal, db } = sources;
   const now = o.now ?? new Date();
   const since24h = new Date(now.getTime() - 24 * 3600_000);
   const today = startOfDay(now);
-  const listed = new Map((await inboxStates(db, o.tenants)).map((s) => [s.tenant, s.listedAt]));
+  const listed = await fromDb(db, async (d) => new Map((await inboxStates(d, o.tenants)).map((s) => [s.tenant, s.listedAt])));
   const tenants: TenantStatus[] = [];
   for (const id of o.tenants) {
     const t = cfg.tenants.find((x) => x.id === id)!;
-    const { schedule, lastBatch } = await scheduleState(client, id);
-    const imports = await problemImports(db, id, since24h);
+    const { schedule, lastBatch } = await scheduleState(temporal, id);
     tenants.push({
       tenant: id,
       schedule,
       lastBatch,
       inbox: await part(() => inboxNow(db, t, now.getTime())),
-      lastListedAt: listed.get(id) ?? null,
-      problems: {
-        since: since24h.toISOString(),
-        imports,
-        replayAll: imports.some((p) => p.status === 'failed') ? `imv-import replay --failed --tenant ${id} --since ${since24h.toISOString()}` : null,
-      },
-      estatesToday: { since: today.toISOString(), ...(await estatesSince(db, id, today)) },
+      lastListedAt: isError(listed) ? listed : (listed.get(id) ?? null),
+      problems: await fromDb(db, async (d) => {
+        const imports = await problemImports(d, id, since24h);
+        const replayAll = imports.some((p) => p.status === 'failed') ? `imv-import replay --failed --tenant ${id} --since ${since24h.toISOString()}` : null;
+        return { since: since24h.toISOString(), imports, replayAll };
+      }),
+      estatesToday: await fromDb(db, async (d) => ({ since: today.toISOString(), ...(await estatesSince(d, id, today)) })),
     });
   }
   return {
     generatedAt: now.toISOString(),
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.temporal.taskQueue,
-    workers: await part(() => taskQueuePollers(client, cfg.temporal.namespace, cfg.temporal.taskQueue)),
+    workers: await fromTemporal(temporal, (c) => taskQueuePollers(c, cfg.temporal.namespace, cfg.temporal.taskQueue)),
     tenants,
   };
 }
@@ -284,7 +327,7 @@ function formatBatch(b: TenantStatus['lastBatch'], now: number): string {
 }
 
 function formatInbox(t: TenantStatus, now: number): string[] {
-  const listed = `last listed by a batch ${when(t.lastListedAt, now)}`;
+  const listed = isError(t.lastListedAt) ? 'last listed by a batch: unknown' : `last listed by a batch ${when(t.lastListedAt, now)}`;
   if (isError(t.inbox)) return [`inbox       cannot list: ${t.inbox.error}; ${listed}`];
   const i = t.inbox;
   const oldest = i.waiting[0];
@@ -299,6 +342,7 @@ function formatInbox(t: TenantStatus, now: number): string[] {
 
 function formatProblems(t: TenantStatus): string[] {
   const p = t.problems;
+  if (isError(p)) return [`problems    cannot read the ledger: ${p.error}`];
   if (!p.imports.length) return ['problems    no failed or partial imports in the last 24 h'];
   const out = [`problems    ${p.imports.length} failed or partial import${p.imports.length === 1 ? '' : 's'} in the last 24 h (not replayed since):`];
   for (const x of p.imports)
@@ -326,7 +370,11 @@ export function formatStatus(r: StatusReport): string {
     );
     out.push(formatBatch(t.lastBatch, now), ...formatInbox(t, now), ...formatProblems(t));
     const e = t.estatesToday;
-    out.push(`today       estates created ${e.created}, updated ${e.updated}, archived ${e.archived} (since ${when(e.since, now)})`);
+    out.push(
+      isError(e)
+        ? `today       cannot read the ledger: ${e.error}`
+        : `today       estates created ${e.created}, updated ${e.updated}, archived ${e.archived} (since ${when(e.since, now)})`,
+    );
   }
   return out.join('\n');
 }

@@ -1,11 +1,13 @@
 /**
- * Stuck imports as ops see them: the limit (flag, else IMV_STUCK_AFTER, else 2 hours), the warning
+ * Stuck imports as ops see them: the limit (flag, else IMV_STUCK_AFTER, else the config file's
+ * worker.stuckAfter, else 2 hours), the warning
  * block `imv-import imports` prints, and the worker's periodic check (a log line and the
  * `imv_import_stuck_imports{tenant}` gauge). The query itself is in db/stuck.ts.
  */
 import type { Db } from '../db/db';
 import type { Logger } from '../common/logger';
 import { shortErrorMessage } from './errors';
+import { durationSeconds } from '../common/duration';
 import { DEFAULT_STUCK_AFTER_SECONDS, countStuckImports, findStuckImports, type StuckImport } from '../db/stuck';
 
 export { DEFAULT_STUCK_AFTER_SECONDS };
@@ -15,18 +17,20 @@ export const DEFAULT_STUCK_CHECK_INTERVAL_SECONDS = 5 * 60;
 
 /** `90s`, `45m`, `2h`, `1d`; a bare number is minutes. Returns seconds. */
 export function parseDuration(text: string): number {
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*$/i.exec(text);
-  if (!m) throw Object.assign(new Error(`not a duration: ${JSON.stringify(text)} (e.g. 90m, 2h, 1d)`), { exitCode: 1 });
-  const unit = (m[2] ?? 'm').toLowerCase();
-  const seconds = Number(m[1]) * (unit === 's' ? 1 : unit === 'h' ? 3600 : unit === 'd' ? 86400 : 60);
+  const seconds = durationSeconds(text);
+  if (seconds === null) throw Object.assign(new Error(`not a duration: ${JSON.stringify(text)} (e.g. 90m, 2h, 1d)`), { exitCode: 1 });
   if (!(seconds > 0)) throw Object.assign(new Error(`a duration must be positive: ${JSON.stringify(text)}`), { exitCode: 1 });
-  return Math.round(seconds);
+  return seconds;
 }
 
-/** The stuck limit in seconds: the flag, else IMV_STUCK_AFTER, else two hours. */
-export function stuckAfterSeconds(flag?: string, env: NodeJS.ProcessEnv = process.env): number {
+/**
+ * The stuck limit in seconds: the flag, else IMV_STUCK_AFTER, else the config file's `worker.stuckAfter`
+ * (checked when the config is read), else two hours.
+ */
+export function stuckAfterSeconds(flag?: string, env: NodeJS.ProcessEnv = process.env, configured?: string): number {
   if (flag !== undefined) return parseDuration(flag);
   if (env.IMV_STUCK_AFTER) return parseDuration(env.IMV_STUCK_AFTER);
+  if (configured !== undefined) return parseDuration(configured);
   return DEFAULT_STUCK_AFTER_SECONDS;
 }
 

@@ -9,8 +9,14 @@
  * - Never half visible: a blob's chunks and its `store_blobs` row are written in one transaction
  *   (the chunks' foreign key is checked at commit); a stream that fails midway rolls it all back.
  * - De-duplicated: the row is keyed by sha256. Content known up front (or shorter than a chunk) is
- *   one statement that writes nothing when the row exists; a longer stream that turns out to be
- *   stored already is rolled back, and the existing blob is marked used.
+ *   one statement that writes nothing but the used time when the row exists; a longer stream that
+ *   turns out to be stored already drops its own chunks, and the existing blob is marked used.
+ * - Safe beside garbage collection: a put that finds its content stored marks it used in the same
+ *   statement that finds it (`ON CONFLICT … DO UPDATE SET used_at`), which locks the row. The
+ *   collector's DELETE re-checks `used_at` in its WHERE (store.remove), so under READ COMMITTED
+ *   either the put's touch commits first and the DELETE, re-reading the row, keeps it; or the DELETE
+ *   commits first and the put's insert, re-checking the conflict, writes the content anew. There is
+ *   no moment between "it exists" and "it is marked used" for a removal to fall into.
  * Random-access readers (ZIP) get a local copy in this host's scratch folder (store/local-copies.ts).
  */
 import { readdir, rm } from 'node:fs/promises';
@@ -24,9 +30,6 @@ import { LocalCopies } from './local-copies';
 import { assertSha256, NotStoredError, type FileStore, type LocalCopy, type Stored, type StoredBlob } from './file-store';
 
 export const CHUNK_BYTES = 1024 * 1024;
-
-/** Thrown inside the write transaction when the content is stored already: rolls the copy back. */
-class AlreadyStored extends Error {}
 
 export class PgFileStore implements FileStore {
   readonly kind = 'postgres' as const;
@@ -154,17 +157,17 @@ export class PgFileStore implements FileStore {
         await write(second.value);
         for (let next = await chunks.next(); !next.done; next = await chunks.next()) await write(next.value);
         stored.sha256 = hash.digest('hex');
-        const published = await trx.raw('INSERT INTO store_blobs (sha256, id, size, chunks) VALUES (?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING', [
+        // Stored already: this statement marks the existing blob used (and holds its row until the
+        // commit), and the chunks written here are dropped in the same transaction. Rolling back and
+        // touching afterwards would leave a gap in which garbage collection could remove the blob.
+        const published = await trx.raw(`INSERT INTO store_blobs (sha256, id, size, chunks) VALUES (?, ?, ?, ?) ${OR_TOUCH} RETURNING id`, [
           stored.sha256,
           id,
           stored.size,
           seq,
         ]);
-        if (!published.rowCount) throw new AlreadyStored();
+        if (Number(published.rows[0].id) !== id) await trx.raw('DELETE FROM store_chunks WHERE blob_id = ?', [id]);
       });
-    } catch (e) {
-      if (!(e instanceof AlreadyStored)) throw e;
-      await this.touch(stored.sha256);
     } finally {
       // A source that failed midway (or a failed write) must not be left reading.
       await chunks.return?.(undefined);
@@ -172,10 +175,9 @@ export class PgFileStore implements FileStore {
     return stored;
   }
 
-  /** Content of at most one chunk: one insert (in a transaction only for its commit mode), which writes nothing when it is stored already. */
+  /** Content of at most one chunk: one statement (in a transaction only for its commit mode), which only marks the blob used when it is stored already. */
   private async putSmall(sha256: string, data: Buffer): Promise<Stored> {
-    const r = await runInsert(this.db, sha256, data);
-    if (!r) await this.touch(sha256);
+    await runInsert(this.db, sha256, data);
     return { sha256, size: data.length };
   }
 }
@@ -198,28 +200,33 @@ async function readChunk(db: Db, blobId: number, seq: number): Promise<Buffer | 
   return row ? Buffer.from(row.data, 'base64') : null;
 }
 
-/** Whether the blob was new (false: it was stored already, nothing was written). */
-async function runInsert(db: Knex, sha256: string, data: Buffer): Promise<boolean> {
-  return db.transaction(async (trx) => {
+/**
+ * Ends every insert of a `store_blobs` row: when the hash is stored already, the existing row is marked
+ * used instead (and `RETURNING` gives its id). Finding and touching are one statement on a locked row:
+ * see the header.
+ */
+const OR_TOUCH = 'ON CONFLICT (sha256) DO UPDATE SET used_at = now()';
+
+async function runInsert(db: Knex, sha256: string, data: Buffer): Promise<void> {
+  await db.transaction(async (trx) => {
     await trx.raw(ASYNC_COMMIT);
-    return insertSmall(trx, sha256, data);
+    await insertSmall(trx, sha256, data);
   });
 }
 
-async function insertSmall(db: Knex, sha256: string, data: Buffer): Promise<boolean> {
+async function insertSmall(db: Knex, sha256: string, data: Buffer): Promise<void> {
   if (!data.length) {
-    const r = await db.raw('INSERT INTO store_blobs (sha256, size, chunks) VALUES (?, 0, 0) ON CONFLICT (sha256) DO NOTHING', [sha256]);
-    return r.rowCount > 0;
+    await db.raw(`INSERT INTO store_blobs (sha256, size, chunks) VALUES (?, 0, 0) ${OR_TOUCH}`, [sha256]);
+    return;
   }
-  // The row and its one chunk in one statement; the chunk is written only when the row is new.
-  const r = await db.raw(
-    `WITH b AS (
-       INSERT INTO store_blobs (sha256, size, chunks) VALUES (?, ?, 1) ON CONFLICT (sha256) DO NOTHING RETURNING id
-     )
-     INSERT INTO store_chunks (blob_id, seq, data) SELECT id, 0, ? FROM b`,
+  // The row (or the existing one, marked used) and its one chunk in one statement: the id is drawn
+  // first, and the chunk is written only when the row that comes back has that id (the row is new).
+  await db.raw(
+    `WITH n AS (SELECT nextval('store_blob_ids') AS id),
+     b AS (INSERT INTO store_blobs (sha256, id, size, chunks) SELECT ?, id, ?, 1 FROM n ${OR_TOUCH} RETURNING id)
+     INSERT INTO store_chunks (blob_id, seq, data) SELECT id, 0, ? FROM b JOIN n USING (id)`,
     [sha256, data.length, data],
   );
-  return r.rowCount > 0;
 }
 
 /** The stream in pieces of exactly `size` bytes (the last one shorter), hashed on the way. */

@@ -7,14 +7,15 @@
  * endpoint listens on 127.0.0.1 unless METRICS_HOST says otherwise (it has no authentication).
  *
  * Stuck imports: at start and every 5 minutes (IMV_STUCK_CHECK_INTERVAL) the worker counts ledger rows
- * in status importing for longer than IMV_STUCK_AFTER (default 2h), logs a warning naming them and
+ * in status importing for longer than IMV_STUCK_AFTER, else the config's worker.stuckAfter (default 2h), logs a warning naming them and
  * sets the gauge imv_import_stuck_imports{tenant}; at the same times it sets the inbox gauges
  * (imv_import_inbox_*{tenant}) from what the tenants' last batches listed (db/inbox.ts).
  */
 import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogLevel } from '@temporalio/worker';
 import type { AppConfig } from '../config/config';
 import { logger, type Logger } from '../common/logger';
-import { createImportWorker } from './worker';
+import { createImportWorker, WorkerStartError, type ImportWorker } from './worker';
+import { shortErrorMessage } from '../ops/errors';
 import { appMetrics, freeLoopbackPort, initTenantSeries, metricsHostOf, startMetricsServer, type AppMetrics, type MetricsServer } from './metrics';
 import type { Db } from '../db/db';
 import { inboxStates } from '../db/inbox';
@@ -40,7 +41,15 @@ export function installRuntime(cfg: AppConfig, o: { log?: Logger; sdkLogLevel?: 
       logger: new DefaultLogger(level, (entry) => {
         const { message, meta } = entry;
         const m = (meta ?? {}) as Record<string, unknown>;
-        const fields = { workflowId: m.workflowId, runId: m.runId, activityType: m.activityType, workflowType: m.workflowType, taskQueue: m.taskQueue };
+        // `state`: the worker's state changes (RUNNING, STOPPING when a SIGTERM starts the drain, …).
+        const fields = {
+          workflowId: m.workflowId,
+          runId: m.runId,
+          activityType: m.activityType,
+          workflowType: m.workflowType,
+          taskQueue: m.taskQueue,
+          state: m.state,
+        };
         // Our interceptor logs every failed activity attempt at warn with its error type, and a failed
         // file is in the ledger with its report: the SDK's own "Activity failed" and a file workflow's
         // "Workflow failed" would say it again, without the type, so they are info here.
@@ -71,7 +80,13 @@ export async function startTelemetry(
   const { sdkMetricsUrl } = await installRuntime(cfg, { ...o, sdkMetrics: enabled });
   if (!enabled) return { metrics: null, close: async () => {} };
   const port = o.port ?? cfg.metricsPort ?? 0;
-  const metrics = await startMetricsServer({ port, host: o.host ?? metricsHostOf(), sdkMetricsUrl, log: o.log ?? logger });
+  const host = o.host ?? metricsHostOf();
+  const metrics = await startMetricsServer({ port, host, sdkMetricsUrl, log: o.log ?? logger }).catch((e: unknown) => {
+    const code = (e as { code?: string }).code;
+    throw new WorkerStartError(
+      `cannot serve /metrics on ${host}:${port} (metricsPort in IMV_CONFIG, or METRICS_PORT): ${code === 'EADDRINUSE' ? 'the port is in use' : shortErrorMessage(e)}`,
+    );
+  });
   return { metrics, close: () => metrics.close() };
 }
 
@@ -96,7 +111,7 @@ export function startStuckImportsWatch(cfg: AppConfig, db: Db, o: { log?: Logger
   return watchStuckImports({
     db,
     tenants,
-    stuckAfterSeconds: stuckAfterSeconds(undefined, env),
+    stuckAfterSeconds: stuckAfterSeconds(undefined, env, cfg.worker.stuckAfter),
     intervalSeconds: stuckCheckIntervalSeconds(env),
     gauge: metrics.stuckImports,
     log: (o.log ?? logger).child({ component: 'stuck-imports' }),
@@ -104,9 +119,68 @@ export function startStuckImportsWatch(cfg: AppConfig, db: Db, o: { log?: Logger
   });
 }
 
+/** The SDK's shutdown signals (its default list): they drain a running worker. */
+const STOP_SIGNALS: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGUSR2'];
+
+/** A stop signal came before the worker ran: nothing was started that needs draining. */
+class StartupInterrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`${signal} during start-up`);
+  }
+}
+
+/**
+ * Start-up's own handling of the stop signals. The SDK runtime takes them over when it is installed
+ * (the first step), but only a running worker reacts to them: without this, a SIGTERM while the
+ * database or Temporal is still being reached would be swallowed. Each step races the signal; what a
+ * step opens after the signal won is closed again.
+ */
+function startupSignals() {
+  let interrupted: StartupInterrupted | null = null;
+  let reject: (e: StartupInterrupted) => void = () => undefined;
+  const signalled = new Promise<never>((_, r) => (reject = r));
+  signalled.catch(() => undefined);
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupted ??= new StartupInterrupted(signal);
+    reject(interrupted);
+  };
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  return {
+    step<T>(p: Promise<T>, close: (v: T) => Promise<unknown>): Promise<T> {
+      void p.then((v) => (interrupted ? close(v) : undefined)).catch(() => undefined);
+      return Promise.race([p, signalled]);
+    },
+    end() {
+      for (const s of STOP_SIGNALS) process.off(s, onSignal);
+    },
+  };
+}
+
+/**
+ * `imv-import worker`: runs until a stop signal has drained it. A failed start-up (database, Temporal,
+ * the metrics port) closes what it had opened and throws; a stop signal during start-up ends it
+ * without error. The CLI ends the process afterwards (the SDK runtime's log forwarding would keep it).
+ */
 export async function runWorkerProcess(cfg: AppConfig, o: { identity?: string } = {}): Promise<void> {
-  const telemetry = await startTelemetry(cfg);
-  const w = await createImportWorker(cfg, { identity: o.identity });
+  const startup = startupSignals();
+  let telemetry: Awaited<ReturnType<typeof startTelemetry>> | null = null;
+  let w: ImportWorker;
+  try {
+    telemetry = await startup.step(startTelemetry(cfg), (t) => t.close());
+    // A worker created after the signal never polls: started and stopped at once, it closes its connections.
+    w = await startup.step(createImportWorker(cfg, { identity: o.identity }), (late) => {
+      const ran = late.run();
+      late.shutdown();
+      return ran;
+    });
+  } catch (e) {
+    await telemetry?.close().catch(() => undefined);
+    if (!(e instanceof StartupInterrupted)) throw e;
+    logger.info({ signal: e.signal }, 'worker stopped during start-up');
+    return;
+  } finally {
+    startup.end();
+  }
   logger.info(
     {
       taskQueue: cfg.temporal.taskQueue,

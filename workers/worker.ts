@@ -2,10 +2,10 @@
  * A worker: stateless and interchangeable, any number on one task queue (scale-out). Its database
  * pool is sized to its activity slots so that every running activity can hold a connection.
  */
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions as WorkerCreateOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import os from 'node:os';
 import type { AppConfig } from '../config/config';
-import { explainTemporalConnectFailure, TemporalConnectError, temporalConnectOptions } from '../config/temporal';
+import { explainTemporalConnectFailure, temporalConnectOptions } from '../config/temporal';
 import { createActivities } from '../activities';
 import { openDatabase, type Db } from '../db/db';
 import { createFileStore } from '../store/file-store';
@@ -14,6 +14,7 @@ import { logger as rootLogger, type Logger } from '../common/logger';
 import { activityObservability } from './interceptors';
 import { appMetrics, type AppMetrics } from './metrics';
 import { prebuiltBundle, workflowsPath } from './workflow-bundle';
+import { shortErrorMessage } from '../ops/errors';
 
 export interface ImportWorker {
   worker: Worker;
@@ -41,45 +42,103 @@ export { workflowsPath };
 export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {}): Promise<ImportWorker> {
   const log = opts.log ?? rootLogger;
   const slots = cfg.worker.maxConcurrentActivities;
-  const db = await openDatabase(cfg, slots + 2);
+  const db = await openDatabase(cfg, slots + 2).catch((e: unknown) => {
+    rootLogger.debug({ err: { message: (e as Error).message, stack: (e as Error).stack } }, 'opening the database failed');
+    throw new WorkerStartError(
+      `cannot open the database ${databaseWhere(cfg.databaseUrl)} (databaseUrl in IMV_CONFIG, or DATABASE_URL): ${shortErrorMessage(e)}`,
+    );
+  });
   const store = createFileStore(cfg, db);
-  const cleaned = await store.cleanTemp();
-  if (cleaned) log.info({ cleaned, store: store.kind }, 'removed temp files left by interrupted downloads');
-  const connection = opts.connection ?? (await connectWorker(cfg));
-  // Logged-in FTP connections shared by this worker's activities (as many idle as activity slots).
-  const ftpPool = new FtpPool({ timeoutMs: opts.ftpTimeoutMs, maxIdle: slots });
-  const activities = createActivities({ cfg, db, store, log, env: opts.env, ftpTimeoutMs: opts.ftpTimeoutMs, ftpPool });
+  // What start-up opened is closed again when a later step fails: an open pool would keep a worker
+  // that cannot start alive.
+  const opened: (() => unknown)[] = [() => db.destroy(), () => store.close()];
+  try {
+    const cleaned = await store.cleanTemp();
+    if (cleaned) log.info({ cleaned, store: store.kind }, 'removed temp files left by interrupted downloads');
+    const connection = opts.connection ?? (await connectTemporal(cfg));
+    if (!opts.connection) opened.push(() => connection.close());
+    // Logged-in FTP connections shared by this worker's activities (as many idle as activity slots).
+    const ftpPool = new FtpPool({ timeoutMs: opts.ftpTimeoutMs, maxIdle: slots });
+    opened.push(() => ftpPool.close());
+    const worker = await Worker.create(workerOptions(cfg, opts, { connection, db, store, log, ftpPool }));
+    return {
+      worker,
+      db,
+      async run() {
+        try {
+          await worker.run();
+        } finally {
+          ftpPool.close();
+          await store.close();
+          await db.destroy();
+          if (!opts.connection) await connection.close();
+        }
+      },
+      shutdown() {
+        if (worker.getState() === 'RUNNING') worker.shutdown();
+      },
+    };
+  } catch (e) {
+    for (const close of opened.reverse()) await Promise.resolve(close()).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** A worker's start-up failed, for a reason the operator fixes (the CLI prints the message alone, exit 1). */
+export class WorkerStartError extends Error {
+  override readonly name = 'WorkerStartError';
+  readonly exitCode = 1;
+}
+
+/** host:port/name of a database URL: never its user or password. */
+function databaseWhere(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.host}${u.pathname}`;
+  } catch {
+    return '(databaseUrl is not a URL)';
+  }
+}
+
+/** The worker's connection, made as the CLI's (config/temporal.ts); a failure is one short line. */
+async function connectTemporal(cfg: AppConfig): Promise<NativeConnection> {
+  const options = temporalConnectOptions(cfg.temporal);
+  try {
+    return await NativeConnection.connect(options);
+  } catch (e) {
+    rootLogger.debug({ err: { message: temporalCause(e) } }, 'Temporal connection failed');
+    throw new WorkerStartError(await explainTemporalConnectFailure(cfg.temporal, options, new Error(temporalCause(e))));
+  }
+}
+
+/** The SDK's connection error is a Rust debug print (`tonic::transport::Error(… message: "Connection refused" …)`): its message. */
+function temporalCause(e: unknown): string {
+  const text = String((e as Error)?.message ?? e);
+  const inner = /message: "([^"]+)"/.exec(text)?.[1] ?? /\("([^"]+)"/.exec(text)?.[1];
+  return (inner ?? text).slice(0, 300);
+}
+
+function workerOptions(
+  cfg: AppConfig,
+  opts: WorkerOptions,
+  r: { connection: NativeConnection; db: Db; store: ReturnType<typeof createFileStore>; log: Logger; ftpPool: FtpPool },
+): WorkerCreateOptions {
+  const slots = cfg.worker.maxConcurrentActivities;
+  const activities = createActivities({ cfg, db: r.db, store: r.store, log: r.log, env: opts.env, ftpTimeoutMs: opts.ftpTimeoutMs, ftpPool: r.ftpPool });
   const metrics = opts.metrics ?? appMetrics();
   // Every activity type's retry series exists from the start at 0: the first retries are an increase.
   for (const name of Object.keys(activities)) metrics.activityRetries.inc({ activity_type: name }, 0);
-  const worker = await Worker.create({
-    connection,
+  return {
+    connection: r.connection,
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.temporal.taskQueue,
     identity: opts.identity ?? `imv-import-worker@${os.hostname()}:${process.pid}`,
     ...workflowCode(opts.workflowBundle),
     activities,
-    interceptors: { activity: [activityObservability({ metrics, log: log.child({ component: 'activity' }), db })] },
+    interceptors: { activity: [activityObservability({ metrics, log: r.log.child({ component: 'activity' }), db: r.db })] },
     maxConcurrentActivityTaskExecutions: slots,
     maxConcurrentWorkflowTaskExecutions: cfg.worker.maxConcurrentWorkflowTasks,
     shutdownGraceTime: opts.shutdownGraceMs ?? cfg.worker.shutdownGraceSeconds * 1000,
-  });
-  return {
-    worker,
-    db,
-    async run() {
-      try {
-        await worker.run();
-      } finally {
-        ftpPool.close();
-        await store.close();
-        await db.destroy();
-        if (!opts.connection) await connection.close();
-      }
-    },
-    shutdown() {
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-    },
   };
 }
 
@@ -88,14 +147,4 @@ function workflowCode(given: WorkflowBundleOption | undefined): { workflowBundle
   if (given) return { workflowBundle: given };
   const prebuilt = prebuiltBundle();
   return prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: workflowsPath() };
-}
-
-/** The worker's connection, made as the CLI's (config/temporal.ts); a failure is one short line. */
-async function connectWorker(cfg: AppConfig): Promise<NativeConnection> {
-  const options = temporalConnectOptions(cfg.temporal);
-  try {
-    return await NativeConnection.connect(options);
-  } catch (e) {
-    throw new TemporalConnectError(await explainTemporalConnectFailure(cfg.temporal, options, e));
-  }
 }

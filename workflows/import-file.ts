@@ -56,6 +56,12 @@ export const LOCAL_STEPS = 'local-steps';
  * Histories from before run the step for every chunk, as they did.
  */
 export const SKIP_IDLE_ATTACHMENTS = 'skip-idle-attachments';
+/**
+ * Marker of the shape whose result, when begin finds the ledger row final already, carries the
+ * row's counts (and its ImportObjects search attribute the row's total). Histories from before
+ * returned zero counts there.
+ */
+export const FINISHED_LEDGER_COUNTS = 'finished-ledger-counts';
 /** Small files only: seconds of work at most, retried on the worker (then with timers). */
 const LOCAL: LocalActivityOptions = { startToCloseTimeout: '2m', localRetryThreshold: '10s', retry };
 const local = (options: LocalActivityOptions, summary: string) => proxyLocalActivities<Activities>({ ...options, summary });
@@ -115,7 +121,9 @@ export async function importFile(input: ImportFileInput): Promise<ImportFileResu
     return { importId: begun.importId, outcome, fileName: begun.fileName, counts };
   };
   if (begun.finished) {
-    return result(begun.finished, emptyCounts());
+    // The import finished in an earlier attempt of this workflow task (a worker died before the
+    // server heard of it): its result is the ledger's. Histories from before returned no counts.
+    return result(begun.finished, patched(FINISHED_LEDGER_COUNTS) ? (begun.counts ?? emptyCounts()) : emptyCounts());
   }
 
   const finish = (summary: string, outcome: FinishOutcome) => finishOrAbandon(run, begun.importId, summary, outcome);

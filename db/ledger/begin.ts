@@ -1,7 +1,8 @@
 /** Opening a file's ledger row (beginImport). */
 import { FINAL_STATUSES } from '../../common/statuses';
 import type { Db } from '../db';
-import type { ImportRow } from './row';
+import { emptyCounts, type ObjectCounts } from '../../common/messages';
+import { countColumns, countsOfRow, type ImportRow } from './row';
 
 export interface BegunRow {
   id: number;
@@ -34,10 +35,11 @@ export async function upsertImport(db: Db, values: Record<string, unknown>, work
   return upserted[0];
 }
 
-/** The workflow's row that {@link upsertImport} left as it was: final already. */
-export async function finalImportOf(db: Db, workflowId: string): Promise<Pick<ImportRow, 'id' | 'file_name' | 'size' | 'status'>> {
-  return (await db('import_files').where({ workflow_id: workflowId }).first('id', 'file_name', 'size', 'status')) as Pick<
-    ImportRow,
-    'id' | 'file_name' | 'size' | 'status'
-  >;
+/** The workflow's row that {@link upsertImport} left as it was: final already, with the counts it ended with. */
+export async function finalImportOf(db: Db, workflowId: string): Promise<Pick<ImportRow, 'id' | 'file_name' | 'size' | 'status'> & { counts: ObjectCounts }> {
+  const row = (await db('import_files')
+    .where({ workflow_id: workflowId })
+    .first('id', 'file_name', 'size', 'status', ...Object.keys(countColumns(emptyCounts())))) as Pick<ImportRow, 'id' | 'file_name' | 'size' | 'status'> &
+    Record<string, unknown>;
+  return { id: row.id, file_name: row.file_name, size: row.size, status: row.status, counts: countsOfRow(row) };
 }

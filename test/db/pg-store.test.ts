@@ -8,8 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { createDb, migrate, type Db } from '../../db/db';
-import { NotStoredError } from '../../store/file-store';
+import { NotStoredError, type Stored } from '../../store/file-store';
+import { collectGarbage } from '../../store/gc';
 import { CHUNK_BYTES, PgFileStore } from '../../store/pg-store';
 import { createTestDatabase } from '../support/harness';
 
@@ -182,5 +184,112 @@ describe('PgFileStore', () => {
     expect(fs.readdirSync(copies)).toEqual([fs.readdirSync(copies).find((n) => n.startsWith(`${process.pid}-`))]);
     expect(await store.touch(sha256)).toBe(false);
     expect(await store.size(sha256)).toBeNull();
+  });
+});
+
+/**
+ * A put of content that is stored already, racing garbage collection of that (aged, unreferenced)
+ * content. The interleavings are forced with the collector's transaction on a second connection: it
+ * holds the blob's row, the test waits until PostgreSQL reports the put waiting on it, then the real
+ * collector (store/gc.ts) removes the blob in that transaction and commits. Whatever the order, the put
+ * must leave its content stored.
+ */
+describe('PgFileStore: a put racing garbage collection of the same content', () => {
+  let dbh: Awaited<ReturnType<typeof createTestDatabase>>;
+  let db: Db;
+  let gcDb: Db;
+  let store: PgFileStore;
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-pgstore-gc-'));
+
+  beforeAll(async () => {
+    dbh = await createTestDatabase();
+    db = createDb(dbh.url, 4);
+    gcDb = createDb(dbh.url, 2);
+    await migrate(db);
+    store = new PgFileStore(db, scratch);
+  });
+
+  afterAll(async () => {
+    await gcDb?.destroy();
+    await db?.destroy();
+    await dbh?.drop();
+  });
+
+  /** Stored, then last used two days ago and referred to by nothing: the collector may remove it. */
+  async function agedContent(content: Buffer): Promise<string> {
+    const { sha256 } = await store.putBuffer(content);
+    await db('store_blobs')
+      .where({ sha256 })
+      .update({ used_at: new Date(Date.now() - 2 * 24 * 3600_000) });
+    return sha256;
+  }
+
+  /** The collector's transaction: its backend, and the real collection run inside it. */
+  async function collectorTransaction() {
+    const trx = await gcDb.transaction();
+    const pid = Number((await trx.raw('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+    return {
+      trx,
+      collect: () => collectGarbage(trx, new PgFileStore(trx, scratch), { retentionDays: 90 }),
+      /** Resolves once another backend waits for a lock this transaction holds (the put is stuck on it). */
+      async blocksAnother(): Promise<void> {
+        for (;;) {
+          const r = await db.raw('SELECT count(*) AS n FROM pg_stat_activity WHERE ? = ANY (pg_blocking_pids(pid))', [pid]);
+          if (Number(r.rows[0].n) > 0) return;
+          await delay(10);
+        }
+      },
+    };
+  }
+
+  async function readsBack(sha256: string, content: Buffer): Promise<void> {
+    expect(await store.size(sha256)).toBe(content.length);
+    expect((await drain(await store.get(sha256))).sha256).toBe(sha256);
+  }
+
+  const paths: [string, () => Buffer, (c: Buffer) => Promise<Stored>][] = [
+    ['one-chunk content (putBuffer)', () => randomBytes(10_000), (c) => store.putBuffer(c)],
+    ['empty content (put)', () => Buffer.alloc(0), (c) => store.put(Readable.from([c]))],
+    ['a chunked stream (put)', () => randomBytes(3 * MiB + 5), (c) => store.put(Readable.from([c.subarray(0, MiB / 2), c.subarray(MiB / 2)]))],
+    ['a chunked buffer (putBuffer touches first)', () => randomBytes(2 * MiB + 5), (c) => store.putBuffer(c)],
+  ];
+
+  it.each(paths)('%s: the collector removes it between the put finding it stored and marking it used', async (_name, make, put) => {
+    const content = make();
+    const sha256 = await agedContent(content);
+    const gc = await collectorTransaction();
+    // The collector holds the row (as its DELETE does while it runs): finding the row does not wait
+    // for that, marking it used does.
+    await gc.trx.raw('SELECT 1 FROM store_blobs WHERE sha256 = ? FOR UPDATE', [sha256]);
+    const putting = put(content);
+    await gc.blocksAnother();
+    const collected = await gc.collect();
+    await gc.trx.commit();
+    // The race window was hit: the collector removed the blob while the put was under way.
+    expect(collected.removed).toBe(1);
+    expect(await putting).toEqual({ sha256, size: content.length });
+    await readsBack(sha256, content);
+  });
+
+  it.each(paths)('%s: the collector has removed it but not committed yet when the put comes', async (_name, make, put) => {
+    const content = make();
+    const sha256 = await agedContent(content);
+    const gc = await collectorTransaction();
+    expect((await gc.collect()).removed).toBe(1);
+    const putting = put(content);
+    await gc.blocksAnother();
+    await gc.trx.commit();
+    expect(await putting).toEqual({ sha256, size: content.length });
+    await readsBack(sha256, content);
+  });
+
+  it.each(paths)('%s: the put comes first and marks it used, so the collector keeps it', async (_name, make, put) => {
+    const content = make();
+    const sha256 = await agedContent(content);
+    expect(await put(content)).toEqual({ sha256, size: content.length });
+    const gc = await collectorTransaction();
+    expect(await gc.collect()).toMatchObject({ removed: 0 });
+    await gc.trx.commit();
+    await readsBack(sha256, content);
   });
 });

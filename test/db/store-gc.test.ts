@@ -136,3 +136,48 @@ describe.each(['fs', 'postgres'] as const)('garbage collection of the %s file st
     expect(await store.has(sha256)).toBe(true);
   });
 });
+
+/**
+ * The real collection beside a put of the same content into the `fs` store: the collector's store runs
+ * the put (another worker's store on the same folder) after the collection decided the blob is unused,
+ * before it is deleted. The put's report holds: the content reads back. (test/store/fs-store-gc-race.test.ts
+ * has every step and every put path.)
+ */
+describe('garbage collection of the fs file store, a put in the middle of a removal', () => {
+  let dbh: Awaited<ReturnType<typeof createTestDatabase>>;
+  let db: Db;
+
+  beforeAll(async () => {
+    dbh = await createTestDatabase();
+    db = createDb(dbh.url, 2);
+    await migrate(db);
+  });
+
+  afterAll(async () => {
+    await db?.destroy();
+    await dbh?.drop();
+  });
+
+  it('a picture stored again while the collection removes it stays stored', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-gc-fs-race-'));
+    const worker = new FsFileStore(dir);
+    const picture = Buffer.from('Grundriss, seen again after a day');
+    const { sha256 } = await worker.putBuffer(picture);
+    fs.utimesSync(worker.pathOf(sha256), daysAgo(2), daysAgo(2));
+    let reported: unknown;
+    class Collector extends FsFileStore {
+      protected override async collecting(_sha256: string, step: 'detached' | 'decided'): Promise<void> {
+        if (step === 'decided') reported = await worker.putBuffer(picture);
+      }
+    }
+    const r = await collectGarbage(db, new Collector(dir), { retentionDays: 90 });
+    expect(r).toMatchObject({ examined: 1, removed: 1 });
+    expect(reported).toEqual({ sha256, size: picture.length });
+    expect(await worker.size(sha256)).toBe(picture.length);
+    const local = await worker.openLocal(sha256);
+    expect(fs.readFileSync(local.path).equals(picture)).toBe(true);
+    await local.release();
+    // Stored now: the next collection keeps it.
+    expect(await collectGarbage(db, worker, { retentionDays: 90 })).toMatchObject({ examined: 1, removed: 0, recent: 1 });
+  });
+});

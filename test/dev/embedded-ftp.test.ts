@@ -136,6 +136,33 @@ describe('embedded FTP server (ftp-srv) with basic-ftp', () => {
     await client.remove(name);
   });
 
+  it('addresses names with quotes, backslashes and lone -x words like any other (every command the importer sends)', async () => {
+    await client.cd('/');
+    await client.ensureDir('/names-processed');
+    await client.cd('/');
+    const names = ['quote"name.xml', 'back\\slash.xml', 'Exposé -x 2026.xml', '-r', 'a  "b" -la  \\c -d.xml'];
+    for (const name of names) {
+      const content = Buffer.from(`<openimmo>${name}</openimmo>`);
+      await client.uploadFrom(Readable.from(content), name);
+      // On the disk under exactly that name.
+      expect((await stat(path.join(root, name))).size, name).toBe(content.length);
+      expect(
+        (await client.list()).map((f) => f.name),
+        name,
+      ).toContain(name);
+      expect(await client.size(name), name).toBe(content.length);
+      expect(Math.abs((await client.lastMod(name)).getTime() - (await stat(path.join(root, name))).mtimeMs), name).toBeLessThan(1);
+      await client.rename(name, `/names-processed/${name}`);
+      const out = sink();
+      await client.downloadTo(out.stream, `/names-processed/${name}`);
+      expect(out.bytes().equals(content), name).toBe(true);
+      await client.remove(`/names-processed/${name}`);
+      await expect(access(path.join(root, 'names-processed', name)), name).rejects.toThrow();
+    }
+    // Listings still take their options (basic-ftp sends `LIST -a`), before a path too.
+    expect((await client.send('STAT -l /')).code).toBeLessThan(300);
+  });
+
   it('answers 550 for a missing file without revealing local paths', async () => {
     const err = await ftpError(client.size('/inbox/missing.xml'));
     expect(err.code).toBe(550);

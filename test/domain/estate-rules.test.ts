@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { externalNumberOf, planEstate, contentHash, WARNING_NOTE, estateColumns, type ApplyContext, type StoredEstate } from '../../domain/estate';
 import { compareVersions, isStale } from '../../domain/staleness';
-import { contactKeys, contactWarnings, matchSteps, normStreet, isImportableContact } from '../../domain/contact';
+import { contactKeys, contactWarnings, findMatch, matchSteps, normPhone, normStreet, isImportableContact } from '../../domain/contact';
 import type { ContactData, TransferObject } from '../../openimmo/types';
 import { readTransferBuffer } from '../../openimmo/reader';
 import fs from 'node:fs';
@@ -161,14 +161,84 @@ describe("contact de-duplication (onOffice's order)", () => {
     expect(contactKeys(contact({ lastName: ' GRÖSS ' })).last).toBe(contactKeys(contact({ lastName: 'größ' })).last);
   });
 
-  it('R2: a contact needs a name or a company to be imported; an e-mail, a first name or a person number alone is not enough', () => {
-    expect(isImportableContact(contact({ city: 'Bonn' }))).toBe(false);
-    expect(isImportableContact(contact({ emails: { email_privat: 'x@example.org' } }))).toBe(false);
-    expect(isImportableContact(contact({ externalId: 'K-1', firstName: 'Renate', phones: { tel_handy: '0170' } }))).toBe(false);
-    expect(isImportableContact(contact({ lastName: '  ' }))).toBe(false);
+  it('R2: a contact becomes an address with a name or a company, or with a way to reach the person (e-mail, phone, postal address)', () => {
     expect(isImportableContact(contact({ lastName: 'Petersen' }))).toBe(true);
     expect(isImportableContact(contact({ company: 'Hanse Gewerbebau GmbH', emails: { email_zentrale: 'x@example.org' } }))).toBe(true);
+    // Without a name: reachable is enough.
+    expect(isImportableContact(contact({ phones: { tel_handy: '0170 5550001' } }))).toBe(true);
+    expect(isImportableContact(contact({ emails: { email_privat: 'x@example.org' } }))).toBe(true);
+    expect(isImportableContact(contact({ street: 'Lindenallee', houseNumber: '4', city: 'Köln' }))).toBe(true);
+    expect(isImportableContact(contact({ externalId: 'K-1', firstName: 'Renate', phones: { tel_handy: '+49 170 5550001' } }))).toBe(true);
+    // Nothing to reach anyone by: no address.
+    expect(isImportableContact(contact({ city: 'Bonn' }))).toBe(false);
+    expect(isImportableContact(contact({ externalId: 'K-1', firstName: 'Renate', url: 'https://x.example' }))).toBe(false);
+    expect(isImportableContact(contact({ phones: { tel_handy: '0170' } }))).toBe(false); // a fragment, no number
+    expect(isImportableContact(contact({ emails: { email_privat: 'keine' } }))).toBe(false);
+    expect(isImportableContact(contact({ lastName: '  ' }))).toBe(false);
     expect(isImportableContact(null)).toBe(false);
+  });
+
+  it('R8: phones are matched as numbers: spacing, punctuation, +49 / 0049 / 0 and "(0)" give one key', () => {
+    const key = '+492215550123';
+    for (const v of [
+      '0221 5550123',
+      '0221/555-01 23',
+      '+49 221 5550123',
+      '+49 (0) 221 5550123',
+      '0049 221 5550123',
+      '+49 0221 5550123',
+      '０２２１ ５５５０１２３',
+    ]) {
+      expect(normPhone(v), v).toBe(key);
+    }
+    expect(normPhone('0221 5550123', 'AUT')).toBe('+432215550123'); // the contact's own country
+    expect(normPhone('06 12 34 56 78', 'FRA')).toBe('0612345678'); // no trunk rule known: its digits
+    expect(normPhone('5550123')).toBe('5550123'); // no area code: its digits, matched only as written
+    expect(normPhone('0170')).toBeNull();
+    expect(normPhone('keine Angabe')).toBeNull();
+    expect(normPhone('1'.repeat(40))).toBeNull();
+    expect(contactKeys(contact({ phones: { tel_privat: '0221 5550123', tel_handy: '+49 221 555 0123' } })).phones).toEqual([key]);
+  });
+
+  it('R6/R8 keys: a contact without a name or company is matched by e-mail, then phone, then postal address', () => {
+    const k = contactKeys(
+      contact({
+        externalId: 'K-1',
+        firstName: 'Renate',
+        emails: { email_privat: 'R.Schaefer@Example.org' },
+        phones: { tel_handy: '0170 5550001' },
+        street: 'Lindenallee',
+        houseNumber: '4',
+        city: 'Köln',
+      }),
+    );
+    expect(matchSteps(k).map((s) => s.step)).toEqual([0, 4, 5, 6]);
+    expect(matchSteps(contactKeys(contact({ phones: { tel_handy: '0170 5550001' } })))).toEqual([{ step: 5, phones: ['+491705550001'] }]);
+    // A named contact keeps onOffice's steps: no match by e-mail or phone alone.
+    expect(matchSteps(contactKeys(contact({ lastName: 'X', emails: { a: 'x@y.de' }, phones: { b: '0170 5550001' } }))).map((s) => s.step)).toEqual([2]);
+  });
+
+  it('R6/R8: the same phone or e-mail, written differently, finds the same nameless address; never a named one', () => {
+    const stored = (id: number, c: Partial<ContactData>) => ({ id, keys: contactKeys(contact(c)) });
+    const named = stored(1, { lastName: 'Schäfer', emails: { a: 'owner@example.org' }, phones: { b: '0221 5550123' } });
+    const byPhone = stored(2, { phones: { tel_handy: '+49 221 5550123' } });
+    const byMail = stored(3, { emails: { email_privat: 'owner@example.org' } });
+    const byPlace = stored(4, { street: 'Hauptstraße', houseNumber: '5', city: 'Bonn' });
+    const all = [named, byPhone, byMail, byPlace];
+    const find = (c: Partial<ContactData>) => findMatch(all, contactKeys(contact(c)))?.id ?? null;
+    expect(find({ phones: { tel_privat: '0221/555 01 23' } })).toBe(2);
+    expect(find({ emails: { email_direkt: ' OWNER@Example.ORG' } })).toBe(3);
+    expect(find({ emails: { e: 'owner@example.org' }, phones: { p: '0221 5550123' } })).toBe(3); // e-mail before phone
+    expect(find({ street: 'Hauptstr.', houseNumber: '5', city: 'BONN' })).toBe(4);
+    expect(find({ street: 'Hauptstr.', houseNumber: '5', city: 'Bonn', firstName: 'Jan' })).toBeNull(); // another person there
+    expect(find({ phones: { p: '0221 5550124' } })).toBeNull();
+    // The named owner with that phone and e-mail is not matched by a nameless contact, and a named
+    // contact does not match a nameless address by phone or e-mail alone.
+    expect(findMatch([named], contactKeys(contact({ phones: { p: '0221 5550123' } })))).toBeNull();
+    expect(
+      findMatch([byPhone, byMail], contactKeys(contact({ lastName: 'Schäfer', emails: { a: 'owner@example.org' }, phones: { b: '0221 5550123' } }))),
+    ).toBeNull();
+    expect(findMatch([named], contactKeys(contact({ lastName: 'schäfer', emails: { a: 'owner@example.org' } })))?.id).toBe(1); // step 2 as before
   });
 });
 
@@ -180,15 +250,20 @@ describe('R2: address elements that give no address are warned about per object,
     ...o,
   });
 
-  it('a kontaktperson with only an e-mail: no owner address, and the warning says so without the address', () => {
+  it('a kontaktperson with only an e-mail or only a phone: an owner address without a name, and the warning says so without the values', () => {
     const w = contactWarnings(object({ contact: contact({ field: 'kontaktperson', emails: { email_privat: 'renate@example.org' } }) }));
-    expect(w).toEqual(['kontaktperson has no name or company (only e-mail): no owner address created']);
+    expect(w).toEqual(['kontaktperson has no name or company (only e-mail): owner address created without a name']);
+    const p = contactWarnings(object({ contact: contact({ field: 'kontaktperson', phones: { tel_handy: '+49 170 5550001' } }) }));
+    expect(p).toEqual(['kontaktperson has no name or company (only phone): owner address created without a name']);
+    expect([...w, ...p].join(' ')).not.toMatch(/renate|5550001/);
   });
 
-  it('an empty kontaktperson, and one with only a first name, phone and town', () => {
+  it('an empty kontaktperson, and one with nothing to reach the person by: no owner address', () => {
     expect(contactWarnings(object({ emptyAddresses: ['kontaktperson'] }))).toEqual(['kontaktperson is empty: no owner address created']);
-    const w = contactWarnings(object({ contact: contact({ firstName: 'Renate', phones: { tel_handy: '+49 170 1' }, city: 'Köln', externalId: 'K-9' }) }));
-    expect(w).toEqual(['kontaktperson has no name or company (only first name, phone, postal address, person number): no owner address created']);
+    const w = contactWarnings(object({ contact: contact({ firstName: 'Renate', phones: { tel_handy: '170 1' }, city: 'Köln', externalId: 'K-9' }) }));
+    expect(w).toEqual([
+      'kontaktperson has no name or company (only first name, phone that is no number, part of a postal address, person number): no owner address created',
+    ]);
     for (const text of ['Renate', '170', 'Köln', 'K-9']) expect(w.join(' ')).not.toContain(text);
   });
 
@@ -201,6 +276,8 @@ describe('R2: address elements that give no address are warned about per object,
       }),
     );
     expect(w).toEqual(['weitere_adresse[2] is empty: no address created', 'weitere_adresse[3] has no name or company (only url): no address created']);
+    const reach = contactWarnings(object({ furtherAddresses: [contact({ phones: { tel_zentrale: '030 5550000' }, field: 'weitere_adresse[1]' })] }));
+    expect(reach).toEqual(['weitere_adresse[1] has no name or company (only phone): address created without a name']);
   });
 
   it('no warning for a named contact, for an object without kontaktperson, nor for a DELETE (which imports no contact)', () => {
@@ -216,7 +293,7 @@ describe('R2: address elements that give no address are warned about per object,
       <immobilie><kontaktperson/><verwaltung_techn><objektnr_extern>2</objektnr_extern></verwaltung_techn></immobilie>
     </anbieter></openimmo>`);
     const [a, b] = await objectsOf(xml);
-    expect(contactWarnings(a!)).toEqual(['kontaktperson has no name or company (only e-mail): no owner address created']);
+    expect(contactWarnings(a!)).toEqual(['kontaktperson has no name or company (only e-mail): owner address created without a name']);
     expect(contactWarnings(b!)).toEqual(['kontaktperson is empty: no owner address created']);
   });
 });

@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { openDatabase, type Db } from '../../db/db';
+import { countsOfRow } from '../../db/ledger/row';
 import type { AppConfig } from '../../config/config';
 import { createTestDatabase, temporalClient, uniqueId } from '../support/harness';
 import {
@@ -168,6 +169,10 @@ describe('worker SIGKILLed during fetch, parse and upserts', () => {
     kills.push(`done at ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     expect(summary.files).toBe(1);
     expect(summary.partial).toBe(1); // every 500th object names an unknown user
+    // The summary's objects are the ledger's (a file finished by an attempt the server never heard of counts too).
+    const ledgerRow = await db('import_files').where({ id: importId }).first();
+    expect(summary.objects).toEqual(countsOfRow(ledgerRow));
+    expect(summary.objects.total).toBe(N);
 
     // Every killed step was retried: its completed attempt is not the first, after a heartbeat timeout.
     const attempts = await activityAttempts(file);

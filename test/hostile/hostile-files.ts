@@ -167,6 +167,24 @@ export function zipBombLyingHeader(): Buffer {
 }
 
 /**
+ * A picture entry that lies about its size: the header declares 10 KiB, the entry inflates to
+ * `pictureBytes` (incompressible, so the ZIP is as big). The XML and a second, honest picture are
+ * good. Lying headers: crafted.
+ */
+export function zipLyingPicture(id: string, pictureBytes: number): Buffer {
+  const anhang = (group: string, title: string, file: string) =>
+    `<anhang gruppe="${group}"><anhangtitel>${title}</anhangtitel><format>jpg</format><daten><pfad>${file}</pfad></daten></anhang>`;
+  const xml = imvTransfer([
+    imvObject({ id, extra: `<anhaenge>${anhang('TITELBILD', 'Außen', 'bilder/aussen.jpg')}${anhang('BILD', 'Küche', 'bilder/kueche.png')}</anhaenge>` }),
+  ]);
+  return craftZip([
+    { name: 'export/openimmo.xml', data: xml },
+    { name: 'export/bilder/aussen.jpg', data: randomBytes(Number(id), pictureBytes), declaredSize: 10 * 1024 },
+    { name: 'export/bilder/kueche.png', data: PNG },
+  ]);
+}
+
+/**
  * A non-recursive "overlapping" bomb (Fifield 2019): many central-directory records point at the same
  * 1 MiB stored kernel. Each entry alone is harmless (ratio 1:1, 1 MiB), together they are > 1 GiB:
  * only the total-size limit stops it. ~1.1 MB on disk. Entries that share their data: crafted.

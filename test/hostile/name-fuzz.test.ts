@@ -61,13 +61,11 @@ const PIECES = [
 
 /**
  * Whether the server can list and address a name. FTP listings are lines: no server carries CR/LF,
- * and basic-ftp decodes them as UTF-8. ftp-srv (the dev default) also drops every `"` from a command,
- * reads `\\` as a path separator and a lone `-x` word as a flag.
+ * and basic-ftp decodes them as UTF-8. The embedded ftp-srv (the dev default) carries the same names as
+ * vsftpd: `"`, `\\` and lone `-x` words included (it replaces ftp-srv's command parser).
  */
-function carries(server: Server, text: string | null): boolean {
-  if (text === null) return false;
-  if (server === 'ftp-srv') return !/["\\]/.test(text) && !/(^| )-\w( |$)/.test(text);
-  return true;
+function carries(_server: Server, text: string | null): boolean {
+  return text !== null;
 }
 
 function fuzzNames(seed: number): FuzzName[] {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { collectUserFields, mapContact, mapHeader, mapImmobilie, mapProvider } from '../../openimmo/mapping';
+import { MAX_TEXT_DAMAGE_WARNINGS, collectUserFields, mapContact, mapHeader, mapImmobilie, mapProvider } from '../../openimmo/mapping';
 import type { TransferObject, XmlElement } from '../../openimmo/types';
 import { immobilie, readObjects, transfer } from './helpers';
 
@@ -281,6 +281,51 @@ describe('values in context', () => {
     );
     expect(o!.standVom).toBeNull();
     expect(o!.warnings).toEqual(['verwaltung_techn/stand_vom: unreadable date "gestern"']);
+  });
+});
+
+describe('damaged text: a warning per field, naming it, never the text', () => {
+  it('U+FFFD and mojibake in free texts, the owner, a user field; base64 content is not text', async () => {
+    const [o, clean] = await readObjects(
+      transfer([
+        immobilie({
+          id: '1',
+          body: `<freitexte><objekttitel>Sch&#xFFFD;ne Wohnung</objekttitel><objektbeschreibung>Helle KÃ¼che, <b>85 mÂ²</b></objektbeschreibung><lage>Ruhige Lage</lage></freitexte>
+            <kontaktperson><name>MÃ¼ller</name><ort>K\uFFFDln</ort><tel_handy>0170 5550001</tel_handy></kontaktperson>
+            <user_defined_simplefield feldname="bemerkung">â‚¬ 500</user_defined_simplefield>
+            <anhaenge><anhang><daten><anhanginhalt>w4PCpA==</anhanginhalt></daten></anhang></anhaenge>`,
+        }),
+        immobilie({ id: '2', body: '<freitexte><objekttitel>Schöne Wohnung in Köln – 85 m² für 500 €</objekttitel></freitexte>' }),
+      ]),
+    );
+    const damaged = o!.warnings.filter((w) => /: holds U\+FFFD|: looks garbled/.test(w));
+    expect(damaged).toEqual([
+      "freitexte/objekttitel: holds U+FFFD, characters the sender's file had already lost",
+      'freitexte/objektbeschreibung: looks garbled (UTF-8 read as Latin-1 by the sender, such as "Ã¤" for "ä")',
+      'freitexte/objektbeschreibung/b: looks garbled (UTF-8 read as Latin-1 by the sender, such as "Ã¤" for "ä")',
+      'kontaktperson/name: looks garbled (UTF-8 read as Latin-1 by the sender, such as "Ã¤" for "ä")',
+      "kontaktperson/ort: holds U+FFFD, characters the sender's file had already lost",
+    ]);
+    expect(o!.warnings).toContain('damaged text (U+FFFD or mojibake) in 1 more field');
+    for (const text of ['Sch', 'KÃ¼che', 'MÃ¼ller', 'K\uFFFDln', '500']) expect(o!.warnings.join('\n')).not.toContain(text);
+    expect(o!.estate.title).toBe('Sch\uFFFDne Wohnung'); // kept as sent: never repaired
+    expect(clean!.warnings).toEqual([]);
+    expect(o!.warnings.filter((w) => /U\+FFFD|garbled|damaged/.test(w))).toHaveLength(MAX_TEXT_DAMAGE_WARNINGS + 1);
+  });
+
+  it('a user field is named by its feldname; a clean object has no such warning', () => {
+    const el: XmlElement = {
+      name: 'immobilie',
+      children: [
+        { name: 'verwaltung_techn', children: [{ name: 'objektnr_extern', children: ['9'] }] },
+        { name: 'user_defined_simplefield', attrs: { feldname: 'bemerkung' }, children: ['Preis â‚¬ 500'] },
+      ],
+    };
+    expect(mapImmobilie(el, { position: 0, providerIndex: -1 }).warnings).toEqual([
+      'user_defined_simplefield[@feldname="bemerkung"]: looks garbled (UTF-8 read as Latin-1 by the sender, such as "Ã¤" for "ä")',
+    ]);
+    el.children![1] = { name: 'user_defined_simplefield', attrs: { feldname: 'bemerkung' }, children: ['Preis € 500, Straße'] };
+    expect(mapImmobilie(el, { position: 0, providerIndex: -1 }).warnings).toEqual([]);
   });
 });
 

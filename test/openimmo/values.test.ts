@@ -11,6 +11,8 @@ import {
   parseDecimal,
   parseInteger,
   parseTimestamp,
+  textDamage,
+  textDamageWarning,
   toAlpha3,
 } from '../../openimmo/values';
 
@@ -188,5 +190,57 @@ describe('countries', () => {
     expect(countryField('XY', 'geo/land/@iso_land', w)).toBeNull();
     expect(countryField('QQQ', 'kontaktperson/land/@iso_land', w, true)).toBeNull();
     expect(w).toEqual(['geo/land/@iso_land: unreadable country code "XY"', 'kontaktperson/land/@iso_land: unreadable country code']);
+  });
+});
+
+describe('damaged text (sent with U+FFFD or as mojibake)', () => {
+  it('U+FFFD: characters the sender had already lost', () => {
+    expect(textDamage('K\uFFFDln')).toBe('replacement');
+    expect(textDamage('Gr\uFFFD\uFFFDe Wohnung, Ã¤ too')).toBe('replacement');
+  });
+
+  it('UTF-8 read as Latin-1 or Windows-1252: umlauts, ß, capitals, €, dashes, quotes, ²', () => {
+    for (const s of [
+      'SchÃ¶ne Wohnung',
+      'KÃ¼che',
+      'Ã¤',
+      'StraÃŸe',
+      'Ã„rzte',
+      'Ã–l',
+      'Ãœbersicht',
+      'Preis 5 â‚¬',
+      'Bonn â€“ Beuel',
+      'â€žschÃ¶nâ€œ',
+      '85 mÂ²',
+      'Stra\u00C3\u009Fe',
+      'Ã\u0084rzte',
+    ]) {
+      expect(textDamage(s), s).toBe('mojibake');
+    }
+  });
+
+  it('ordinary text in German, French, Portuguese and with symbols is not', () => {
+    for (const s of [
+      'Schöne Wohnung in Köln',
+      'Straße',
+      'Ärzte, Öl, Übersicht',
+      '5 € – „schön“',
+      '85 m²',
+      'château, crème brûlée',
+      'São Paulo, Ângela',
+      'Ã',
+      '',
+    ]) {
+      expect(textDamage(s), s).toBeNull();
+    }
+  });
+
+  it('the warning names the field and the kind of damage, never the text', () => {
+    expect(textDamageWarning('freitexte/objekttitel', 'replacement')).toBe(
+      "freitexte/objekttitel: holds U+FFFD, characters the sender's file had already lost",
+    );
+    expect(textDamageWarning('kontaktperson/name', 'mojibake')).toBe(
+      'kontaktperson/name: looks garbled (UTF-8 read as Latin-1 by the sender, such as "Ã¤" for "ä")',
+    );
   });
 });

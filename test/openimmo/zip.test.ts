@@ -261,6 +261,31 @@ describe('rejected ZIPs (ZipRejected, naming the entry)', () => {
     }
   });
 
+  it('a picture entry that lies about its size is rejected as it inflates, naming the entry and the size it declares', async () => {
+    // Declares 10 KiB, inflates to 3 MiB (more), or to 5,000 bytes (fewer). Lying headers: crafted.
+    const zip = craftZip([
+      { name: 'openimmo.xml', data: '<openimmo/>' },
+      { name: 'bilder/liar.jpg', data: Buffer.from(Array.from({ length: 3 * MiB }, (_, i) => (i * 7919) % 251)), declaredSize: 10_240 },
+      { name: 'bilder/short.jpg', data: Buffer.alloc(5000, 1), declaredSize: 10_240 },
+    ]);
+    const z = await openZip(zip);
+    try {
+      const more = await caught(z.readEntry('bilder/liar.jpg'));
+      expect([more.type, more.message]).toEqual([
+        'ZipRejected',
+        'ZIP entry "bilder/liar.jpg" is rejected: it inflates to more than the 10240 bytes its header declares',
+      ]);
+      expect(more.detail).toEqual({ entry: 'bilder/liar.jpg', declared: 10_240 });
+      const fewer = await caught(z.readEntry('bilder/short.jpg'));
+      expect([fewer.type, fewer.message]).toEqual([
+        'ZipRejected',
+        'ZIP entry "bilder/short.jpg" is rejected: it inflates to 5000 bytes, fewer than the 10240 its header declares',
+      ]);
+    } finally {
+      z.close();
+    }
+  });
+
   it('per-entry limit while streaming (headers within the limit, content beyond)', async () => {
     const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7919) % 251)); // incompressible-ish
     // Lying headers: crafted.

@@ -278,7 +278,7 @@ describe('stuck imports', () => {
     expect(json.stderr).toContain('WARNING: 3 imports are stuck');
   });
 
-  it('imports --status stuck lists them; the limit comes from --stuck-after or IMV_STUCK_AFTER', async () => {
+  it('imports --status stuck lists them; the limit comes from --stuck-after, IMV_STUCK_AFTER or worker.stuckAfter in the config file', async () => {
     const stuck = await runCli(cliEnv(configFile), ['imports', '--status', 'stuck', '--json']);
     expect(stuck.code, stuck.stderr).toBe(0);
     const rows = JSON.parse(stuck.stdout) as { id: number; status: string; file: string }[];
@@ -290,6 +290,15 @@ describe('stuck imports', () => {
     const env = cliEnv(configFile, { IMV_STUCK_AFTER: '5h' });
     const narrow = JSON.parse((await runCli(env, ['imports', '--status', 'stuck', '--json'])).stdout);
     expect(ids(narrow)).toEqual([row.stuckB]);
+    // The config file's worker.stuckAfter, below the environment and the flag.
+    const configured = writeCliConfig(cfg, 'imv-cli-stuck-', { worker: { shutdownGraceSeconds: 5, stuckAfter: '5h' } });
+    expect(ids(JSON.parse((await runCli(cliEnv(configured), ['imports', '--status', 'stuck', '--json'])).stdout))).toEqual([row.stuckB]);
+    const envWins = JSON.parse((await runCli(cliEnv(configured, { IMV_STUCK_AFTER: '5m' }), ['imports', '--status', 'stuck', '--json'])).stdout);
+    expect(ids(envWins)).toContain(row.freshA);
+    const flagWins = JSON.parse(
+      (await runCli(cliEnv(configured, { IMV_STUCK_AFTER: '5m' }), ['imports', '--status', 'stuck', '--json', '--stuck-after', '2h'])).stdout,
+    );
+    expect(ids(flagWins)).toEqual([row.stuckA, row.runningB, row.stuckB].sort((x, y) => y - x));
 
     const none = await runCli(cliEnv(configFile), ['imports', '--status', 'stuck', '--tenant', a, '--stuck-after', '2d']);
     expect(none.stdout.trim()).toBe('no stuck imports (none importing for more than 2d)');

@@ -170,6 +170,20 @@ describe.runIf(hasSamples)('worker metrics endpoint', () => {
       expect(warnings).toHaveLength(2);
       expect(warnings[0]).toMatchObject({ stuckImports: 1, importIds: [stuck], stuckAfterSeconds: 7200 });
 
+      // The limit from the config file (worker.stuckAfter), unless IMV_STUCK_AFTER is set.
+      for (const [stuckAfter, env, expected] of [
+        ['4h', {}, []],
+        ['4h', { IMV_STUCK_AFTER: '1h' }, [stuck]],
+      ] as const) {
+        const other = startStuckImportsWatch({ ...cfg, worker: { ...cfg.worker, stuckAfter } }, db, { log: quietLog, env });
+        try {
+          await other.ready;
+          expect((await other.check()).map((r) => r.id)).toEqual(expected);
+        } finally {
+          other.stop();
+        }
+      }
+
       // Once it is finished, the next check sets the gauge back to 0 and says nothing.
       await db('import_files').where({ id: stuck }).update({ status: 'failed', finished_at: db.fn.now() });
       const before = captured.records().length;

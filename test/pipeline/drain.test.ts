@@ -1,7 +1,13 @@
 /**
- * Graceful shutdown: a worker process stopped with SIGTERM in the middle of an import finishes its
- * in-flight activities within the grace time and exits 0; another worker carries the import on,
+ * Graceful shutdown: a worker process stopped with SIGTERM while one of its activities is running
+ * finishes that activity within the grace time and exits 0; another worker carries the import on,
  * and nothing is left half-done.
+ *
+ * The test does not guess when an import is in flight: it holds a lock on the estates table, so that
+ * worker A's first upsert chunk waits in the database (seen in pg_stat_activity, and as a started
+ * activity of A's in the file workflow), sends SIGTERM, waits for A's SDK to report its shutdown
+ * (worker state STOPPING), and only then releases the lock. The history must then show that activity
+ * started and completed by worker A, in its first attempt.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,11 +15,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import type { Knex } from 'knex';
 import { openDatabase, type Db } from '../../db/db';
 import type { AppConfig } from '../../config/config';
 import type { BatchSummary } from '../../common/messages';
 import { generate } from '../../bench/reader';
 import { createTestDatabase, temporalClient, testConfig, testEnv, uniqueId, uploadTo } from '../support/harness';
+import { fileWorkflow, waitFor } from '../support/faults';
 
 const bin = path.resolve(__dirname, '../../bin/imv-import.js');
 const OBJECTS = 3000;
@@ -27,10 +35,30 @@ describe('SIGTERM drains a worker during an import', () => {
   let env: NodeJS.ProcessEnv;
   const procs: ChildProcess[] = [];
 
-  const startWorkerProcess = (identity: string) => {
-    const p = spawn(process.execPath, [bin, 'worker', '--identity', identity], { env, stdio: 'ignore' });
+  /** A worker process; `logged(test)` resolves with the first of its JSON log records that passes `test`. */
+  const startWorkerProcess = (identity: string, extraEnv: NodeJS.ProcessEnv = {}) => {
+    const p = spawn(process.execPath, [bin, 'worker', '--identity', identity], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'ignore'] });
     procs.push(p);
-    return { p, exit: new Promise<{ code: number | null; at: number }>((resolve) => p.on('exit', (code) => resolve({ code, at: Date.now() }))) };
+    const waiting: { test: (r: Record<string, unknown>) => boolean; resolve: (r: Record<string, unknown>) => void }[] = [];
+    let rest = '';
+    p.stdout!.on('data', (d: Buffer) => {
+      const lines = (rest + d.toString('utf8')).split('\n');
+      rest = lines.pop()!;
+      for (const l of lines.filter((x) => x.startsWith('{'))) {
+        const rec = JSON.parse(l) as Record<string, unknown>;
+        for (const w of waiting.filter((x) => x.test(rec))) {
+          waiting.splice(waiting.indexOf(w), 1);
+          w.resolve(rec);
+        }
+      }
+    });
+    const exit = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+    const logged = (test: (r: Record<string, unknown>) => boolean) =>
+      new Promise<Record<string, unknown>>((resolve, reject) => {
+        waiting.push({ test, resolve });
+        void exit.then((code) => reject(new Error(`worker ${identity} exited (${code}) before the awaited log line`)));
+      });
+    return { p, exit, logged };
   };
 
   beforeAll(async () => {
@@ -60,27 +88,44 @@ describe('SIGTERM drains a worker during an import', () => {
     await dbHandle?.drop();
   });
 
-  it('the stopped worker exits 0 within its grace time; the import completes exactly once', async () => {
-    const a = startWorkerProcess('drain-a');
+  it('the stopped worker finishes its running activity, exits 0; the import completes exactly once', async () => {
+    // Until released, any write to estates waits: worker A's first upsert chunk will be in flight.
+    const hold: Knex.Transaction = await db.transaction();
+    await hold.raw('LOCK TABLE estates IN EXCLUSIVE MODE');
+    // The SDK's INFO logs include its worker state changes (STOPPING: shutdown has begun).
+    const a = startWorkerProcess('drain-a', { LOG_LEVEL: 'info', TEMPORAL_LOG_LEVEL: 'INFO' });
     const handle = await client.workflow.start('importBatch', {
       taskQueue: cfg.temporal.taskQueue,
       workflowId: uniqueId(`import-batch/${tenant}`),
       args: [{ tenant }],
     });
-    // Wait until the file is in its upsert chunks, then stop worker A.
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const staged = await db('import_objects').count<{ n: number }[]>('* as n');
-      if (Number(staged[0].n) > 200) break;
-      if (Date.now() > deadline) throw new Error('the import did not reach its upserts');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const file = await fileWorkflow(client, db, tenant, 'big.xml', 120_000);
+    // A statement of the test database waits for the lock, and the file workflow has a started activity of A's.
+    await waitFor(
+      'an upsert waiting for the estates lock',
+      async () =>
+        Number((await db.raw(`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).rows[0].n) > 0,
+      120_000,
+    );
+    const inFlight = (await file.handle.describe()).raw.pendingActivities?.find((x) => Number(x.state) === 2);
+    expect(inFlight).toMatchObject({ activityType: { name: 'upsertEstates' }, lastWorkerIdentity: 'drain-a' });
+    const activityId = inFlight!.activityId!;
+
     const b = startWorkerProcess('drain-b');
-    const stoppedAt = Date.now();
+    const stopping = a.logged((r) => r.msg === 'Worker state changed' && r.state === 'STOPPING');
     a.p.kill('SIGTERM');
-    const exitA = await a.exit;
-    expect(exitA.code).toBe(0);
-    expect(exitA.at - stoppedAt).toBeLessThan(10_000 + 5_000);
+    await stopping;
+    // Worker A is shutting down, its activity still waits: now let it finish.
+    await hold.commit();
+    expect(await a.exit).toBe(0);
+
+    // The activity that was in flight at SIGTERM: started and completed by A, first attempt, after A's shutdown began.
+    const events = (await file.handle.fetchHistory()).events ?? [];
+    const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityId === activityId)!;
+    const started = events.find((e) => String(e.activityTaskStartedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
+    const completed = events.find((e) => String(e.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled.eventId));
+    expect(started?.activityTaskStartedEventAttributes).toMatchObject({ identity: 'drain-a', attempt: 1 });
+    expect(completed?.activityTaskCompletedEventAttributes?.identity).toBe('drain-a');
 
     const summary = (await handle.result()) as BatchSummary;
     expect(summary.imported).toBe(1);
@@ -98,6 +143,6 @@ describe('SIGTERM drains a worker during an import', () => {
     expect(ledger).toHaveLength(1);
     expect(ledger[0].status).toBe('imported');
     b.p.kill('SIGTERM');
-    expect((await b.exit).code).toBe(0);
+    expect(await b.exit).toBe(0);
   });
 });

@@ -9,8 +9,34 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createTestDatabase } from '../support/harness';
+import { parseConfig } from '../../config/config';
+import { openDatabase } from '../../db/db';
+import { DEV_TENANT } from '../../dev/main-job';
 
 const bin = path.resolve(__dirname, '../../bin/imv-import.js');
+
+/** A ledger row of the dev tenant left in status importing three hours ago (its workflow long gone). */
+async function stuckImport(databaseUrl: string): Promise<number> {
+  const cfg = parseConfig({ tenants: [{ id: DEV_TENANT, ftp: { url: 'ftp://imv@127.0.0.1/demo' } }], databaseUrl }, {});
+  const db = await openDatabase(cfg, 1);
+  try {
+    const [r] = await db('import_files')
+      .insert({
+        tenant_id: DEV_TENANT,
+        remote_path: `/${DEV_TENANT}/lost.xml`,
+        file_name: 'lost.xml',
+        size: 100,
+        mtime: new Date(),
+        status: 'importing',
+        workflow_id: `import-file/${DEV_TENANT}/lost/lost.xml/100`,
+        started_at: db.raw(`now() - interval '3 hours'`),
+      })
+      .returning('id');
+    return r.id as number;
+  } finally {
+    await db.destroy();
+  }
+}
 
 describe('main job: imv-import dev', () => {
   let dbHandle: { url: string; drop(): Promise<void> };
@@ -30,12 +56,21 @@ describe('main job: imv-import dev', () => {
       p.on('close', (code) => resolve({ code, out }));
     });
 
-  it('imports the demo transfers through the schedule and prints the UI link and the summary', async () => {
+  it('imports the demo transfers through the schedule and prints the UI link and the summary; its worker warns of stuck imports', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-dev-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: dbHandle.url, LOG_LEVEL: 'warn' };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: dbHandle.url, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' };
     delete env.TEMPORAL_ADDRESS;
+    delete env.IMV_STUCK_AFTER;
+    const stuckId = await stuckImport(dbHandle.url);
     const r = await runDev(dataDir, env);
     expect(r.code, r.out).toBe(0);
+    // The in-process worker's stuck-imports check, as \`imv-import worker\` runs it (a warning on the console).
+    const warning = r.out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { component?: string; importIds?: number[] })
+      .find((x) => x.component === 'stuck-imports');
+    expect(warning, r.out).toMatchObject({ importIds: [stuckId], stuckAfterSeconds: 7200 });
     expect(r.out).toMatch(/Temporal Web UI: +http:\/\/127\.0\.0\.1:\d+\/namespaces\/default\/workflows/);
     expect(r.out).toContain('batch summary: 4 files — imported 2, partial 1, failed 1');
     expect(r.out).toContain('unknown onOffice user "jdoe"');

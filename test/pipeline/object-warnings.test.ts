@@ -1,5 +1,5 @@
 /**
- * Per-object warnings through the pipeline (issue 7): contacts without identity (R2, R7), a
+ * Per-object warnings through the pipeline (issue 7): contacts without a name (R2, R7), text the sender damaged, a
  * look-alike onOffice user name (R9) and two ZIP entries under one name reach the ledger's
  * import_objects.messages and the report on the FTP server, without personal data.
  */
@@ -52,12 +52,13 @@ describe('per-object warnings in the ledger and the report', () => {
     expect(report.match(/unknown onOffice user "nobody"/g)).toHaveLength(rejected);
   });
 
-  it('contacts without a name or company create no address and are warned; a look-alike user is shown by code point', async () => {
+  it('contacts without a name or company are warned (an address only when they say how to reach the person); a look-alike user is shown by code point', async () => {
     const xml = transfer([
       object('7001', 'mmustermann', '<kontaktperson><email_privat>nur.mail@example.org</email_privat><tel_handy>+49 170 5550001</tel_handy></kontaktperson>'),
       object('7002', 'mmustermann', '<kontaktperson> </kontaktperson>'),
       object('7003', 'sk\u043Ech', '<kontaktperson><name>Petersen</name></kontaktperson>'),
       object('7004', 'skoch', '<kontaktperson><name>Petersen</name><email_privat>p@example.org</email_privat></kontaktperson>'),
+      object('7005', 'skoch', '<freitexte><objekttitel>SchÃ¶ne Wohnung</objekttitel><lage>N\uFFFDhe Dom</lage></freitexte>'),
     ]);
     await uploadTo(tenant, 'contacts.xml', xml);
     const summary = await ctx.batch(tenant);
@@ -66,7 +67,7 @@ describe('per-object warnings in the ledger and the report', () => {
     const row = await ctx.db('import_files').where({ tenant_id: tenant, file_name: 'contacts.xml' }).first();
     const objects = await ctx.db('import_objects').where({ import_id: row.id }).orderBy('position').select('source_id', 'outcome', 'messages');
     expect(objects).toEqual([
-      { source_id: '7001', outcome: 'created', messages: ['kontaktperson has no name or company (only e-mail, phone): no owner address created'] },
+      { source_id: '7001', outcome: 'created', messages: ['kontaktperson has no name or company (only e-mail, phone): owner address created without a name'] },
       { source_id: '7002', outcome: 'created', messages: ['kontaktperson is empty: no owner address created'] },
       {
         source_id: '7003',
@@ -76,19 +77,37 @@ describe('per-object warnings in the ledger and the report', () => {
         ],
       },
       { source_id: '7004', outcome: 'created', messages: [] },
+      // Text the sender damaged: the field is named, the text is not repeated.
+      {
+        source_id: '7005',
+        outcome: 'created',
+        messages: [
+          'freitexte/objekttitel: looks garbled (UTF-8 read as Latin-1 by the sender, such as "Ã¤" for "ä")',
+          "freitexte/lage: holds U+FFFD, characters the sender's file had already lost",
+        ],
+      },
     ]);
 
-    // Only the named owner became an address, linked to its estate; the nameless ones none.
-    const addresses = await ctx.db('addresses').where({ tenant_id: tenant }).select('last_name', 'emails');
-    expect(addresses).toEqual([{ last_name: 'Petersen', emails: { email_privat: 'p@example.org' } }]);
-    const linked = await ctx.db('estate_contacts as l').join('estates as e', 'e.id', 'l.estate_id').where('e.tenant_id', tenant).pluck('e.source_id');
-    expect(linked).toEqual(['7004']);
+    // The named owner and the reachable nameless one became addresses, linked to their estates; the empty one none.
+    const addresses = await ctx.db('addresses').where({ tenant_id: tenant }).orderBy('id').select('last_name', 'emails');
+    expect(addresses).toEqual([
+      { last_name: null, emails: { email_privat: 'nur.mail@example.org' } },
+      { last_name: 'Petersen', emails: { email_privat: 'p@example.org' } },
+    ]);
+    const linked = await ctx
+      .db('estate_contacts as l')
+      .join('estates as e', 'e.id', 'l.estate_id')
+      .where('e.tenant_id', tenant)
+      .orderBy('e.source_id')
+      .pluck('e.source_id');
+    expect(linked).toEqual(['7001', '7004']);
 
     // The report names file, object and problem, and carries none of the personal data.
     const report = readRemote(tenant, `processed/${row.id}-contacts.xml.report.txt`);
-    expect(report).toContain('object #0 (id 7001) created: kontaktperson has no name or company (only e-mail, phone): no owner address created');
+    expect(report).toContain('object #0 (id 7001) created: kontaktperson has no name or company (only e-mail, phone): owner address created without a name');
     expect(report).toContain('unknown onOffice user "sk\\u043Ech" (contains non-ASCII U+043E');
-    for (const personal of ['nur.mail@example.org', '5550001', 'p@example.org']) expect(report).not.toContain(personal);
+    expect(report).toContain('object #4 (id 7005) created: freitexte/objekttitel: looks garbled');
+    for (const personal of ['nur.mail@example.org', '5550001', 'p@example.org', 'SchÃ¶ne', 'Dom']) expect(report).not.toContain(personal);
   });
 
   it('a ZIP with two pictures under one name: the object is warned, naming the entry; the first in the archive is stored', async () => {

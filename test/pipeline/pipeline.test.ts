@@ -280,3 +280,79 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
     expect((await ctx.db('import_files').where({ id: row.id }).first()).status).toBe('partial'); // the old outcome stays
   });
 });
+
+/**
+ * R2, R6, R8 for owners that come with only a phone or an e-mail (the project's own fixtures, so it
+ * runs without ../shared/samples): the contact becomes an address linked to the estate, and the same
+ * phone or e-mail again, written differently, finds that address instead of creating another.
+ */
+describe('owners without a name: an address when the transfer says how to reach them', () => {
+  const tenant = uniqueId('owners');
+  const ctx = usePipeline({ tenants: [{ id: tenant }], identities: ['worker-owners'] });
+  const fixture = (f: string) => fs.readFileSync(path.join(fixturesDir, 'transfers', f));
+  const linksOf = async () =>
+    Object.fromEntries(
+      (
+        await ctx
+          .db('estate_contacts as l')
+          .join('estates as e', 'e.id', 'l.estate_id')
+          .where('e.tenant_id', tenant)
+          .orderBy('l.id')
+          .select('e.source_id', 'l.role', 'l.address_id')
+      ).map((l) => [l.source_id, [l.role, Number(l.address_id)]]),
+    );
+
+  it('R2, R6, R7: an owner with only a phone, only an e-mail or only a postal address is an address linked as ansprechpartner; one with none is none', async () => {
+    await uploadTo(tenant, 'owners-reach-only-1401.xml', fixture('owners-reach-only-1401.xml'));
+    const summary = await ctx.batch(tenant);
+    expect(summary.imported).toBe(1);
+    expect(summary.objects.created).toBe(4);
+
+    const addresses = await ctx.db('addresses').where({ tenant_id: tenant }).orderBy('id');
+    expect(addresses.map((a) => [a.last_name, a.company, a.phones, a.emails, a.street])).toEqual([
+      [null, null, { tel_handy: '0170 555 0001' }, {}, null],
+      [null, null, {}, { email_privat: 'Nur.Mail@Example.org' }, null],
+      [null, null, {}, {}, 'Hauptstraße'],
+    ]);
+    for (const a of addresses) expect([a.contact_origin, a.status, a.user_name]).toEqual(['IMV', 'Aktiv', 'mmustermann']);
+    const [phone, mail, place] = addresses.map((a) => Number(a.id));
+    expect(await linksOf()).toEqual({ '1401': ['ansprechpartner', phone], '1402': ['ansprechpartner', mail], '1404': ['ansprechpartner', place] });
+
+    // Each object still says that its owner has no name, naming kinds of data, never their values.
+    const row = await ctx.db('import_files').where({ tenant_id: tenant, file_name: 'owners-reach-only-1401.xml' }).first();
+    const messages = await ctx.db('import_objects').where({ import_id: row.id }).orderBy('position').pluck('messages');
+    expect(messages).toEqual([
+      ['kontaktperson has no name or company (only phone): owner address created without a name'],
+      ['kontaktperson has no name or company (only e-mail): owner address created without a name'],
+      ['kontaktperson has no name or company (only first name, person number): no owner address created'],
+      ['kontaktperson has no name or company (only postal address): owner address created without a name'],
+    ]);
+    for (const personal of ['0170', '555 0001', 'nur.mail', 'Renate', 'K-1403'])
+      expect(JSON.stringify(messages).toLowerCase()).not.toContain(personal.toLowerCase());
+  });
+
+  it('R6, R8: the same phone (+49 (0)170 vs 0170, other spacing), e-mail (other case) and postal address (Str. vs Straße) again give the same addresses, no duplicate', async () => {
+    const before = await ctx.db('addresses').where({ tenant_id: tenant }).orderBy('id').pluck('id');
+    await uploadTo(tenant, 'owners-reach-only-again-1411.xml', fixture('owners-reach-only-again-1411.xml'));
+    const summary = await ctx.batch(tenant);
+    expect(summary.imported).toBe(1);
+    expect([summary.objects.created, summary.objects.updated]).toEqual([3, 1]);
+
+    const addresses = await ctx.db('addresses').where({ tenant_id: tenant }).orderBy('id');
+    expect(addresses.map((a) => a.id)).toEqual(before);
+    const [phone, mail, place] = before.map(Number);
+    // The phones the transfers carried are all kept on the one address.
+    expect(addresses[0].phones).toEqual({ tel_handy: '0049 170 5550001', tel_privat: '+49 (0)170 / 555-00-01' });
+    expect(addresses[1].emails).toEqual({ email_privat: 'Nur.Mail@Example.org', email_direkt: 'nur.mail@EXAMPLE.ORG' });
+    expect(await linksOf()).toEqual({
+      '1401': ['ansprechpartner', phone],
+      '1402': ['ansprechpartner', mail],
+      '1411': ['ansprechpartner', phone],
+      '1412': ['ansprechpartner', mail],
+      '1404': ['ansprechpartner', place],
+      '1414': ['ansprechpartner', place],
+    });
+    const [{ n }] = await ctx.db('estate_contacts as l').join('estates as e', 'e.id', 'l.estate_id').where('e.tenant_id', tenant).count({ n: '*' });
+    expect(Number(n)).toBe(6); // once per estate
+  });
+});

@@ -86,6 +86,7 @@ describe('API keys on a cluster with the server’s JWT authorizer', () => {
         // Keys instead of client certificates (the frontend still speaks TLS).
         TEMPORAL_TLS_REQUIRE_CLIENT_AUTH: 'false',
       },
+      services: ['frontend', 'internal-frontend', 'history', 'matching', 'worker'],
       initEnv: (c) => ({
         TEMPORAL_ADDRESS: c.TEMPORAL_ADDRESS,
         TEMPORAL_TLS_SERVER_CA_CERT_PATH: c.TEMPORAL_TLS_SERVER_CA_CERT_PATH,

@@ -159,6 +159,8 @@ export async function startTemporalCluster(
   o: {
     extraEnv?: Record<string, string>;
     certs?: Certificates;
+    /** The services the process runs (default: the server's own default, as in the image). */
+    services?: string[];
     /** How init.sh authenticates, instead of the client certificate (e.g. an admin API key). */
     initEnv?: (clientEnv: Record<string, string>) => Record<string, string>;
   } = {},
@@ -235,7 +237,7 @@ export async function startTemporalCluster(
   let exited: Promise<void> = Promise.resolve();
   const start = async () => {
     const log = fs.openSync(logFile, 'a');
-    child = spawn(path.join(bin, 'temporal-server'), ['start'], { env: { PATH: basePath, HOME: os.homedir(), ...serverEnv }, stdio: ['ignore', log, log] });
+    child = spawn(path.join(bin, 'temporal-server'), ['start', ...(o.services ?? []).flatMap((x) => ['--service', x])], { env: { PATH: basePath, HOME: os.homedir(), ...serverEnv }, stdio: ['ignore', log, log] });
     fs.closeSync(log);
     const c = child;
     exited = new Promise<void>((r) => c.once('exit', () => r()));

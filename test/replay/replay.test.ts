@@ -35,6 +35,9 @@ const goldenDir = path.join(__dirname, 'histories');
  * first shape (regular activities only; file-abandoned is that shape with the finish-last-resort
  * patch); `local-steps-*` have the local-steps patch; `skip-idle-attachments-*` also leave out the
  * attachments step of a chunk the estates step reports idle. A new patch gets a new prefix here.
+ * `finished-ledger-counts-file-finished-earlier` is a run whose begin found its ledger row final
+ * (test/faults/worker-kill-finished.test.ts): the only place that patch is recorded;
+ * `skip-idle-attachments-file-finished-earlier` is such a run before it (zero counts returned).
  */
 const CURRENT_SHAPE = 'skip-idle-attachments';
 const SHAPES = ['', 'local-steps-', `${CURRENT_SHAPE}-`];
@@ -117,6 +120,9 @@ describe('replay safety of workflow code', () => {
     expect(names).toContain(`${CURRENT_SHAPE}-store-gc`);
     // file-abandoned comes from test/pipeline/last-resort.test.ts (the finish-last-resort patch).
     expect(names).toContain('file-abandoned');
+    // finished-ledger-counts comes from test/faults/worker-kill-finished.test.ts (a begin that found its row final).
+    expect(names).toContain('finished-ledger-counts-file-finished-earlier');
+    expect(names).toContain('skip-idle-attachments-file-finished-earlier');
     expect(golden.some((g) => g.name.startsWith('file-failed'))).toBe(true);
     const results = await replayAll(golden);
     expect(results.map((r) => [r.workflowId, r.error?.message ?? null])).toEqual(golden.map((g) => [g.workflowId, null]));

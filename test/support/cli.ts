@@ -2,7 +2,7 @@
  * The built CLI as an operator runs it, for tests that spawn it: a configuration file of a test's
  * config, an environment that points only at that file, and a run that collects the output.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -51,4 +51,26 @@ export function runCli(env: NodeJS.ProcessEnv, args: string[]): Promise<CliRun> 
     p.stderr.on('data', (d: Buffer) => err.push(d));
     p.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }));
   });
+}
+
+export interface StartedCli {
+  process: ChildProcess;
+  /** The process's exit ('exit' event) with what it wrote; signal is set when a signal ended it. */
+  exited: Promise<CliRun & { signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the CLI (e.g. `worker`) without waiting for it: the test signals it and awaits `exited`. */
+export function startCli(env: NodeJS.ProcessEnv, args: string[]): StartedCli {
+  const p = spawn(process.execPath, [CLI_BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  p.stdout!.on('data', (d: Buffer) => out.push(d));
+  p.stderr!.on('data', (d: Buffer) => err.push(d));
+  const exited = new Promise<CliRun & { signal: NodeJS.Signals | null }>((resolve) =>
+    p.on('exit', (code, signal) =>
+      // 'exit' can come before the last output has been read: wait for the pipes to end.
+      p.on('close', () => resolve({ code: code ?? -1, signal, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') })),
+    ),
+  );
+  return { process: p, exited };
 }
