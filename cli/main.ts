@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, tenantOf, type AppConfig } from '../config/config';
-import { explainTemporalConnectFailure, temporalConnectOptions } from '../config/temporal';
+import { explainTemporalConnectFailure, isTemporalAuthError, temporalConnectOptions, temporalRefusal } from '../config/temporal';
 import { openDatabase, type Db } from '../db/db';
 import { logger } from '../common/logger';
 import { describeSchedule, ensureGcSchedule, ensureSchedule, GC_SCHEDULE_ID, scheduleIdOf } from '../ops/schedule';
@@ -78,6 +78,10 @@ async function withClient<T>(cfg: AppConfig, fn: (c: Client) => Promise<T>): Pro
   const connection = await connectTemporal(cfg);
   try {
     return await fn(new Client({ connection, namespace: cfg.temporal.namespace }));
+  } catch (e) {
+    // A key that connects but may not do this (read-only, other namespace), or no key at all.
+    if (isTemporalAuthError(e)) throw new CliError(temporalRefusal(cfg.temporal));
+    throw e;
   } finally {
     await connection.close();
   }

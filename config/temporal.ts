@@ -196,3 +196,21 @@ export async function explainTemporalConnectFailure(target: TemporalTarget, opti
   const tlsCause = await diagnoseTls(options).catch(() => null);
   return tlsCause ? temporalConnectionError(target, new Error(tlsCause), options.apiKey) : line;
 }
+
+/** A request refused by the server's authorization (gRPC PERMISSION_DENIED or UNAUTHENTICATED), anywhere in the cause chain. */
+export function isTemporalAuthError(e: unknown): boolean {
+  for (let c: unknown = e, depth = 0; c && typeof c === 'object' && depth < 10; c = (c as { cause?: unknown }).cause, depth++) {
+    const code = (c as { code?: unknown }).code;
+    if (code === 7 || code === 16) return true;
+    if (/PERMISSION_DENIED|PermissionDenied|UNAUTHENTICATED|Request unauthorized/.test(String((c as { message?: unknown }).message ?? ''))) return true;
+  }
+  return false;
+}
+
+/** One line for a request the server's authorization refused after the connection was made. */
+export function temporalRefusal(target: TemporalTarget): string {
+  const how = target.security.includes('api-key')
+    ? `the API key was refused for this request (it needs write permission on namespace ${target.namespace}; check the key's permissions and expiry)`
+    : 'the server requires authorization (an API key: TEMPORAL_API_KEY, or a profile with api_key)';
+  return `Temporal at ${target.address} refused the request: ${how}`;
+}

@@ -5,7 +5,7 @@
 import { NativeConnection, Worker, type WorkerOptions as WorkerCreateOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import os from 'node:os';
 import type { AppConfig } from '../config/config';
-import { explainTemporalConnectFailure, temporalConnectOptions } from '../config/temporal';
+import { explainTemporalConnectFailure, isTemporalAuthError, temporalConnectOptions, temporalRefusal } from '../config/temporal';
 import { createActivities } from '../activities';
 import { openDatabase, type Db } from '../db/db';
 import { createFileStore } from '../store/file-store';
@@ -60,6 +60,7 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
     // Logged-in FTP connections shared by this worker's activities (as many idle as activity slots).
     const ftpPool = new FtpPool({ timeoutMs: opts.ftpTimeoutMs, maxIdle: slots });
     opened.push(() => ftpPool.close());
+    if (cfg.temporal.security.includes('api-key')) await checkWritePermission(connection, cfg);
     const worker = await Worker.create(workerOptions(cfg, opts, { connection, db, store, log, ftpPool }));
     return {
       worker,
@@ -67,6 +68,10 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
       async run() {
         try {
           await worker.run();
+        } catch (e) {
+          // Polling refused by the server's authorization: one line for the operator, exit 1.
+          if (isTemporalAuthError(e)) throw new WorkerStartError(temporalRefusal(cfg.temporal));
+          throw e;
         } finally {
           ftpPool.close();
           await store.close();
@@ -80,6 +85,8 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
     };
   } catch (e) {
     for (const close of opened.reverse()) await Promise.resolve(close()).catch(() => undefined);
+    // Worker.create describes the namespace: a key without permission is refused there.
+    if (isTemporalAuthError(e)) throw new WorkerStartError(temporalRefusal(cfg.temporal));
     throw e;
   }
 }
@@ -147,4 +154,18 @@ function workflowCode(given: WorkflowBundleOption | undefined): { workflowBundle
   if (given) return { workflowBundle: given };
   const prebuilt = prebuiltBundle();
   return prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: workflowsPath() };
+}
+
+/**
+ * A key that may read but not write the namespace connects, describes the namespace and starts
+ * polling; the SDK then retries the refused polls for ever. A write call with a token that cannot
+ * exist is refused by the authorizer before it is looked at: then the worker stops at start.
+ */
+async function checkWritePermission(connection: NativeConnection, cfg: AppConfig): Promise<void> {
+  try {
+    await connection.workflowService.recordActivityTaskHeartbeat({ namespace: cfg.temporal.namespace, taskToken: Buffer.from('imv-import: permission check') });
+  } catch (e) {
+    if (isTemporalAuthError(e)) throw new WorkerStartError(temporalRefusal(cfg.temporal));
+    // Any other answer (the token is invalid) means the request got past the authorizer.
+  }
 }

@@ -237,7 +237,10 @@ export async function startTemporalCluster(
   let exited: Promise<void> = Promise.resolve();
   const start = async () => {
     const log = fs.openSync(logFile, 'a');
-    child = spawn(path.join(bin, 'temporal-server'), ['start', ...(o.services ?? []).flatMap((x) => ['--service', x])], { env: { PATH: basePath, HOME: os.homedir(), ...serverEnv }, stdio: ['ignore', log, log] });
+    child = spawn(path.join(bin, 'temporal-server'), ['start', ...(o.services ?? []).flatMap((x) => ['--service', x])], {
+      env: { PATH: basePath, HOME: os.homedir(), ...serverEnv },
+      stdio: ['ignore', log, log],
+    });
     fs.closeSync(log);
     const c = child;
     exited = new Promise<void>((r) => c.once('exit', () => r()));
