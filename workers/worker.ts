@@ -2,9 +2,12 @@
  * A worker: stateless and interchangeable, any number on one task queue (scale-out). Its database
  * pool is sized to its activity slots so that every running activity can hold a connection.
  */
-import { NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkerOptions as SdkWorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import os from 'node:os';
 import type { AppConfig } from '../config/config';
+import { workerDeploymentVersion } from '../config/deployment';
 import { TemporalConnectError, temporalConnectionError, temporalConnectOptions } from '../config/temporal';
 import { createActivities } from '../activities';
 import { openDatabase, type Db } from '../db/db';
@@ -18,6 +21,8 @@ import { prebuiltBundle, workflowsPath } from './workflow-bundle';
 export interface ImportWorker {
   worker: Worker;
   db: Db;
+  /** The Worker Deployment Version it polls as; null: unversioned. */
+  version: WorkerDeploymentVersion | null;
   /** Runs until shutdown() (or SIGINT/SIGTERM when installed); then closes the pool. */
   run(): Promise<void>;
   shutdown(): void;
@@ -34,12 +39,16 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
   /** Where the activity interceptor counts; default: the process's registry (served on metricsPort). */
   metrics?: AppMetrics;
+  /** More activity interceptors after the observability one (tests: hold an activity). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 export { workflowsPath };
 
 export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {}): Promise<ImportWorker> {
   const log = opts.log ?? rootLogger;
+  // Before anything is opened: a versioned worker without a build id refuses to start.
+  const version = workerDeploymentVersion(cfg.worker.deployment, opts.env);
   const slots = cfg.worker.maxConcurrentActivities;
   const db = await openDatabase(cfg, slots + 2);
   const store = createFileStore(cfg, db);
@@ -59,7 +68,8 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
     identity: opts.identity ?? `imv-import-worker@${os.hostname()}:${process.pid}`,
     ...workflowCode(opts.workflowBundle),
     activities,
-    interceptors: { activity: [activityObservability({ metrics, log: log.child({ component: 'activity' }), db })] },
+    interceptors: { activity: [activityObservability({ metrics, log: log.child({ component: 'activity' }), db }), ...(opts.activityInterceptors ?? [])] },
+    ...deploymentOptions(version),
     maxConcurrentActivityTaskExecutions: slots,
     maxConcurrentWorkflowTaskExecutions: cfg.worker.maxConcurrentWorkflowTasks,
     shutdownGraceTime: opts.shutdownGraceMs ?? cfg.worker.shutdownGraceSeconds * 1000,
@@ -67,6 +77,7 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
   return {
     worker,
     db,
+    version,
     async run() {
       try {
         await worker.run();
@@ -81,6 +92,15 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
       if (worker.getState() === 'RUNNING') worker.shutdown();
     },
   };
+}
+
+/**
+ * Worker Versioning when a deployment is configured. Each workflow type declares its behaviour
+ * (setWorkflowOptions in workflows/); the default only covers a type that does not, and is PINNED:
+ * a run then never meets another build's code (docs/design.md §7).
+ */
+function deploymentOptions(version: WorkerDeploymentVersion | null): Pick<SdkWorkerOptions, 'workerDeploymentOptions'> {
+  return version ? { workerDeploymentOptions: { useWorkerVersioning: true, version, defaultVersioningBehavior: 'PINNED' } } : {};
 }
 
 /** The given bundle, else the one `npm run build` wrote, else the workflow sources (bundled now). */
