@@ -146,6 +146,21 @@ const ConfigSchema = z.object({
         .string()
         .refine((v) => (durationSeconds(v) ?? 0) > 0, 'a positive duration such as 90m, 2h or 1d')
         .optional(),
+      /**
+       * Worker Versioning (config/deployment.ts): with a deployment name the worker polls as one version
+       * of that deployment (name + build id, default `<package version>+<git revision>`). Without one,
+       * the worker is unversioned (the dev server, `imv-import dev`, the tests).
+       */
+      deployment: z
+        .object({
+          name: z
+            .string()
+            .regex(/^[^.\s]+$/, 'deployment name: no dots or spaces')
+            .optional(),
+          buildId: z.string().min(1).optional(),
+        })
+        .strict()
+        .default({}),
     })
     .default({}),
 });
@@ -213,6 +228,14 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
     databaseUrl: env.DATABASE_URL ?? cfg.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/imv_import',
     fileStore: fileStoreOf(cfg, env),
     metricsPort: env.METRICS_PORT !== undefined ? Number(env.METRICS_PORT) : cfg.metricsPort,
+    worker: {
+      ...cfg.worker,
+      // IMV_DEPLOYMENT_NAME and IMV_BUILD_ID override the file ("" turns versioning off).
+      deployment: {
+        name: (env.IMV_DEPLOYMENT_NAME ?? cfg.worker.deployment.name) || undefined,
+        buildId: (env.IMV_BUILD_ID ?? cfg.worker.deployment.buildId) || undefined,
+      },
+    },
   };
 }
 

@@ -3,8 +3,11 @@
  * pool is sized to its activity slots so that every running activity can hold a connection.
  */
 import { NativeConnection, Worker, type WorkerOptions as WorkerCreateOptions, type WorkflowBundleOption } from '@temporalio/worker';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import os from 'node:os';
 import type { AppConfig } from '../config/config';
+import { workerDeploymentVersion } from '../config/deployment';
 import { explainTemporalConnectFailure, isTemporalAuthError, temporalConnectOptions, temporalRefusal } from '../config/temporal';
 import { createActivities } from '../activities';
 import { openDatabase, type Db } from '../db/db';
@@ -19,6 +22,8 @@ import { shortErrorMessage } from '../ops/errors';
 export interface ImportWorker {
   worker: Worker;
   db: Db;
+  /** The Worker Deployment Version it polls as; null: unversioned. */
+  version: WorkerDeploymentVersion | null;
   /** Runs until shutdown() (or SIGINT/SIGTERM when installed); then closes the pool. */
   run(): Promise<void>;
   shutdown(): void;
@@ -35,12 +40,16 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
   /** Where the activity interceptor counts; default: the process's registry (served on metricsPort). */
   metrics?: AppMetrics;
+  /** More activity interceptors after the observability one (tests: hold an activity). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 export { workflowsPath };
 
 export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {}): Promise<ImportWorker> {
   const log = opts.log ?? rootLogger;
+  // Before anything is opened: a versioned worker without a build id refuses to start.
+  const version = workerDeploymentVersion(cfg.worker.deployment, opts.env);
   const slots = cfg.worker.maxConcurrentActivities;
   const db = await openDatabase(cfg, slots + 2).catch((e: unknown) => {
     rootLogger.debug({ err: { message: (e as Error).message, stack: (e as Error).stack } }, 'opening the database failed');
@@ -61,10 +70,11 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
     const ftpPool = new FtpPool({ timeoutMs: opts.ftpTimeoutMs, maxIdle: slots });
     opened.push(() => ftpPool.close());
     if (cfg.temporal.security.includes('api-key')) await checkWritePermission(connection, cfg);
-    const worker = await Worker.create(workerOptions(cfg, opts, { connection, db, store, log, ftpPool }));
+    const worker = await Worker.create(workerOptions(cfg, opts, { connection, db, store, log, ftpPool, version }));
     return {
       worker,
       db,
+      version,
       async run() {
         try {
           await worker.run();
@@ -128,7 +138,7 @@ function temporalCause(e: unknown): string {
 function workerOptions(
   cfg: AppConfig,
   opts: WorkerOptions,
-  r: { connection: NativeConnection; db: Db; store: ReturnType<typeof createFileStore>; log: Logger; ftpPool: FtpPool },
+  r: { connection: NativeConnection; db: Db; store: ReturnType<typeof createFileStore>; log: Logger; ftpPool: FtpPool; version: WorkerDeploymentVersion | null },
 ): WorkerCreateOptions {
   const slots = cfg.worker.maxConcurrentActivities;
   const activities = createActivities({ cfg, db: r.db, store: r.store, log: r.log, env: opts.env, ftpTimeoutMs: opts.ftpTimeoutMs, ftpPool: r.ftpPool });
@@ -142,11 +152,21 @@ function workerOptions(
     identity: opts.identity ?? `imv-import-worker@${os.hostname()}:${process.pid}`,
     ...workflowCode(opts.workflowBundle),
     activities,
-    interceptors: { activity: [activityObservability({ metrics, log: r.log.child({ component: 'activity' }), db: r.db })] },
+    interceptors: { activity: [activityObservability({ metrics, log: r.log.child({ component: 'activity' }), db: r.db }), ...(opts.activityInterceptors ?? [])] },
+    ...deploymentOptions(r.version),
     maxConcurrentActivityTaskExecutions: slots,
     maxConcurrentWorkflowTaskExecutions: cfg.worker.maxConcurrentWorkflowTasks,
     shutdownGraceTime: opts.shutdownGraceMs ?? cfg.worker.shutdownGraceSeconds * 1000,
   };
+}
+
+/**
+ * Worker Versioning when a deployment is configured. Each workflow type declares its behaviour
+ * (setWorkflowOptions in workflows/); the default only covers a type that does not, and is PINNED:
+ * a run then never meets another build's code (docs/design.md §7).
+ */
+function deploymentOptions(version: WorkerDeploymentVersion | null): Pick<WorkerCreateOptions, 'workerDeploymentOptions'> {
+  return version ? { workerDeploymentOptions: { useWorkerVersioning: true, version, defaultVersioningBehavior: 'PINNED' } } : {};
 }
 
 /** The given bundle, else the one `npm run build` wrote, else the workflow sources (bundled now). */
