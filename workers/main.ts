@@ -106,7 +106,13 @@ export function startStuckImportsWatch(cfg: AppConfig, db: Db, o: { log?: Logger
 
 export async function runWorkerProcess(cfg: AppConfig, o: { identity?: string } = {}): Promise<void> {
   const telemetry = await startTelemetry(cfg);
-  const w = await createImportWorker(cfg, { identity: o.identity });
+  const w = await createImportWorker(cfg, { identity: o.identity }).catch(async (e: unknown) => {
+    // The database refused (it is opened before the Temporal connection): the SDK runtime, with no
+    // connection or worker to end it, would keep the process alive after the error.
+    await telemetry.close();
+    await Runtime._instance?.shutdown();
+    throw e;
+  });
   logger.info(
     {
       taskQueue: cfg.temporal.taskQueue,
