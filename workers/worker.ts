@@ -138,7 +138,14 @@ function temporalCause(e: unknown): string {
 function workerOptions(
   cfg: AppConfig,
   opts: WorkerOptions,
-  r: { connection: NativeConnection; db: Db; store: ReturnType<typeof createFileStore>; log: Logger; ftpPool: FtpPool; version: WorkerDeploymentVersion | null },
+  r: {
+    connection: NativeConnection;
+    db: Db;
+    store: ReturnType<typeof createFileStore>;
+    log: Logger;
+    ftpPool: FtpPool;
+    version: WorkerDeploymentVersion | null;
+  },
 ): WorkerCreateOptions {
   const slots = cfg.worker.maxConcurrentActivities;
   const activities = createActivities({ cfg, db: r.db, store: r.store, log: r.log, env: opts.env, ftpTimeoutMs: opts.ftpTimeoutMs, ftpPool: r.ftpPool });
@@ -152,7 +159,9 @@ function workerOptions(
     identity: opts.identity ?? `imv-import-worker@${os.hostname()}:${process.pid}`,
     ...workflowCode(opts.workflowBundle),
     activities,
-    interceptors: { activity: [activityObservability({ metrics, log: r.log.child({ component: 'activity' }), db: r.db }), ...(opts.activityInterceptors ?? [])] },
+    interceptors: {
+      activity: [activityObservability({ metrics, log: r.log.child({ component: 'activity' }), db: r.db }), ...(opts.activityInterceptors ?? [])],
+    },
     ...deploymentOptions(r.version),
     maxConcurrentActivityTaskExecutions: slots,
     maxConcurrentWorkflowTaskExecutions: cfg.worker.maxConcurrentWorkflowTasks,
