@@ -13,6 +13,10 @@ RUN npm run build \
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# The git revision (docker build --build-arg IMV_GIT_REVISION=$(git rev-parse --short HEAD)): with the
+# package version it is the worker's build id under Worker Versioning; the image has no .git to read.
+ARG IMV_GIT_REVISION=
+ENV IMV_GIT_REVISION=${IMV_GIT_REVISION}
 WORKDIR /app
 COPY --from=build --chown=root:root /app/package.json /app/package-lock.json ./
 COPY --from=build --chown=root:root /app/node_modules ./node_modules

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, tenantOf, type AppConfig } from '../config/config';
+import { explainTemporalConnectFailure, isTemporalAuthError, temporalConnectOptions, temporalRefusal } from '../config/temporal';
 import { openDatabase, type Db } from '../db/db';
 import { logger } from '../common/logger';
 import { describeSchedule, ensureGcSchedule, ensureSchedule, GC_SCHEDULE_ID, scheduleIdOf } from '../ops/schedule';
@@ -24,6 +25,8 @@ import { replayImports } from '../ops/replay';
 import { parseFileForCli } from '../ops/parse';
 import { triggerBatch } from '../ops/batches';
 import { collectStatus, formatStatus } from '../ops/status';
+import { formatTaskQueueVersions, setCurrentVersion, taskQueueVersions } from '../ops/deployment';
+import { buildIdOf } from '../config/deployment';
 import { runWorkerProcess } from '../workers/main';
 
 export class CliError extends Error {
@@ -65,11 +68,11 @@ function tenantsFor(cfg: AppConfig, tenant?: string): string[] {
 }
 
 async function connectTemporal(cfg: AppConfig): Promise<Connection> {
+  const options = temporalConnectOptions(cfg.temporal);
   try {
-    return await Connection.connect({ address: cfg.temporal.address });
+    return await Connection.connect(options);
   } catch (e) {
-    logger.debug({ err: { message: (e as Error).message, stack: (e as Error).stack } }, 'Temporal connection failed');
-    throw new CliError(`cannot reach Temporal at ${cfg.temporal.address} (temporal.address in IMV_CONFIG, or TEMPORAL_ADDRESS): ${shortErrorMessage(e)}`);
+    throw new CliError(await explainTemporalConnectFailure(cfg.temporal, options, e));
   }
 }
 
@@ -77,6 +80,10 @@ async function withClient<T>(cfg: AppConfig, fn: (c: Client) => Promise<T>): Pro
   const connection = await connectTemporal(cfg);
   try {
     return await fn(new Client({ connection, namespace: cfg.temporal.namespace }));
+  } catch (e) {
+    // A key that connects but may not do this (read-only, other namespace), or no key at all.
+    if (isTemporalAuthError(e)) throw new CliError(temporalRefusal(cfg.temporal));
+    throw e;
   } finally {
     await connection.close();
   }
@@ -128,6 +135,7 @@ export function buildProgram(): Command {
 
   addWorkerCommand(program);
   addStatusCommand(program);
+  addDeploymentCommands(program);
   addScheduleCommands(program);
   addImportCommands(program);
   addEstateCommands(program);
@@ -187,6 +195,49 @@ function addStatusCommand(program: Command): void {
 function sourceError(e: unknown, prefix = ''): { error: string } {
   logger.debug({ err: { message: (e as Error)?.message, stack: (e as Error)?.stack } }, 'status: source unavailable');
   return { error: e instanceof CliError ? e.message : `${prefix}${shortErrorMessage(e)}` };
+}
+
+/** `deployment describe|set-current`: Worker Versioning (ops/deployment.ts). */
+function addDeploymentCommands(program: Command): void {
+  const deployment = program.command('deployment').description("the workers' versions (Worker Versioning): which poll, which is current, which are drained");
+  deployment
+    .command('describe')
+    .description('the versions polling the task queue, the current one, and which are draining (keep their workers) or drained (may stop)')
+    .option('--json', 'machine-readable output')
+    .action(async (o: { json?: boolean }) => {
+      const cfg = config();
+      const v = await withClient(cfg, (c) => taskQueueVersions(c, cfg.temporal.namespace, cfg.temporal.taskQueue, cfg.worker.deployment.name ?? null));
+      console.log(o.json ? JSON.stringify(v, null, 2) : formatTaskQueueVersions(v).join('\n'));
+    });
+  deployment
+    .command('set-current')
+    .description('make a version current: new workflows start on it, pinned ones finish on theirs (waits for its workers to poll)')
+    .argument('[buildId]', "the version's build id (default: this installation's, IMV_BUILD_ID or <package version>+<git revision>)")
+    .option('--name <deployment>', 'the deployment (default: worker.deployment.name, IMV_DEPLOYMENT_NAME)')
+    .option('--if-none', 'only when the deployment has no current version yet (a first deploy)')
+    .option('--wait <seconds>', 'how long to wait for its workers to poll', integerOption('--wait', 0), 60)
+    .action(async (buildIdArg: string | undefined, o: { name?: string; ifNone?: boolean; wait: number }) => {
+      const cfg = config();
+      const deploymentName = o.name ?? cfg.worker.deployment.name;
+      if (!deploymentName) throw new CliError('no deployment name: pass --name, or set IMV_DEPLOYMENT_NAME (worker.deployment.name)');
+      const buildId = buildIdArg ?? buildIdOf(cfg.worker.deployment);
+      if (!buildId) throw new CliError('no build id: name it, or set IMV_BUILD_ID (or IMV_GIT_REVISION)');
+      const r = await withClient(cfg, (c) =>
+        setCurrentVersion(c, {
+          namespace: cfg.temporal.namespace,
+          taskQueue: cfg.temporal.taskQueue,
+          deploymentName,
+          buildId,
+          ifNone: o.ifNone,
+          waitMs: o.wait * 1000,
+        }),
+      );
+      console.log(
+        r.changed
+          ? `${deploymentName}: ${r.buildId} is current (was ${r.previous ?? 'unversioned'}); workflows pinned to ${r.previous ?? 'older versions'} finish there`
+          : `${deploymentName}: ${r.buildId} is current already`,
+      );
+    });
 }
 
 /** `schedule ensure|trigger|pause|unpause|describe`. */

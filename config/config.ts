@@ -9,6 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import os from 'node:os';
 import { z } from 'zod';
+import { ConfigError } from './errors';
+import { temporalTarget, type TemporalTarget } from './temporal';
 import { durationSeconds } from '../common/duration';
 
 const ScheduleOptions = z
@@ -88,11 +90,20 @@ const TenantSchema = z.object({
 
 const ConfigSchema = z.object({
   tenants: z.array(TenantSchema).min(1),
+  /**
+   * Where Temporal is (config/temporal.ts): the environment (TEMPORAL_ADDRESS, …) and a temporal.toml
+   * profile win over these; TLS and API keys come only from those two.
+   */
   temporal: z
     .object({
-      address: z.string().default('127.0.0.1:7233'),
-      namespace: z.string().default('default'),
+      address: z.string().optional(),
+      namespace: z.string().optional(),
       taskQueue: z.string().default('imv-import'),
+      /** The temporal.toml profile to use when TEMPORAL_PROFILE is not set. */
+      profile: z
+        .string()
+        .nullish()
+        .transform((v) => v ?? undefined),
     })
     .default({}),
   databaseUrl: z.string().optional(),
@@ -135,17 +146,39 @@ const ConfigSchema = z.object({
         .string()
         .refine((v) => (durationSeconds(v) ?? 0) > 0, 'a positive duration such as 90m, 2h or 1d')
         .optional(),
+      /**
+       * Worker Versioning (config/deployment.ts): with a deployment name the worker polls as one version
+       * of that deployment (name + build id, default `<package version>+<git revision>`). Without one,
+       * the worker is unversioned (the dev server, `imv-import dev`, the tests).
+       */
+      deployment: z
+        .object({
+          name: z
+            .string()
+            .regex(/^[^.\s]+$/, 'deployment name: no dots or spaces')
+            .optional(),
+          buildId: z.string().min(1).optional(),
+        })
+        .strict()
+        .default({}),
     })
     .default({}),
 });
 
 export type TenantConfig = z.infer<typeof TenantSchema>;
 export type FileStoreConfig = { kind: 'fs' | 'postgres'; dir: string; retentionDays: number; gcIntervalHours: number };
-export type AppConfig = Omit<z.infer<typeof ConfigSchema>, 'fileStore' | 'fileStoreDir'> & { databaseUrl: string; fileStore: FileStoreConfig };
+/** The resolved Temporal settings (no secret: those are read again when connecting, config/temporal.ts). */
+export type TemporalConfig = TemporalTarget & {
+  taskQueue: string;
+  /** The config file's own section, the lowest precedence. */ file: z.infer<typeof ConfigSchema>['temporal'];
+};
+export type AppConfig = Omit<z.infer<typeof ConfigSchema>, 'fileStore' | 'fileStoreDir' | 'temporal'> & {
+  databaseUrl: string;
+  fileStore: FileStoreConfig;
+  temporal: TemporalConfig;
+};
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
+export { ConfigError };
 
 export interface FtpAccess {
   host: string;
@@ -168,6 +201,12 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
     throw new ConfigError(`invalid configuration: ${msg}`);
   }
   const cfg = result.data;
+  const secrets = Object.keys((raw as { temporal?: object }).temporal ?? {}).filter((k) => /^(api_?key|tls)$/i.test(k));
+  if (secrets.length) {
+    throw new ConfigError(
+      `temporal.${secrets[0]}: TLS and API keys come from the environment (TEMPORAL_API_KEY, TEMPORAL_TLS_*) or a temporal.toml profile, not from this file`,
+    );
+  }
   const ids = new Set<string>();
   for (const t of cfg.tenants) {
     if (ids.has(t.id)) throw new ConfigError(`tenant ${t.id} is configured twice`);
@@ -182,14 +221,21 @@ export function parseConfig(raw: unknown, env: NodeJS.ProcessEnv = process.env):
   return {
     ...rest,
     temporal: {
-      ...cfg.temporal,
-      address: env.TEMPORAL_ADDRESS ?? cfg.temporal.address,
-      namespace: env.TEMPORAL_NAMESPACE ?? cfg.temporal.namespace,
+      ...temporalTarget(cfg.temporal, env),
       taskQueue: env.TEMPORAL_TASK_QUEUE ?? cfg.temporal.taskQueue,
+      file: cfg.temporal,
     },
     databaseUrl: env.DATABASE_URL ?? cfg.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/imv_import',
     fileStore: fileStoreOf(cfg, env),
     metricsPort: env.METRICS_PORT !== undefined ? Number(env.METRICS_PORT) : cfg.metricsPort,
+    worker: {
+      ...cfg.worker,
+      // IMV_DEPLOYMENT_NAME and IMV_BUILD_ID override the file ("" turns versioning off).
+      deployment: {
+        name: (env.IMV_DEPLOYMENT_NAME ?? cfg.worker.deployment.name) || undefined,
+        buildId: (env.IMV_BUILD_ID ?? cfg.worker.deployment.buildId) || undefined,
+      },
+    },
   };
 }
 

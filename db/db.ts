@@ -3,6 +3,7 @@ import pg from 'pg';
 import { migrationSource } from './migrations';
 import type { AppConfig } from '../config/config';
 import { pgSafe } from '../common/pg-safe';
+import { shortErrorMessage } from '../ops/errors';
 
 // bigint (int8) and numeric come back as strings by default; ids and counts fit in a JS number.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -32,6 +33,11 @@ class SafeTextPgClient extends PgClient {
  */
 export const CONNECT_TIMEOUT_MS = 20_000;
 
+/**
+ * The URL goes to pg as `connectionString`, for knex's pool as for the single connections here: pg's
+ * own parser reads `sslmode`, `sslrootcert`, `sslcert`, `sslkey` and `uselibpqcompat` (knex would
+ * parse a URL string with an older copy that knows no `uselibpqcompat`).
+ */
 export function createDb(url: string, poolMax = 10): Db {
   return knexFactory({
     client: SafeTextPgClient as unknown as typeof knexFactory.Client,
@@ -42,14 +48,82 @@ export function createDb(url: string, poolMax = 10): Db {
   });
 }
 
-/** Creates the database named in the URL when it does not exist yet (first start, fresh test runs). */
+/** Where a database URL points, for messages: host and port, never the user or the password. */
+export function databaseAddress(url: string): string {
+  try {
+    const u = new URL(url);
+    const host = u.searchParams.get('host') ?? (decodeURIComponent(u.hostname.replace(/^\[(.+)\]$/, '$1')) || 'localhost');
+    return `${host}:${u.searchParams.get('port') ?? (u.port || '5432')}`;
+  } catch {
+    return 'an unparsable databaseUrl';
+  }
+}
+
+/** The URL with its password (if any) replaced by `***`, for banners and logs. */
+export function withoutPassword(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
+  }
+}
+
+/** Node's TLS codes for a server certificate that does not chain up to the CAs the client trusts. */
+const UNTRUSTED_CERT = new Set([
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'CERT_SIGNATURE_FAILURE',
+]);
+
+/** The database cannot be reached, or refuses the connection (TLS, pg_hba.conf, password): a message for the operator. */
+export class DatabaseConnectionError extends Error {
+  override readonly name = 'DatabaseConnectionError';
+  readonly exitCode = 1;
+  constructor(
+    url: string,
+    override readonly cause: unknown,
+  ) {
+    const code = (cause as { code?: unknown })?.code;
+    const hint = typeof code === 'string' && UNTRUSTED_CERT.has(code) ? " (the server's certificate is not signed by a CA in sslrootcert)" : '';
+    super(`cannot connect to PostgreSQL at ${databaseAddress(url)} (databaseUrl in IMV_CONFIG, or DATABASE_URL): ${shortErrorMessage(cause)}${hint}`);
+  }
+}
+
+/** A connected client, or a DatabaseConnectionError naming the server (reading sslrootcert/sslcert/sslkey may fail too). */
+async function connect(url: string): Promise<pg.Client> {
+  try {
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+    await client.connect();
+    return client;
+  } catch (e) {
+    // A failed connect leaves no socket open; pg's end() would wait for a close that has already happened.
+    throw new DatabaseConnectionError(url, e);
+  }
+}
+
+/**
+ * Creates the database named in the URL when it does not exist yet (first start, fresh test runs).
+ * The database itself is tried first, so a role that may not open the `postgres` database works
+ * once its database exists; every query parameter (sslmode, sslrootcert …) is kept for both.
+ */
 export async function ensureDatabase(url: string): Promise<void> {
   const u = new URL(url);
   const name = decodeURIComponent(u.pathname.replace(/^\//, ''));
   if (!name) return;
+  try {
+    await (await connect(url)).end();
+    return;
+  } catch (e) {
+    // 3D000: the database does not exist (yet).
+    if (!(e instanceof DatabaseConnectionError) || (e.cause as { code?: unknown })?.code !== '3D000') throw e;
+  }
   u.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: u.toString(), connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
-  await client.connect();
+  const client = await connect(u.toString());
   try {
     const r = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
     if (r.rowCount === 0) {

@@ -11,6 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
+import { Runtime } from '@temporalio/worker';
 import { parseConfig, type AppConfig } from '../config/config';
 import { logger, logToFile } from '../common/logger';
 import { describeSchedule, ensureSchedule } from '../ops/schedule';
@@ -20,6 +21,7 @@ import type { BatchSummary } from '../common/messages';
 import { formatImports, listImports } from '../ops/ledger';
 import { startStuckImportsWatch, startTelemetry } from '../workers/main';
 import { createImportWorker } from '../workers/worker';
+import { withoutPassword } from '../db/db';
 import { startTemporalDevServer, freePort, type DevServer } from './temporal-server';
 import { startEmbeddedFtp } from './embedded-ftp';
 import { isPortListening, isPostgresReachable, startEmbeddedPostgres } from './embedded-postgres';
@@ -97,7 +99,12 @@ export async function runDevStack(o: { dataDir: string; exitAfterImport: boolean
   // METRICS_PORT serves /metrics here too (the app's and the SDK's metrics on one port).
   const telemetry = await startTelemetry(cfg);
   stops.push(() => telemetry.close());
-  const worker = await createImportWorker(cfg);
+  const worker = await createImportWorker(cfg).catch(async (e: unknown) => {
+    // The database refused (DATABASE_URL): stop what was started, or its servers and the SDK runtime keep the process alive.
+    for (const s of stops.reverse()) await s().catch(() => undefined);
+    await Runtime._instance?.shutdown();
+    throw e;
+  });
   const running = worker.run();
   // As `imv-import worker` does: stuck imports in the log, the database's gauges on /metrics.
   const watch = startStuckImportsWatch(cfg, worker.db);
@@ -255,7 +262,7 @@ function printBanner(b: {
   say(`  failed files:   ImportTenant="${DEV_TENANT}" AND WorkflowType="importFile" AND ImportOutcome="failed"`);
   say(`  schedule:       ${b.temporal?.uiUrl ?? ''}/namespaces/default/schedules/imv-import:${DEV_TENANT}`);
   if (b.metricsUrl) say(`metrics:          ${b.metricsUrl}`);
-  say(`database:         ${b.databaseUrl}`);
+  say(`database:         ${withoutPassword(b.databaseUrl)}`);
   say(`FTP inbox:        ${b.ftpUrl}${DEV_TENANT} (folder ${b.inbox})`);
   say(`logs:             ${b.logs.worker}${b.temporal ? `, ${b.logs.temporal}` : ''} (the console shows warnings and errors)`);
   say(

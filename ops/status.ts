@@ -24,6 +24,7 @@ import { listFinishedUploads, withFtp } from '../ftp/ftp';
 import { describeSchedule, scheduleIdOf } from './schedule';
 import { shortErrorMessage } from './errors';
 import { formatAge } from './stuck';
+import { formatVersionsForStatus, taskQueueVersions, type TaskQueueVersions } from './deployment';
 
 /** temporal.api.enums.v1.TaskQueueType: WORKFLOW = 1, ACTIVITY = 2; TaskQueueKind NORMAL = 1. */
 const TASK_QUEUE_TYPE = { workflow: 1, activity: 2 } as const;
@@ -104,6 +105,8 @@ export interface StatusReport {
   namespace: string;
   taskQueue: string;
   workers: Part<{ workflowPollers: Poller[]; activityPollers: Poller[] }>;
+  /** Worker Versioning: the versions polling, current, draining or drained (ops/deployment.ts). */
+  versions?: Part<TaskQueueVersions>;
   tenants: TenantStatus[];
 }
 
@@ -292,6 +295,7 @@ export async function collectStatus(cfg: AppConfig, sources: StatusSources, o: {
     namespace: cfg.temporal.namespace,
     taskQueue: cfg.temporal.taskQueue,
     workers: await fromTemporal(temporal, (c) => taskQueuePollers(c, cfg.temporal.namespace, cfg.temporal.taskQueue)),
+    versions: await fromTemporal(temporal, (c) => taskQueueVersions(c, cfg.temporal.namespace, cfg.temporal.taskQueue, cfg.worker.deployment.name ?? null)),
     tenants,
   };
 }
@@ -359,7 +363,11 @@ function formatProblems(t: TenantStatus): string[] {
 /** The screen: the workers once, then one block per tenant. */
 export function formatStatus(r: StatusReport): string {
   const now = Date.parse(r.generatedAt);
-  const out = [`imv-import status  ${r.generatedAt.replace('T', ' ').slice(0, 19)}Z  namespace ${r.namespace}`, ...formatWorkers(r, now)];
+  const out = [
+    `imv-import status  ${r.generatedAt.replace('T', ' ').slice(0, 19)}Z  namespace ${r.namespace}`,
+    ...formatWorkers(r, now),
+    ...(r.versions ? formatVersionsForStatus(r.versions) : []),
+  ];
   for (const t of r.tenants) {
     out.push('', `── tenant ${t.tenant} ──`);
     const s = t.schedule;

@@ -9,6 +9,8 @@ command -v vsftpd >/dev/null || need+=(vsftpd)
 command -v chromium >/dev/null || need+=(chromium)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v tmux >/dev/null || need+=(tmux)
+command -v nc >/dev/null || need+=(netcat-openbsd)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
@@ -20,3 +22,6 @@ fi
 echo 'imvftp:imvftp-test-secret' | chpasswd
 mkdir -p /var/run/vsftpd/empty
 bash "$(dirname "$0")/install-temporal-cli.sh" >/dev/null
+# The Temporal server and temporal-sql-tool at the version docker-compose.yml pins, for the
+# production rehearsal (test/production/); built once, ~4 min.
+bash "$(dirname "$0")/install-temporal-server.sh" >/dev/null

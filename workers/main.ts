@@ -185,6 +185,8 @@ export async function runWorkerProcess(cfg: AppConfig, o: { identity?: string } 
     {
       taskQueue: cfg.temporal.taskQueue,
       address: cfg.temporal.address,
+      deployment: w.version?.deploymentName ?? null,
+      buildId: w.version?.buildId ?? null,
       tenants: cfg.tenants.map((t) => t.id),
       metricsPort: telemetry.metrics?.port ?? null,
       metricsUrl: telemetry.metrics?.url ?? null,

@@ -3,8 +3,12 @@
  * pool is sized to its activity slots so that every running activity can hold a connection.
  */
 import { NativeConnection, Worker, type WorkerOptions as WorkerCreateOptions, type WorkflowBundleOption } from '@temporalio/worker';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
+import type { WorkerDeploymentVersion } from '@temporalio/common';
 import os from 'node:os';
 import type { AppConfig } from '../config/config';
+import { workerDeploymentVersion } from '../config/deployment';
+import { explainTemporalConnectFailure, isTemporalAuthError, temporalConnectOptions, temporalRefusal } from '../config/temporal';
 import { createActivities } from '../activities';
 import { openDatabase, type Db } from '../db/db';
 import { createFileStore } from '../store/file-store';
@@ -18,6 +22,8 @@ import { shortErrorMessage } from '../ops/errors';
 export interface ImportWorker {
   worker: Worker;
   db: Db;
+  /** The Worker Deployment Version it polls as; null: unversioned. */
+  version: WorkerDeploymentVersion | null;
   /** Runs until shutdown() (or SIGINT/SIGTERM when installed); then closes the pool. */
   run(): Promise<void>;
   shutdown(): void;
@@ -34,12 +40,16 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
   /** Where the activity interceptor counts; default: the process's registry (served on metricsPort). */
   metrics?: AppMetrics;
+  /** More activity interceptors after the observability one (tests: hold an activity). */
+  activityInterceptors?: ActivityInterceptorsFactory[];
 }
 
 export { workflowsPath };
 
 export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {}): Promise<ImportWorker> {
   const log = opts.log ?? rootLogger;
+  // Before anything is opened: a versioned worker without a build id refuses to start.
+  const version = workerDeploymentVersion(cfg.worker.deployment, opts.env);
   const slots = cfg.worker.maxConcurrentActivities;
   const db = await openDatabase(cfg, slots + 2).catch((e: unknown) => {
     rootLogger.debug({ err: { message: (e as Error).message, stack: (e as Error).stack } }, 'opening the database failed');
@@ -59,13 +69,19 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
     // Logged-in FTP connections shared by this worker's activities (as many idle as activity slots).
     const ftpPool = new FtpPool({ timeoutMs: opts.ftpTimeoutMs, maxIdle: slots });
     opened.push(() => ftpPool.close());
-    const worker = await Worker.create(workerOptions(cfg, opts, { connection, db, store, log, ftpPool }));
+    if (cfg.temporal.security.includes('api-key')) await checkWritePermission(connection, cfg);
+    const worker = await Worker.create(workerOptions(cfg, opts, { connection, db, store, log, ftpPool, version }));
     return {
       worker,
       db,
+      version,
       async run() {
         try {
           await worker.run();
+        } catch (e) {
+          // Polling refused by the server's authorization: one line for the operator, exit 1.
+          if (isTemporalAuthError(e)) throw new WorkerStartError(temporalRefusal(cfg.temporal));
+          throw e;
         } finally {
           ftpPool.close();
           await store.close();
@@ -79,6 +95,8 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
     };
   } catch (e) {
     for (const close of opened.reverse()) await Promise.resolve(close()).catch(() => undefined);
+    // Worker.create describes the namespace: a key without permission is refused there.
+    if (isTemporalAuthError(e)) throw new WorkerStartError(temporalRefusal(cfg.temporal));
     throw e;
   }
 }
@@ -99,12 +117,14 @@ function databaseWhere(url: string): string {
   }
 }
 
+/** The worker's connection, made as the CLI's (config/temporal.ts); a failure is one short line. */
 async function connectTemporal(cfg: AppConfig): Promise<NativeConnection> {
+  const options = temporalConnectOptions(cfg.temporal);
   try {
-    return await NativeConnection.connect({ address: cfg.temporal.address });
+    return await NativeConnection.connect(options);
   } catch (e) {
-    rootLogger.debug({ err: { message: (e as Error).message } }, 'Temporal connection failed');
-    throw new WorkerStartError(`cannot reach Temporal at ${cfg.temporal.address} (temporal.address in IMV_CONFIG, or TEMPORAL_ADDRESS): ${temporalCause(e)}`);
+    rootLogger.debug({ err: { message: temporalCause(e) } }, 'Temporal connection failed');
+    throw new WorkerStartError(await explainTemporalConnectFailure(cfg.temporal, options, new Error(temporalCause(e))));
   }
 }
 
@@ -112,13 +132,20 @@ async function connectTemporal(cfg: AppConfig): Promise<NativeConnection> {
 function temporalCause(e: unknown): string {
   const text = String((e as Error)?.message ?? e);
   const inner = /message: "([^"]+)"/.exec(text)?.[1] ?? /\("([^"]+)"/.exec(text)?.[1];
-  return (inner ?? text).slice(0, 200);
+  return (inner ?? text).slice(0, 300);
 }
 
 function workerOptions(
   cfg: AppConfig,
   opts: WorkerOptions,
-  r: { connection: NativeConnection; db: Db; store: ReturnType<typeof createFileStore>; log: Logger; ftpPool: FtpPool },
+  r: {
+    connection: NativeConnection;
+    db: Db;
+    store: ReturnType<typeof createFileStore>;
+    log: Logger;
+    ftpPool: FtpPool;
+    version: WorkerDeploymentVersion | null;
+  },
 ): WorkerCreateOptions {
   const slots = cfg.worker.maxConcurrentActivities;
   const activities = createActivities({ cfg, db: r.db, store: r.store, log: r.log, env: opts.env, ftpTimeoutMs: opts.ftpTimeoutMs, ftpPool: r.ftpPool });
@@ -132,11 +159,23 @@ function workerOptions(
     identity: opts.identity ?? `imv-import-worker@${os.hostname()}:${process.pid}`,
     ...workflowCode(opts.workflowBundle),
     activities,
-    interceptors: { activity: [activityObservability({ metrics, log: r.log.child({ component: 'activity' }), db: r.db })] },
+    interceptors: {
+      activity: [activityObservability({ metrics, log: r.log.child({ component: 'activity' }), db: r.db }), ...(opts.activityInterceptors ?? [])],
+    },
+    ...deploymentOptions(r.version),
     maxConcurrentActivityTaskExecutions: slots,
     maxConcurrentWorkflowTaskExecutions: cfg.worker.maxConcurrentWorkflowTasks,
     shutdownGraceTime: opts.shutdownGraceMs ?? cfg.worker.shutdownGraceSeconds * 1000,
   };
+}
+
+/**
+ * Worker Versioning when a deployment is configured. Each workflow type declares its behaviour
+ * (setWorkflowOptions in workflows/); the default only covers a type that does not, and is PINNED:
+ * a run then never meets another build's code (docs/design.md §7).
+ */
+function deploymentOptions(version: WorkerDeploymentVersion | null): Pick<WorkerCreateOptions, 'workerDeploymentOptions'> {
+  return version ? { workerDeploymentOptions: { useWorkerVersioning: true, version, defaultVersioningBehavior: 'PINNED' } } : {};
 }
 
 /** The given bundle, else the one `npm run build` wrote, else the workflow sources (bundled now). */
@@ -144,4 +183,18 @@ function workflowCode(given: WorkflowBundleOption | undefined): { workflowBundle
   if (given) return { workflowBundle: given };
   const prebuilt = prebuiltBundle();
   return prebuilt ? { workflowBundle: { codePath: prebuilt } } : { workflowsPath: workflowsPath() };
+}
+
+/**
+ * A key that may read but not write the namespace connects, describes the namespace and starts
+ * polling; the SDK then retries the refused polls for ever. A write call with a token that cannot
+ * exist is refused by the authorizer before it is looked at: then the worker stops at start.
+ */
+async function checkWritePermission(connection: NativeConnection, cfg: AppConfig): Promise<void> {
+  try {
+    await connection.workflowService.recordActivityTaskHeartbeat({ namespace: cfg.temporal.namespace, taskToken: Buffer.from('imv-import: permission check') });
+  } catch (e) {
+    if (isTemporalAuthError(e)) throw new WorkerStartError(temporalRefusal(cfg.temporal));
+    // Any other answer (the token is invalid) means the request got past the authorizer.
+  }
 }

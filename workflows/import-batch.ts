@@ -8,11 +8,12 @@
 import {
   ApplicationFailure,
   ChildWorkflowFailure,
-  continueAsNew,
+  makeContinueAsNewFunc,
   defineQuery,
   proxyActivities,
   setCurrentDetails,
   setHandler,
+  setWorkflowOptions,
   startChild,
   upsertSearchAttributes,
   workflowInfo,
@@ -24,6 +25,7 @@ import type { BatchSummary, FileOutcome, ImportBatchInput, ImportFileInput, Impo
 import { emptyCounts } from '../common/messages';
 import { fileSearchAttributes, ImportObjects, ImportOutcome } from '../common/search-attributes';
 import { importFile } from './import-file';
+import { versioningBehavior } from './versioning';
 import { fileWorkflowId } from '../common/file-ids';
 
 export { fileWorkflowId };
@@ -37,6 +39,17 @@ const { listTransfers } = proxyActivities<Activities>({
 export const FILES_PER_RUN = 500;
 
 export const importBatchProgress = defineQuery<BatchSummary & { pending: number; running: number }>('progress');
+
+/**
+ * Worker Versioning (docs/design.md §7): PINNED. A batch run lives as long as its files, and a
+ * change of the batch's code (the window, what it records) must never replay its history, so the
+ * run ends on the build it started on. Its ImportFile children start on that same version (a pinned
+ * parent's children on its task queue inherit the version), so a batch and its files are one
+ * build's code. New batches (each schedule firing is a new workflow) start on the current version;
+ * a run that continues as new moves to it as well (AUTO_UPGRADE below), and hands over early when
+ * the server says the target version changed, so a long backlog does not keep an old build busy.
+ */
+setWorkflowOptions(versioningBehavior('PINNED'), importBatch);
 
 export async function importBatch(input: ImportBatchInput): Promise<BatchSummary> {
   const summary: BatchSummary = input.carried ?? emptySummary(input.tenant);
@@ -99,11 +112,11 @@ export async function importBatch(input: ImportBatchInput): Promise<BatchSummary
     const p: Promise<void> = runOne(f).finally(() => inFlight.delete(p));
     inFlight.add(p);
     if (inFlight.size >= window) await Promise.race(inFlight);
-    if (workflowInfo().continueAsNewSuggested) break;
+    if (handOver()) break;
   }
   await Promise.all(inFlight);
 
-  const more = files.length > thisRun.length || workflowInfo().continueAsNewSuggested;
+  const more = files.length > thisRun.length || handOver();
   upsertSearchAttributes([
     { key: ImportOutcome, value: summary.failed > 0 ? 'failed' : summary.partial > 0 ? 'partial' : 'imported' },
     { key: ImportObjects, value: summary.objects.total },
@@ -114,10 +127,26 @@ export async function importBatch(input: ImportBatchInput): Promise<BatchSummary
     const failedIds = summary.results
       .filter((r) => r.outcome === 'failed' || r.outcome === 'error' || r.outcome === 'in-progress-elsewhere')
       .map((r) => r.workflowId);
-    await continueAsNew<typeof importBatch>({ tenant: input.tenant, carried: summary, attempted: failedIds, filesPerRun: input.filesPerRun });
+    // The next run starts on the task queue's current version (without versioning: as before);
+    // this one, pinned, would otherwise hand its version on to it.
+    await makeContinueAsNewFunc<typeof importBatch>({ initialVersioningBehavior: 'AUTO_UPGRADE' })({
+      tenant: input.tenant,
+      carried: summary,
+      attempted: failedIds,
+      filesPerRun: input.filesPerRun,
+    });
   }
   details();
   return summary;
+}
+
+/**
+ * Time to continue as new: the history grew large, or (a pinned run of a versioned worker) a newer
+ * version became the target. Both flags come from the history, so replay sees the same answer.
+ */
+function handOver(): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.targetWorkerDeploymentVersionChanged;
 }
 
 function emptySummary(tenant: string): BatchSummary {

@@ -14,6 +14,7 @@ import {
   proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  setWorkflowOptions,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -22,6 +23,7 @@ import type { FileOutcome, FinishOutcome, FinishResult, ImportFileInput, ImportF
 import { isPermanentErrorType, PERMANENT_ERROR_TYPES } from '../common/error-types';
 import { emptyCounts } from '../common/messages';
 import { ImportObjects, ImportOutcome } from '../common/search-attributes';
+import { versioningBehavior } from './versioning';
 
 /** Errors that no retry can fix (common/error-types.ts): the file goes to failed/ and the workflow fails with this type. */
 export { PERMANENT_ERROR_TYPES };
@@ -84,6 +86,14 @@ export interface ImportFileProgress {
 }
 
 export const importFileProgress = defineQuery<ImportFileProgress>('progress');
+
+/**
+ * Worker Versioning (docs/design.md §7): PINNED. A file's run is minutes at most, so it always
+ * finishes on the build it started on and never meets new code mid-run: a v2 that reorders its
+ * steps never replays a v1 history. A child of a pinned batch starts on the batch's version; a
+ * replay (`imv-import replay`) or a new batch's child starts on the current one.
+ */
+setWorkflowOptions(versioningBehavior('PINNED'), importFile);
 
 export async function importFile(input: ImportFileInput): Promise<ImportFileResult> {
   const info = workflowInfo();

@@ -36,6 +36,10 @@ else
   done
 fi
 
+# A new namespace reaches the search-attribute API only once every service's namespace cache has
+# it (up to ~10 s after describe answers).
+wait_until "namespace ${TEMPORAL_NAMESPACE} did not reach the search-attribute API" 30 \
+  temporal operator search-attribute list --address "$address" --namespace "$TEMPORAL_NAMESPACE"
 existing="$(temporal operator search-attribute list --address "$address" --namespace "$TEMPORAL_NAMESPACE")"
 for pair in $SEARCH_ATTRIBUTES; do
   name="${pair%%:*}"

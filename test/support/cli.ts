@@ -17,11 +17,20 @@ export interface CliRun {
   stderr: string;
 }
 
+/** The config file's `temporal` section of a resolved config (address, namespace, task queue). */
+export function temporalSection(cfg: AppConfig): Record<string, string> {
+  const { address, namespace, taskQueue } = cfg.temporal;
+  return { address, namespace, taskQueue };
+}
+
 /** Writes the config (tenants, Temporal, database, file store; a 5 s grace time) to a new temp folder; returns the file. */
 export function writeCliConfig(cfg: AppConfig, prefix = 'imv-cli-', extra: Record<string, unknown> = { worker: { shutdownGraceSeconds: 5 } }): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const file = path.join(dir, 'imv-import.json');
-  fs.writeFileSync(file, JSON.stringify({ tenants: cfg.tenants, temporal: cfg.temporal, databaseUrl: cfg.databaseUrl, fileStore: cfg.fileStore, ...extra }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({ tenants: cfg.tenants, temporal: temporalSection(cfg), databaseUrl: cfg.databaseUrl, fileStore: cfg.fileStore, ...extra }),
+  );
   return file;
 }
 
