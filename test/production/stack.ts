@@ -256,14 +256,26 @@ export async function startTemporalCluster(
     const died = exited.then(() => {
       throw new Error(`the Temporal server exited at start: ${lastLines(logFile)}`);
     });
-    await Promise.race([init, died]);
     died.catch(() => undefined);
+    try {
+      await Promise.race([init, died]);
+    } catch (e) {
+      // A server that started but never became usable is stopped, not left running.
+      if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      await exited;
+      throw e;
+    }
   };
   const stop = async () => {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     await exited;
   };
-  await start();
+  try {
+    await start();
+  } catch (e) {
+    for (const db of [dbName, visName]) await adminQuery(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);
+    throw e;
+  }
   return {
     address,
     certs,
