@@ -193,8 +193,26 @@ export async function diagnoseTls(options: TemporalConnectOptions, timeoutMs = 5
 export async function explainTemporalConnectFailure(target: TemporalTarget, options: TemporalConnectOptions, e: unknown): Promise<string> {
   const line = temporalConnectionError(target, e, options.apiKey);
   if (!/no answer in time|UNAVAILABLE|transport error/i.test(line)) return line;
-  const tlsCause = await diagnoseTls(options).catch(() => null);
-  return tlsCause ? temporalConnectionError(target, new Error(tlsCause), options.apiKey) : line;
+  const cause = options.tls ? await diagnoseTls(options).catch(() => null) : await probeTcp(options.address);
+  return cause ? temporalConnectionError(target, new Error(cause), options.apiKey) : line;
+}
+
+/** Whether anything listens at host:port (gRPC reports a refused port as a deadline); null when it does. */
+async function probeTcp(address: string, timeoutMs = 3000): Promise<string | null> {
+  const i = address.lastIndexOf(':');
+  const host = i > 0 ? address.slice(0, i) : address;
+  const port = i > 0 ? Number(address.slice(i + 1)) : 7233;
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const done = (v: string | null) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => done(null), timeoutMs);
+    socket.once('connect', () => done(null));
+    socket.once('error', (e: NodeJS.ErrnoException) => done(`${e.code ?? ''} ${e.message}`));
+  });
 }
 
 /** A request refused by the server's authorization (gRPC PERMISSION_DENIED or UNAUTHENTICATED), anywhere in the cause chain. */

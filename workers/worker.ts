@@ -10,7 +10,7 @@ import type { AppConfig } from '../config/config';
 import { workerDeploymentVersion } from '../config/deployment';
 import { explainTemporalConnectFailure, isTemporalAuthError, temporalConnectOptions, temporalRefusal } from '../config/temporal';
 import { createActivities } from '../activities';
-import { openDatabase, type Db } from '../db/db';
+import { DatabaseConnectionError, openDatabase, type Db } from '../db/db';
 import { createFileStore } from '../store/file-store';
 import { FtpPool } from '../ftp/pool';
 import { logger as rootLogger, type Logger } from '../common/logger';
@@ -53,6 +53,8 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
   const slots = cfg.worker.maxConcurrentActivities;
   const db = await openDatabase(cfg, slots + 2).catch((e: unknown) => {
     rootLogger.debug({ err: { message: (e as Error).message, stack: (e as Error).stack } }, 'opening the database failed');
+    // A connection that failed already names the server and the cause.
+    if (e instanceof DatabaseConnectionError) throw new WorkerStartError(e.message);
     throw new WorkerStartError(
       `cannot open the database ${databaseWhere(cfg.databaseUrl)} (databaseUrl in IMV_CONFIG, or DATABASE_URL): ${shortErrorMessage(e)}`,
     );

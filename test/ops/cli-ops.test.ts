@@ -191,7 +191,11 @@ describe('short error messages', () => {
     const broken = testConfig({ databaseUrl: `postgres://postgres@127.0.0.1:${port}/imv_nowhere`, tenants: [{ id: tenant }] });
     const r = await runCli(cliEnv(writeCliConfig(broken)), ['imports']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(new RegExp(`^imv-import: connect ECONNREFUSED 127\\.0\\.0\\.1:${port} \\(LOG_LEVEL=debug shows the details\\)\n$`));
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^imv-import: cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port} \\(databaseUrl in IMV_CONFIG, or DATABASE_URL\\): connect ECONNREFUSED 127\\.0\\.0\\.1:${port}\n$`,
+      ),
+    );
 
     // What knex made of the 65,536-id IN list (1.6 MB of SQL before the server's message).
     const sql = `select * from "estate_attachments" where "estate_id" in (${Array.from({ length: 65536 }, (_, i) => i + 1).join(', ')})`;

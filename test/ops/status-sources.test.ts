@@ -78,10 +78,10 @@ describe('imv-import status when a source fails', () => {
       expect(r.seconds).toBeLessThan(HANG_SAFETY_NET_MS / 1000);
       expect(r.code).toBe(1);
       const text = r.stdout;
-      expect(text).toMatch(new RegExp(`workers\\s+cannot describe task queue ${cfg.temporal.taskQueue}: cannot reach Temporal at ${nowhere}`));
+      expect(text).toMatch(new RegExp(`workers\\s+cannot describe task queue ${cfg.temporal.taskQueue}: cannot connect to Temporal at ${nowhere}`));
       expect(text).toContain(`tenant ${good}`);
-      expect(text).toMatch(new RegExp(`schedule\\s+cannot reach Temporal at ${nowhere}`));
-      expect(text).toMatch(new RegExp(`last batch\\s+cannot reach Temporal at ${nowhere}`));
+      expect(text).toMatch(new RegExp(`schedule\\s+cannot connect to Temporal at ${nowhere}`));
+      expect(text).toMatch(new RegExp(`last batch\\s+cannot connect to Temporal at ${nowhere}`));
       expect(text).toMatch(/inbox\s+1 file waiting/);
       expect(text).toContain('waiting-1.xml');
       expect(text).toMatch(/problems\s+no failed or partial imports in the last 24 h/);

@@ -71,7 +71,7 @@ describe('imv-import worker: start-up failures exit 1', () => {
       const port = await freePort();
       const line = await expectOneLineFailure(
         worker(withConfig({ ...cfg, databaseUrl: `postgres://postgres@127.0.0.1:${port}/imv_nowhere` })),
-        new RegExp(`database 127\\.0\\.0\\.1:${port}/imv_nowhere .*ECONNREFUSED`),
+        new RegExp(`cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${port} .*ECONNREFUSED`),
       );
       expect(line).toContain('DATABASE_URL');
     },
@@ -99,7 +99,9 @@ describe('imv-import worker: start-up failures exit 1', () => {
       const port = await freePort();
       await expectOneLineFailure(
         worker(withConfig({ ...cfg, temporal: { ...cfg.temporal, address: `127.0.0.1:${port}` } })),
-        new RegExp(`cannot reach Temporal at 127\\.0\\.0\\.1:${port} .*: Connection refused$`),
+        new RegExp(
+          `cannot connect to Temporal at 127\\.0\\.0\\.1:${port} \\(without TLS\\): connection refused \\(is the server running, and is the address right\\?\\)$`,
+        ),
       );
     },
     SAFETY_NET_MS,
