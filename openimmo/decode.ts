@@ -426,12 +426,14 @@ async function* limited(first: Buffer[], rest: AsyncIterator<Buffer> | null, ski
     }
     return b.length ? b : null;
   };
-  for (const b of first) {
-    const out = pass(b);
-    if (out) yield out;
-  }
-  if (!rest) return;
+  // The head's chunks are yielded inside the try too: a consumer that stops early (already within
+  // the head) still closes the source, else its file stays open.
   try {
+    for (const b of first) {
+      const out = pass(b);
+      if (out) yield out;
+    }
+    if (!rest) return;
     for (;;) {
       const r = await rest.next();
       if (r.done) break;
@@ -439,7 +441,7 @@ async function* limited(first: Buffer[], rest: AsyncIterator<Buffer> | null, ski
       if (out) yield out;
     }
   } finally {
-    await rest.return?.();
+    await rest?.return?.();
   }
 }
 

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openTransfer, parseTextChunks, readTransferBuffer } from '../../openimmo/reader';
@@ -347,9 +347,28 @@ describe('streaming', () => {
 
   it('stopping early is fine (the file stream is released)', async () => {
     await withTempDir(async (dir) => {
-      const t = await openTransfer(writeTemp(dir, 'x.xml', transfer(Array.from({ length: 200 }, (_, i) => immobilie({ id: String(i) })))), { chunkSize: 64 });
-      for await (const e of t.events()) if (e.type === 'object') break;
+      const file = writeTemp(dir, 'x.xml', transfer(Array.from({ length: 200 }, (_, i) => immobilie({ id: String(i) }))));
+      // The process's open descriptors on the file (Linux: /proc/self/fd).
+      const openOnFile = () =>
+        readdirSync('/proc/self/fd').filter((fd) => {
+          try {
+            return readlinkSync(`/proc/self/fd/${fd}`) === file;
+          } catch {
+            return false;
+          }
+        }).length;
+      const t = await openTransfer(file, { chunkSize: 64 });
+      let first: string | null = null;
+      for await (const e of t.events())
+        if (e.type === 'object') {
+          first = e.object.sourceId;
+          break;
+        }
+      expect(first).toBe('0');
       await t.close();
+      // The stream closes its descriptor asynchronously after it is destroyed: give it a few turns.
+      for (let i = 0; i < 100 && openOnFile() > 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(openOnFile()).toBe(0);
     });
   });
 });
