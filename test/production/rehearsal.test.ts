@@ -85,21 +85,21 @@ describe('production rehearsal: mTLS cluster at the pinned version, compose orde
     const noCert = { ...env };
     delete noCert.TEMPORAL_TLS_CLIENT_CERT_PATH;
     delete noCert.TEMPORAL_TLS_CLIENT_KEY_PATH;
-    const refused = await runCli(noCert, ['schedule', 'describe']);
-    expect(refused.code).toBe(1);
-    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
-    expect(refused.stderr).toContain(`cannot connect to Temporal at ${cluster.address}`);
-    expect(refused.stderr).not.toMatch(/\n\s+at /);
-
-    const rogue = await runCli({ ...env, TEMPORAL_TLS_CLIENT_CERT_PATH: cluster.certs.rogueCert, TEMPORAL_TLS_CLIENT_KEY_PATH: cluster.certs.rogueKey }, [
-      'schedule',
-      'describe',
+    // Three clients at once: each waits for its connection to fail.
+    const [refused, rogue, wrongCa] = await Promise.all([
+      runCli(noCert, ['schedule', 'describe']),
+      runCli({ ...env, TEMPORAL_TLS_CLIENT_CERT_PATH: cluster.certs.rogueCert, TEMPORAL_TLS_CLIENT_KEY_PATH: cluster.certs.rogueKey }, [
+        'schedule',
+        'describe',
+      ]),
+      runCli({ ...env, TEMPORAL_TLS_SERVER_CA_CERT_PATH: cluster.certs.rogueCa }, ['schedule', 'describe']),
     ]);
-    expect(rogue.code).toBe(1);
-    expect(rogue.stderr).toContain(`cannot connect to Temporal at ${cluster.address}`);
-
-    const wrongCa = await runCli({ ...env, TEMPORAL_TLS_SERVER_CA_CERT_PATH: cluster.certs.rogueCa }, ['schedule', 'describe']);
-    expect(wrongCa.code).toBe(1);
+    for (const r of [refused, rogue, wrongCa]) {
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toContain(`cannot connect to Temporal at ${cluster.address}`);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
     expect(wrongCa.stderr).toMatch(/certificate is not signed by the trusted CA/);
   });
 
