@@ -23,11 +23,10 @@ export default defineConfig({
   test: {
     // The Temporal native bridge does not like worker threads.
     pool: 'forks',
-    // Three test files at a time on two cores (vitest's default is one less than the cores: one file). The
-    // integration tests mostly wait on Temporal, PostgreSQL, FTP and their own servers (the production
-    // rehearsal's, a TLS PostgreSQL), and each has its own tenant, task queue and database, so files side
-    // by side share the machine, not state; the third keeps the cores busy while the others wait.
-    maxWorkers: 3,
+    // Two test files at a time (vitest's default is one less than the cores: one file on two cores). The
+    // integration tests mostly wait on Temporal, PostgreSQL and FTP, and each has its own tenant, task queue
+    // and database, so two of them side by side share the machine, not state.
+    maxWorkers: 2,
     testTimeout: 120_000,
     hookTimeout: 180_000,
     teardownTimeout: 30_000,
