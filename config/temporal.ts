@@ -154,6 +154,12 @@ function connectionCause(text: string, target: TemporalTarget): string {
   return first.length > 200 ? `${first.slice(0, 199)}…` : first;
 }
 
+/** `host:port` of a Temporal address (port 7233 when none is given). */
+function hostAndPort(address: string): { host: string; port: number } {
+  const i = address.lastIndexOf(':');
+  return i > 0 ? { host: address.slice(0, i), port: Number(address.slice(i + 1)) } : { host: address, port: 7233 };
+}
+
 /**
  * Why a TLS connection fails, asked of Node's own TLS with the same CA, certificate and server name:
  * gRPC clients often report only "no connection before the deadline" while they keep retrying a
@@ -162,9 +168,7 @@ function connectionCause(text: string, target: TemporalTarget): string {
 export async function diagnoseTls(options: TemporalConnectOptions, timeoutMs = 5000): Promise<string | null> {
   if (!options.tls) return null;
   const t = options.tls === true ? {} : options.tls;
-  const i = options.address.lastIndexOf(':');
-  const host = i > 0 ? options.address.slice(0, i) : options.address;
-  const port = i > 0 ? Number(options.address.slice(i + 1)) : 7233;
+  const { host, port } = hostAndPort(options.address);
   const servername = t.serverNameOverride ?? (net.isIP(host) ? undefined : host);
   return new Promise((resolve) => {
     const socket = tls.connect({
@@ -199,9 +203,7 @@ export async function explainTemporalConnectFailure(target: TemporalTarget, opti
 
 /** Whether anything listens at host:port (gRPC reports a refused port as a deadline); null when it does. */
 async function probeTcp(address: string, timeoutMs = 3000): Promise<string | null> {
-  const i = address.lastIndexOf(':');
-  const host = i > 0 ? address.slice(0, i) : address;
-  const port = i > 0 ? Number(address.slice(i + 1)) : 7233;
+  const { host, port } = hostAndPort(address);
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     const done = (v: string | null) => {

@@ -10,6 +10,7 @@
  * treat the file as failed when iteration throws, whatever they got before.
  */
 import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
 import { open as openFile, stat } from 'node:fs/promises';
 import { SaxesParser, type SaxesTagPlain } from 'saxes';
 import { bufferSource, decodeXml, type ByteSource, type DetectedEncoding } from './decode';
@@ -494,6 +495,21 @@ function makeOpened(kind: 'xml' | 'zip', zip: ZipTransfer | null, source: ByteSo
   };
 }
 
+/**
+ * A file's bytes in chunks. A consumer that stops early gets its `return()` only once the file is
+ * closed: a destroyed stream closes its descriptor later, on its own.
+ */
+async function* fileChunks(filePath: string, chunkSize: number): AsyncGenerator<Buffer> {
+  const stream = createReadStream(filePath, { highWaterMark: chunkSize });
+  const closed = once(stream, 'close').catch(() => undefined);
+  try {
+    for await (const chunk of stream) yield chunk as Buffer;
+  } finally {
+    stream.destroy();
+    await closed;
+  }
+}
+
 /** Opens an `.xml` or `.zip` transfer; which one is decided by the magic bytes, not the name. */
 export async function openTransfer(filePath: string, options: ReaderOptions = {}): Promise<OpenedTransfer> {
   const limits = limitsOf(options);
@@ -515,7 +531,7 @@ export async function openTransfer(filePath: string, options: ReaderOptions = {}
       limit: limits.maxXmlBytes,
     });
   }
-  return makeOpened('xml', null, () => createReadStream(filePath, { highWaterMark: limits.chunkSize }), options, limits.maxXmlBytes);
+  return makeOpened('xml', null, () => fileChunks(filePath, limits.chunkSize), options, limits.maxXmlBytes);
 }
 
 /** The whole transfer from memory (tests, the CLI's `parse`): an XML or a ZIP, all events. */

@@ -175,20 +175,20 @@ export async function startTemporalCluster(
   const logFile = path.join(certs.dir, 'temporal-server.log');
   const basePath = process.env.PATH ?? '/usr/bin:/bin';
 
+  // Where Temporal's databases are, for the schema script and the server alike.
+  const database = {
+    POSTGRES_SEEDS: pgUrl.hostname,
+    DB_PORT: pgUrl.port || '5432',
+    POSTGRES_USER: decodeURIComponent(pgUrl.username) || 'postgres',
+    DBNAME: dbName,
+    VISIBILITY_DBNAME: visName,
+  };
+  // The machine's PostgreSQL trusts loopback; the script and the server insist on a password, as in compose.
+  const password = 'unused-with-trust-auth';
   // The schema, by the script compose runs in admin-tools.
   runScript(
     'setup-schema.sh',
-    {
-      PATH: `${bin}:${basePath}`,
-      POSTGRES_SEEDS: pgUrl.hostname,
-      DB_PORT: pgUrl.port || '5432',
-      POSTGRES_USER: decodeURIComponent(pgUrl.username) || 'postgres',
-      // The machine's PostgreSQL trusts loopback; the script insists on a password, as in compose.
-      SQL_PASSWORD: 'unused-with-trust-auth',
-      DBNAME: dbName,
-      VISIBILITY_DBNAME: visName,
-      SCHEMA_ROOT: path.join(bin, 'schema/postgresql/v12'),
-    },
+    { PATH: `${bin}:${basePath}`, ...database, SQL_PASSWORD: password, SCHEMA_ROOT: path.join(bin, 'schema/postgresql/v12') },
     logFile,
   );
 
@@ -199,12 +199,8 @@ export async function startTemporalCluster(
   const where = (v: string) => v.split(COMPOSE_TLS_DIR).join(`${certs.dir}/`);
   const serverEnv: Record<string, string> = {
     ...Object.fromEntries(Object.entries(fromFile).map(([k, v]) => [k, where(v)])),
-    POSTGRES_SEEDS: pgUrl.hostname,
-    DB_PORT: pgUrl.port || '5432',
-    POSTGRES_USER: decodeURIComponent(pgUrl.username) || 'postgres',
-    POSTGRES_PWD: 'unused-with-trust-auth',
-    DBNAME: dbName,
-    VISIBILITY_DBNAME: visName,
+    ...database,
+    POSTGRES_PWD: password,
     BIND_ON_IP: '127.0.0.1',
     TEMPORAL_BROADCAST_ADDRESS: '127.0.0.1',
     DYNAMIC_CONFIG_FILE_PATH: path.join(root, 'deploy/temporal/dynamicconfig', path.basename(COMPOSE_DYNAMIC_CONFIG)),
