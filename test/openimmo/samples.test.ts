@@ -1,15 +1,15 @@
 /**
- * Every file in shared/samples parses, with its key values. The samples live outside the repo
- * (../shared/samples): the suite skips them where they are absent.
+ * Every file in shared/samples parses, with its key values. The samples live outside the repo; where
+ * they are is test/support/samples.ts's to find (it fails a CI run without them, and says once per
+ * run what is skipped elsewhere).
  */
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openTransfer, type OpenedTransfer } from '../../openimmo/reader';
 import type { ProviderInfo, TransferEvent, TransferHeader, TransferObject } from '../../openimmo/types';
 import { contactWarnings, isImportableContact } from '../../domain/contact';
-
-const SAMPLES = process.env.IMV_SAMPLES_DIR ?? resolve(__dirname, '../../../shared/samples');
+import { hasSamples, samplesDir as SAMPLES } from '../support/samples';
 
 interface Read {
   transfer: OpenedTransfer;
@@ -36,7 +36,7 @@ async function readSample(rel: string): Promise<Read> {
   };
 }
 
-describe.skipIf(!existsSync(SAMPLES))('shared samples', () => {
+describe.runIf(hasSamples)('shared samples', () => {
   const expected: Record<string, (r: Read) => Promise<void> | void> = {
     'imv/imv-1001-wohnung.xml': ({ header, objects, providers }) => {
       expect(header).toMatchObject({ version: '1.2.7', umfang: 'TEIL', sendersoftware: 'IMV online', timestamp: '2026-11-20T08:15:00.000Z' });
@@ -208,7 +208,7 @@ describe.skipIf(!existsSync(SAMPLES))('shared samples', () => {
     },
   };
 
-  const files = existsSync(SAMPLES) ? ['imv', 'public'].flatMap((d) => readdirSync(join(SAMPLES, d)).map((f) => `${d}/${f}`)).sort() : [];
+  const files = hasSamples ? ['imv', 'public'].flatMap((d) => readdirSync(join(SAMPLES, d)).map((f) => `${d}/${f}`)).sort() : [];
 
   it('every sample file has expectations here', () => {
     expect(files.filter((f) => !(f in expected))).toEqual([]);
