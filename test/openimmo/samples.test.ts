@@ -3,13 +3,15 @@
  * they are is test/support/samples.ts's to find (it fails a CI run without them, and says once per
  * run what is skipped elsewhere).
  */
-import { readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openTransfer, type OpenedTransfer } from '../../openimmo/reader';
 import type { ProviderInfo, TransferEvent, TransferHeader, TransferObject } from '../../openimmo/types';
 import { contactWarnings, isImportableContact } from '../../domain/contact';
-import { hasSamples, samplesDir as SAMPLES } from '../support/samples';
+import { candidateDirs, hasSamples, localOriginCheckout, samplesDir as SAMPLES } from '../support/samples';
 
 interface Read {
   transfer: OpenedTransfer;
@@ -221,4 +223,29 @@ describe.runIf(hasSamples)('shared samples', () => {
       await expected[file]?.(r);
     });
   }
+});
+
+describe('where the samples are looked for', () => {
+  it('IMV_SAMPLES_DIR alone, when set', () => {
+    expect(candidateDirs({ IMV_SAMPLES_DIR: '/somewhere/samples' }, '/work/x')).toEqual(['/somewhere/samples']);
+  });
+
+  it("else beside the checkout, then beside a local origin's checkout (a path, file:// URL or .git); never for a remote origin", () => {
+    const clone = mkdtempSync(join(tmpdir(), 'imv-samples-clone-'));
+    try {
+      execFileSync('git', ['init', '-q', clone]);
+      const beside = resolve(clone, '../shared/samples');
+      expect(candidateDirs({}, clone)).toEqual([beside]); // no origin
+      execFileSync('git', ['-C', clone, 'remote', 'add', 'origin', '/work/main']);
+      expect(candidateDirs({}, clone)).toEqual([beside, '/work/shared/samples']);
+      execFileSync('git', ['-C', clone, 'remote', 'set-url', 'origin', 'https://git.example/imv-import.git']);
+      expect(candidateDirs({}, clone)).toEqual([beside]);
+    } finally {
+      rmSync(clone, { recursive: true, force: true });
+    }
+    expect(localOriginCheckout('file:///work/main/.git', '/tmp/x')).toBe('/work/main');
+    expect(localOriginCheckout('../main', '/work/clone')).toBe('/work/main');
+    expect(localOriginCheckout('git@git.example:team/imv-import.git', '/tmp/x')).toBeNull();
+    expect(localOriginCheckout('ssh://git.example/imv-import.git', '/tmp/x')).toBeNull();
+  });
 });
