@@ -1,16 +1,17 @@
 /**
  * The real-world sample transfers (shared/samples: public OpenImmo files from other projects, and the
  * IMV-shaped ones) live outside the repository. The rule tests do not need them (they run on
- * test/fixtures); the tests that do (test/openimmo/samples.test.ts, fidelity's "every sample transfer
- * imports", fuzz's sample seeds) are an extra layer, and this module is the one place that finds them:
+ * test/fixtures); the tests that do ("shared samples" in test/openimmo/samples.test.ts, fidelity's
+ * "every sample transfer imports", fuzz's sample seeds) are an extra layer, and this module is the one
+ * place that finds them:
  *
  * 1. `IMV_SAMPLES_DIR`, if set (and only it: a wrong value is not silently replaced by a guess);
  * 2. else `../shared/samples` beside this checkout (the main checkout and its worktrees);
- * 3. else, for a clone of a local checkout (`git clone /work/main /tmp/x`, as CI does), `shared/samples`
+ * 3. else, for a clone of a local checkout (`git clone /work/main /tmp/x`, as CI or a developer may), `shared/samples`
  *    beside the checkout its `origin` points to.
  *
- * It is also the run's global setup (vitest.config.mts): with `CI=true` a run without the samples fails,
- * naming where it looked; elsewhere it prints one line saying what is skipped.
+ * It is also the run's global setup (vitest.config.mts): with `CI` set (`CI=true`) a run without the
+ * samples fails, naming where it looked; elsewhere it prints one line saying what is skipped.
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -57,10 +58,10 @@ export const samplesDir = found ?? looked[0]!;
 
 /** What runs only with the samples, for the run's one line. */
 const SKIPPED =
-  'test/openimmo/samples.test.ts, "every sample transfer imports" in test/pipeline/fidelity.test.ts and the sample seeds of test/hostile/fuzz.test.ts';
+  '"shared samples" in test/openimmo/samples.test.ts, "every sample transfer imports" in test/pipeline/fidelity.test.ts and the sample seeds of test/hostile/fuzz.test.ts';
 
-/** Where the samples were looked for, and how to point the tests at them. */
-export function whereLooked(dirs: string[] = looked): string {
+/** Where the samples were looked for, for the messages. */
+function whereLooked(dirs: string[] = looked): string {
   return `no real-world samples (shared/samples) in ${dirs.join(' or ')}`;
 }
 
