@@ -28,6 +28,8 @@ export default defineConfig({
     // and database, so two of them side by side share the machine, not state.
     maxWorkers: 2,
     testTimeout: 120_000,
+    // Where the real-world samples are, once per run: CI fails without them; elsewhere one line says what is skipped.
+    globalSetup: ['test/support/samples.ts'],
     hookTimeout: 180_000,
     teardownTimeout: 30_000,
     projects: [

@@ -1,10 +1,11 @@
 /**
- * Fuzz: the sample transfers (../shared/samples/**, when present) and the project's fixtures
- * (test/fixtures/**), mutated — byte flips, truncation, deletion, duplication, insertion of tags,
- * entities, DOCTYPEs, BOMs, control characters and random text, re-zipping under hostile entry names
- * and flags, flips inside the ZIP — must either parse or throw the reader's typed TransferError: never
- * another exception, never a hang (each case is bounded by a timeout). And whatever parses is storable:
- * the events serialize to JSON that PostgreSQL's jsonb accepts (no NUL, no unpaired surrogate).
+ * Fuzz: the real-world sample transfers (shared/samples, where test/support/samples.ts finds them)
+ * and the project's fixtures (test/fixtures/**), mutated — byte flips, truncation, deletion,
+ * duplication, insertion of tags, entities, DOCTYPEs, BOMs, control characters and random text,
+ * re-zipping under hostile entry names and flags, flips inside the ZIP — must either parse or throw
+ * the reader's typed TransferError: never another exception, never a hang (each case is bounded by a
+ * timeout). And whatever parses is storable: the events serialize to JSON that PostgreSQL's jsonb
+ * accepts (no NUL, no unpaired surrogate).
  */
 import fc from 'fast-check';
 import { isUtf8 } from 'node:buffer';
@@ -15,7 +16,8 @@ import { isTransferError, TransferError, type TransferErrorType } from '../../op
 import { readTransferBuffer, type ReaderOptions } from '../../openimmo/reader';
 import { looksLikeZip, openZip } from '../../openimmo/zip';
 import { craftZip, type CraftedEntry } from '../openimmo/helpers';
-import { fixturesDir, hasSamples, samplesDir } from '../support/harness';
+import { fixturesDir } from '../support/harness';
+import { hasSamples, samplesDir } from '../support/samples';
 
 const TYPES: readonly TransferErrorType[] = ['MalformedXml', 'NotOpenImmo', 'EncodingError', 'ZipRejected', 'TooLarge'];
 // A hang detector, not a speed limit: a case of a few KB that runs this long is stuck.
@@ -346,7 +348,7 @@ const optionsArb: fc.Arbitrary<ReaderOptions> = fc.oneof(
 
 describe('fuzz: mutated transfers parse or fail with a typed TransferError', () => {
   it('has seeds', () => {
-    expect(seeds.length).toBeGreaterThanOrEqual(hasSamples ? 17 : 9);
+    expect(seeds.length).toBeGreaterThanOrEqual(hasSamples ? 23 : 15);
   });
 
   it(`${RUNS} mutated inputs: never another exception type, never a hang, parsed output is storable`, async () => {

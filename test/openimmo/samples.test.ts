@@ -1,15 +1,19 @@
 /**
- * Every file in shared/samples parses, with its key values. The samples live outside the repo
- * (../shared/samples): the suite skips them where they are absent.
+ * Every file in shared/samples parses, with its key values. The samples live outside the repo; where
+ * they are is test/support/samples.ts's to find (it fails a CI run without them, and says once per
+ * run what is skipped elsewhere). The project's own IMV-shaped transfers (test/fixtures/transfers, on
+ * which the rule tests run) are read the same way, in every run.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openTransfer, type OpenedTransfer } from '../../openimmo/reader';
 import type { ProviderInfo, TransferEvent, TransferHeader, TransferObject } from '../../openimmo/types';
 import { contactWarnings, isImportableContact } from '../../domain/contact';
-
-const SAMPLES = process.env.IMV_SAMPLES_DIR ?? resolve(__dirname, '../../../shared/samples');
+import { fixturesDir } from '../support/harness';
+import { candidateDirs, hasSamples, localOriginCheckout, samplesDir as SAMPLES } from '../support/samples';
 
 interface Read {
   transfer: OpenedTransfer;
@@ -19,8 +23,8 @@ interface Read {
   providers: ProviderInfo[];
 }
 
-async function readSample(rel: string): Promise<Read> {
-  const transfer = await openTransfer(join(SAMPLES, rel));
+async function readTransfer(file: string): Promise<Read> {
+  const transfer = await openTransfer(file);
   const events: TransferEvent[] = [];
   try {
     for await (const e of transfer.events()) events.push(e);
@@ -36,7 +40,7 @@ async function readSample(rel: string): Promise<Read> {
   };
 }
 
-describe.skipIf(!existsSync(SAMPLES))('shared samples', () => {
+describe.runIf(hasSamples)('shared samples', () => {
   const expected: Record<string, (r: Read) => Promise<void> | void> = {
     'imv/imv-1001-wohnung.xml': ({ header, objects, providers }) => {
       expect(header).toMatchObject({ version: '1.2.7', umfang: 'TEIL', sendersoftware: 'IMV online', timestamp: '2026-11-20T08:15:00.000Z' });
@@ -208,7 +212,7 @@ describe.skipIf(!existsSync(SAMPLES))('shared samples', () => {
     },
   };
 
-  const files = existsSync(SAMPLES) ? ['imv', 'public'].flatMap((d) => readdirSync(join(SAMPLES, d)).map((f) => `${d}/${f}`)).sort() : [];
+  const files = hasSamples ? ['imv', 'public'].flatMap((d) => readdirSync(join(SAMPLES, d)).map((f) => `${d}/${f}`)).sort() : [];
 
   it('every sample file has expectations here', () => {
     expect(files.filter((f) => !(f in expected))).toEqual([]);
@@ -216,9 +220,117 @@ describe.skipIf(!existsSync(SAMPLES))('shared samples', () => {
 
   for (const file of files) {
     it(`${file} parses`, async () => {
-      const r = await readSample(file);
+      const r = await readTransfer(join(SAMPLES, file));
       expect(r.objects.length).toBeGreaterThan(0);
       await expected[file]?.(r);
     });
   }
+});
+
+describe("the project's IMV fixtures", () => {
+  const transfers = join(fixturesDir, 'transfers');
+  const read = (f: string) => readTransfer(join(transfers, f));
+
+  it('imv-flat-1001.xml: the IMV channel (object id, user, owner as kontaktperson) and the typed values', async () => {
+    const { header, objects, providers } = await read('imv-flat-1001.xml');
+    expect(header).toMatchObject({ version: '1.2.7', umfang: 'TEIL', sendersoftware: 'IMV online', timestamp: '2026-11-20T08:15:00.000Z' });
+    const [o] = objects as [TransferObject];
+    expect(objects).toHaveLength(1);
+    expect(o).toMatchObject({ sourceId: '1001', openimmoObid: 'IMVONLINE-1001', action: 'UPSERT', user: 'mmustermann', standVom: '2026-11-20', warnings: [] });
+    expect(o.estate).toMatchObject({
+      kind: 'wohnung',
+      kindType: 'ETAGE',
+      marketingType: 'KAUF',
+      usageType: 'WOHNEN',
+      city: 'Mönchengladbach',
+      street: 'Brückenstraße',
+      houseNumber: '7b',
+      country: 'DEU',
+      latitude: 51.1946,
+      longitude: 6.4421,
+      floor: '2',
+      purchasePrice: 289000,
+      houseMoney: 275.4,
+      livingArea: 76.2,
+      rooms: 3,
+      yearBuilt: 1972,
+      condition: 'GEPFLEGT',
+      addressPublishable: false,
+      availableFrom: 'ab Frühjahr 2027',
+    });
+    expect(o.contact).toMatchObject({
+      externalId: 'IMV-K-40211',
+      lastName: 'Wüstefeld',
+      firstName: 'Henrike',
+      salutation: 'Frau',
+      country: 'DEU',
+      emails: { email_privat: 'henrike.wuestefeld@example.org' },
+      phones: { tel_privat: '+49 2161 5550177', tel_handy: '+49 151 5550177' },
+    });
+    expect(o.userFields.map((f) => f.name)).toEqual(['onoffice_benutzer', 'imv_quelle']);
+    expect(providers).toEqual([{ index: 0, anbieternr: 'IMV', firma: 'IMV online', openimmoAnid: 'IMVONLINE', user: null, userFields: [] }]);
+  });
+
+  it('imv-latin1-house-1002-flat-1003.xml: declared ISO-8859-1, read as windows-1252 (the en dash of a character reference kept)', async () => {
+    const { transfer, objects } = await read('imv-latin1-house-1002-flat-1003.xml');
+    expect(transfer.encoding).toMatchObject({ encoding: 'windows-1252', declared: 'ISO-8859-1' });
+    const [a, b] = objects as [TransferObject, TransferObject];
+    expect(objects.map((o) => [o.sourceId, o.user])).toEqual([
+      ['1002', 'skoch'],
+      ['1003', 'mmustermann'],
+    ]);
+    expect(a.estate).toMatchObject({ city: 'Görlitz', kind: 'haus', kindType: 'EINFAMILIENHAUS', purchasePrice: 335000, plotArea: 540, rooms: 5.5 });
+    expect(a.estate.title).toBe('Großzügiges Einfamilienhaus mit Garten – nahe der Neiße');
+    expect(a.contact).toMatchObject({ lastName: 'Käßler', firstName: 'Björn' });
+    expect(b.estate).toMatchObject({ city: 'Würzburg', coldRent: 1180, additionalCosts: 240, deposit: '3540.00', marketingType: 'MIETE_PACHT' });
+    expect(b.contact).toMatchObject({ lastName: 'Çelik', firstName: 'Aylin' });
+  });
+
+  it('imv-office-1004-with-pictures.zip: the XML in a folder, its pictures found beside it (a name with a space)', async () => {
+    const { transfer, objects } = await read('imv-office-1004-with-pictures.zip');
+    expect([transfer.kind, transfer.xmlEntryName]).toEqual(['zip', 'export/openimmo.xml']);
+    const [o] = objects as [TransferObject];
+    expect(o).toMatchObject({ sourceId: '1004', user: 'skoch', warnings: [] });
+    expect(o.estate).toMatchObject({ kind: 'buero_praxen', usageType: 'GEWERBE', usableArea: 265, officeArea: 240, city: 'Bremen' });
+    expect(o.contact).toMatchObject({ company: 'Weser Gewerbeflächen GmbH', lastName: 'Tiedemann' });
+    expect(o.attachments.map((a) => [a.group, a.title, a.source])).toEqual([
+      ['TITELBILD', 'Außenansicht', { kind: 'path', path: 'bilder/aussen.png', entry: 'export/bilder/aussen.png' }],
+      ['GRUNDRISS', 'Grundriss 3. OG', { kind: 'path', path: 'bilder/Grundriss 3OG.png', entry: 'export/bilder/Grundriss 3OG.png' }],
+    ]);
+  });
+
+  it('imv-update-1001-delete-1003.xml: CHANGE updates, DELETE carries only what identifies the object', async () => {
+    const { objects } = await read('imv-update-1001-delete-1003.xml');
+    expect(objects.map((o) => [o.sourceId, o.action, o.user, o.standVom])).toEqual([
+      ['1001', 'UPSERT', 'mmustermann', '2026-11-24'],
+      ['1003', 'DELETE', 'mmustermann', '2026-11-24'],
+    ]);
+    expect(objects[0]!.estate.purchasePrice).toBe(269000);
+    expect(objects[1]!.estate.coldRent).toBeNull();
+  });
+});
+
+describe('where the samples are looked for', () => {
+  it('IMV_SAMPLES_DIR alone, when set', () => {
+    expect(candidateDirs({ IMV_SAMPLES_DIR: '/somewhere/samples' }, '/work/x')).toEqual(['/somewhere/samples']);
+  });
+
+  it("else beside the checkout, then beside a local origin's checkout (a path, file:// URL or .git); never for a remote origin", () => {
+    const clone = mkdtempSync(join(tmpdir(), 'imv-samples-clone-'));
+    try {
+      execFileSync('git', ['init', '-q', clone]);
+      const beside = resolve(clone, '../shared/samples');
+      expect(candidateDirs({}, clone)).toEqual([beside]); // no origin
+      execFileSync('git', ['-C', clone, 'remote', 'add', 'origin', '/work/main']);
+      expect(candidateDirs({}, clone)).toEqual([beside, '/work/shared/samples']);
+      execFileSync('git', ['-C', clone, 'remote', 'set-url', 'origin', 'https://git.example/imv-import.git']);
+      expect(candidateDirs({}, clone)).toEqual([beside]);
+    } finally {
+      rmSync(clone, { recursive: true, force: true });
+    }
+    expect(localOriginCheckout('file:///work/main/.git', '/tmp/x')).toBe('/work/main');
+    expect(localOriginCheckout('../main', '/work/clone')).toBe('/work/main');
+    expect(localOriginCheckout('git@git.example:team/imv-import.git', '/tmp/x')).toBeNull();
+    expect(localOriginCheckout('ssh://git.example/imv-import.git', '/tmp/x')).toBeNull();
+  });
 });

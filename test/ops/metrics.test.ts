@@ -1,5 +1,5 @@
 /**
- * Prometheus metrics on one port: a worker with a metrics endpoint imports a good IMV sample and a
+ * Prometheus metrics on one port: a worker with a metrics endpoint imports a good IMV transfer and a
  * malformed file; one scrape of /metrics shows the SDK's runtime metrics (temporal_*) and the
  * app's counters (files, objects, durations, activity failures) with the values of that import.
  * The endpoint listens on 127.0.0.1 unless METRICS_HOST opens it; the stuck-imports gauge is set by
@@ -15,21 +15,10 @@ import { triggerBatch } from '../../ops/batches';
 import { Registry } from 'prom-client';
 import { startStuckImportsWatch, startTelemetry } from '../../workers/main';
 import { metricsHostOf, startMetricsServer } from '../../workers/metrics';
-import {
-  createTestDatabase,
-  hasSamples,
-  quietLog,
-  samplesDir,
-  startWorker,
-  temporalClient,
-  testConfig,
-  uniqueId,
-  uploadTo,
-  type RunningWorker,
-} from '../support/harness';
+import { createTestDatabase, fixturesDir, quietLog, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
 import { captureLog, parsePrometheus, valueOf, type Sample } from './support';
 
-describe.runIf(hasSamples)('worker metrics endpoint', () => {
+describe('worker metrics endpoint', () => {
   const tenant = uniqueId('metrics');
   let dbHandle: { url: string; drop(): Promise<void> };
   let cfg: AppConfig;
@@ -85,7 +74,7 @@ describe.runIf(hasSamples)('worker metrics endpoint', () => {
 
   it('serves the SDK runtime metrics and the import counters on one port', async () => {
     expect(telemetry.metrics).not.toBeNull();
-    await uploadTo(tenant, 'imv-1001-wohnung.xml', fs.readFileSync(path.join(samplesDir, 'imv', 'imv-1001-wohnung.xml')));
+    await uploadTo(tenant, 'imv-flat-1001.xml', fs.readFileSync(path.join(fixturesDir, 'transfers', 'imv-flat-1001.xml')));
     await uploadTo(tenant, 'broken.xml', '<?xml version="1.0"?><openimmo><anbieter><immobilie><geo>');
     const run = await triggerBatch(client, tenant);
     const summary = await run.result();
@@ -109,7 +98,7 @@ describe.runIf(hasSamples)('worker metrics endpoint', () => {
     expect(valueOf(samples, 'imv_import_files_total', { tenant, outcome: 'failed' })).toBe(1);
     expect(valueOf(samples, 'imv_import_files_total', { tenant, outcome: 'partial' })).toBeUndefined();
 
-    // Objects by tenant and outcome: the sample carries one new estate.
+    // Objects by tenant and outcome: the transfer carries one new estate.
     expect(valueOf(samples, 'imv_import_objects_total', { tenant, outcome: 'created' })).toBe(1);
     for (const outcome of ['updated', 'unchanged', 'archived', 'stale', 'rejected']) {
       expect(valueOf(samples, 'imv_import_objects_total', { tenant, outcome })).toBe(0);

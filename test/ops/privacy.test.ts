@@ -1,6 +1,6 @@
 /**
- * R10 and design.md §4 ("nothing personal goes through Temporal"), checked on the real thing: all
- * IMV samples (plus a truncated copy that fails mid-contact, and a replay) are imported; then the
+ * R10 and design.md §4 ("nothing personal goes through Temporal"), checked on the real thing: the
+ * project's IMV transfers (test/fixtures/transfers, plus a truncated copy that fails mid-contact, and a replay) are imported; then the
  * complete histories of every batch, file and replay workflow (payloads decoded), their memos,
  * search attributes and summaries, the schedule, and the worker's captured JSON logs (its own and
  * the SDK's) must contain none of the owners' names, e-mails or phones, nor the FTP password.
@@ -15,35 +15,25 @@ import { ensureSchedule, describeSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
 import { startReplay } from '../../ops/replay';
 import { installRuntime } from '../../workers/main';
-import {
-  createTestDatabase,
-  hasSamples,
-  samplesDir,
-  startWorker,
-  temporalClient,
-  testConfig,
-  uniqueId,
-  uploadTo,
-  type RunningWorker,
-} from '../support/harness';
+import { createTestDatabase, fixturesDir, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
 import { FTP_PASSWORD } from '../support/vsftpd';
 import { captureLog, type CapturedLog } from './support';
 
-const imv = (f: string) => fs.readFileSync(path.join(samplesDir, 'imv', f));
+const transfer = (f: string) => fs.readFileSync(path.join(fixturesDir, 'transfers', f));
 
-/** What the samples say about their owners (from the sample files), beside what the database holds. */
+/** What the transfers say about their owners (as written in the files), beside what the database holds. */
 const KNOWN_PERSONAL = [
-  'Schäfer',
-  'renate.schaefer@example.org',
-  '+49 221 5550101',
-  '+49 170 5550101',
-  'Größ',
-  'j.groess@example.net',
-  '02351 555022',
-  'Özdemir',
-  'b.oezdemir@example.com',
-  'Petersen',
-  'info@hanse-gewerbe.example',
+  'Wüstefeld',
+  'henrike.wuestefeld@example.org',
+  '+49 2161 5550177',
+  '+49 151 5550177',
+  'Käßler',
+  'b.kaessler@example.net',
+  '03581 555044',
+  'Çelik',
+  'a.celik@example.com',
+  'Tiedemann',
+  'kontakt@weser-gewerbe.example',
 ];
 
 /** Bytes (payload data and metadata) become text, so JSON payloads are searchable as written. */
@@ -66,7 +56,7 @@ function leaks(text: string, secrets: string[]): string[] {
   return secrets.filter((s) => lower.includes(s.toLowerCase()));
 }
 
-describe.runIf(hasSamples)('no personal data or credentials in Temporal or the logs', () => {
+describe('no personal data or credentials in Temporal or the logs', () => {
   const tenant = uniqueId('privacy');
   let dbHandle: { url: string; drop(): Promise<void> };
   let cfg: AppConfig;
@@ -97,29 +87,27 @@ describe.runIf(hasSamples)('no personal data or credentials in Temporal or the l
   it('the check decodes payload bytes before it searches them', () => {
     const payload = {
       metadata: { encoding: new Uint8Array(Buffer.from('json/plain')) },
-      data: new Uint8Array(Buffer.from(JSON.stringify({ lastName: 'Größ' }))),
+      data: new Uint8Array(Buffer.from(JSON.stringify({ lastName: 'Käßler' }))),
     };
-    expect(JSON.stringify(payload)).not.toContain('Größ');
-    expect(leaks(asText({ events: [{ input: { payloads: [payload] } }] }), ['größ', 'Petersen'])).toEqual(['größ']);
+    expect(JSON.stringify(payload)).not.toContain('Käßler');
+    expect(leaks(asText({ events: [{ input: { payloads: [payload] } }] }), ['käßler', 'Tiedemann'])).toEqual(['käßler']);
   });
 
   it('histories, memos, search attributes, summaries and logs of a full import carry ids and counts only', async () => {
     // Batch 1: the new objects, and a copy of 1001 cut off in the middle of its owner's data.
-    await uploadTo(tenant, 'imv-1001-wohnung.xml', imv('imv-1001-wohnung.xml'));
-    await uploadTo(tenant, 'imv-latin1-two-objects.xml', imv('imv-latin1-two-objects.xml'));
-    await uploadTo(tenant, 'imv-1004-with-images.zip', imv('imv-1004-with-images.zip'));
-    const full = imv('imv-1001-wohnung.xml').toString('utf8');
+    for (const f of ['imv-flat-1001.xml', 'imv-latin1-house-1002-flat-1003.xml', 'imv-office-1004-with-pictures.zip']) await uploadTo(tenant, f, transfer(f));
+    const full = transfer('imv-flat-1001.xml').toString('utf8');
     const cut = full.indexOf('</tel_privat>');
     expect(cut).toBeGreaterThan(0);
     await uploadTo(tenant, 'imv-1001-truncated.xml', full.slice(0, cut).replace(/1001/g, '1901'));
     const b1 = await triggerBatch(client, tenant);
     expect(await b1.result()).toMatchObject({ files: 4, imported: 3, failed: 1 });
     // Batch 2: the update/delete.
-    await uploadTo(tenant, 'imv-update-1001-delete-1003.xml', imv('imv-update-1001-delete-1003.xml'));
+    await uploadTo(tenant, 'imv-update-1001-delete-1003.xml', transfer('imv-update-1001-delete-1003.xml'));
     const b2 = await triggerBatch(client, tenant);
     expect(await b2.result()).toMatchObject({ files: 1, imported: 1 });
     // A replay of the first file (stale by now).
-    const first = await db('import_files').where({ tenant_id: tenant, file_name: 'imv-1001-wohnung.xml' }).first();
+    const first = await db('import_files').where({ tenant_id: tenant, file_name: 'imv-flat-1001.xml' }).first();
     const replay = await startReplay(cfg, client, db, first.id);
     expect((await replay.handle.result()).counts.stale).toBe(1);
 
@@ -136,8 +124,8 @@ describe.runIf(hasSamples)('no personal data or credentials in Temporal or the l
       ...Object.values(a.phones as Record<string, string>).map((p) => p.replace(/[^\d+]/g, '')),
     ]);
     const dbNames = addresses.map((a) => a.last_name);
-    for (const n of ['Schäfer', 'Größ', 'Özdemir']) expect(dbNames).toContain(n);
-    // … the samples' owners as written, and the FTP password.
+    for (const n of ['Wüstefeld', 'Käßler', 'Çelik']) expect(dbNames).toContain(n);
+    // … the owners as the transfers wrote them, and the FTP password.
     const secrets = [...new Set([...KNOWN_PERSONAL, ...fromDb, FTP_PASSWORD].filter((s): s is string => typeof s === 'string' && s.length >= 4))];
     expect(secrets).toContain(FTP_PASSWORD);
 

@@ -9,10 +9,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cliEnv, writeCliConfig } from '../support/cli';
-import { createTestDatabase, hasSamples, samplesDir, testConfig, uniqueId } from '../support/harness';
+import { createTestDatabase, fixturesDir, testConfig, uniqueId } from '../support/harness';
 
 const bin = path.resolve(__dirname, '../../bin/imv-import.js');
-const imvSample = (f: string) => path.join(samplesDir, 'imv', f);
+const transfer = (f: string) => path.join(fixturesDir, 'transfers', f);
 
 interface Run {
   code: number;
@@ -20,7 +20,7 @@ interface Run {
   stderr: string;
 }
 
-describe.runIf(hasSamples)('imv-import CLI', () => {
+describe('imv-import CLI', () => {
   const tenant = uniqueId('cli');
   let env: NodeJS.ProcessEnv;
   let dbHandle: { url: string; drop(): Promise<void> };
@@ -86,7 +86,7 @@ describe.runIf(hasSamples)('imv-import CLI', () => {
       ['estates', '--status', 'all', '--json'],
       ['replay', '1'],
       ['replay', '--failed'],
-      ['import', imvSample('imv-1001-wohnung.xml')],
+      ['import', transfer('imv-flat-1001.xml')],
       ['schedule', 'ensure'],
       ['schedule', 'trigger'],
       ['schedule', 'pause'],
@@ -104,21 +104,21 @@ describe.runIf(hasSamples)('imv-import CLI', () => {
   });
 
   it('parse FILE --json prints the normalized transfer without database or Temporal', async () => {
-    const r = await cli(['parse', imvSample('imv-latin1-two-objects.xml'), '--json']);
+    const r = await cli(['parse', transfer('imv-latin1-house-1002-flat-1003.xml'), '--json']);
     expect(r.code, r.stderr).toBe(0);
     const t = JSON.parse(r.stdout);
     expect(t.objects.map((o: { sourceId: string }) => o.sourceId)).toEqual(['1002', '1003']);
-    expect(t.objects[0].estate.city).toBe('Lüdenscheid');
+    expect(t.objects[0].estate.city).toBe('Görlitz');
     expect(t.header.version).toBe('1.2.7');
     const bad = await cli(['parse', path.join(tmp, 'missing.xml')]);
     expect(bad.code).not.toBe(0);
   });
 
   it('import FILE... --wait uploads, runs a batch through the schedule and prints the summary', async () => {
-    const r = await cli(['import', imvSample('imv-1001-wohnung.xml'), imvSample('imv-1004-with-images.zip'), '--wait']);
+    const r = await cli(['import', transfer('imv-flat-1001.xml'), transfer('imv-office-1004-with-pictures.zip'), '--wait']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain('imv-1001-wohnung.xml');
-    expect(r.stdout).toMatch(/imv-1004-with-images\.zip\s+imported/);
+    expect(r.stdout).toContain('imv-flat-1001.xml');
+    expect(r.stdout).toMatch(/imv-office-1004-with-pictures\.zip\s+imported/);
 
     const imports = JSON.parse((await cli(['imports', '--json'])).stdout);
     expect(imports).toHaveLength(2);
@@ -127,7 +127,7 @@ describe.runIf(hasSamples)('imv-import CLI', () => {
       expect(i.workflowId).toMatch(new RegExp(`^import-file/${tenant}/`));
       expect(i.counts.created).toBe(1);
     }
-    expect((await cli(['imports'])).stdout).toContain('imv-1001-wohnung.xml');
+    expect((await cli(['imports'])).stdout).toContain('imv-flat-1001.xml');
   });
 
   it('estates hides inactive estates by default (R12); --status all --json shows them with their contacts', async () => {
@@ -135,12 +135,12 @@ describe.runIf(hasSamples)('imv-import CLI', () => {
     const all = JSON.parse((await cli(['estates', '--status', 'all', '--json'])).stdout);
     expect(all).toHaveLength(2);
     const e = all.find((x: { externalNumber: string }) => x.externalNumber === 'IMVO-ID-1001');
-    expect(e).toMatchObject({ status: 'inaktiv', user: 'mmustermann', city: 'Köln', archived: false, warning: 'IMV Import' });
+    expect(e).toMatchObject({ status: 'inaktiv', user: 'mmustermann', city: 'Mönchengladbach', archived: false, warning: 'IMV Import' });
     expect(e.title).toContain('3-Zimmer-Wohnung');
-    expect(e.contacts).toEqual([{ role: 'ansprechpartner', lastName: 'Schäfer', firstName: 'Renate', company: null, origin: 'IMV', status: 'Aktiv' }]);
+    expect(e.contacts).toEqual([{ role: 'ansprechpartner', lastName: 'Wüstefeld', firstName: 'Henrike', company: null, origin: 'IMV', status: 'Aktiv' }]);
     expect(JSON.parse((await cli(['estates', '--status', 'inaktiv', '--json'])).stdout)).toHaveLength(2);
     const office = all.find((x: { externalNumber: string }) => x.externalNumber === 'IMVO-ID-1004');
-    expect(office.fields).toMatchObject({ kind: 'buero_praxen', officeArea: 290, purchasePrice: 1250000 });
+    expect(office.fields).toMatchObject({ kind: 'buero_praxen', officeArea: 240, purchasePrice: 980000 });
     expect(
       office.attachments.map((a: { position: number; group: string; title: string; sha256: string }) => [
         a.position,
@@ -150,7 +150,7 @@ describe.runIf(hasSamples)('imv-import CLI', () => {
       ]),
     ).toEqual([
       [0, 'TITELBILD', 'Außenansicht', true],
-      [1, 'GRUNDRISS', 'Grundriss 4. OG', true],
+      [1, 'GRUNDRISS', 'Grundriss 3. OG', true],
     ]);
   });
 

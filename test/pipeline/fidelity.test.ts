@@ -1,7 +1,8 @@
 /**
- * OpenImmo fidelity through the whole pipeline: every sample transfer imports (or is rejected
- * object by object with the right message), attachments land in the file store and are replaced
- * per update, further addresses are linked, mirror mode archives what a full transfer omits.
+ * OpenImmo fidelity through the whole pipeline: every real-world sample transfer imports (or is
+ * rejected object by object with the right message; where test/support/samples.ts finds them),
+ * attachments land in the file store and are replaced per update, further addresses are linked,
+ * mirror mode archives what a full transfer omits.
  */
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -12,7 +13,8 @@ import { listEstates } from '../../ops/estates';
 import { formatImports, listImports } from '../../ops/ledger';
 import { createFileStore } from '../../store/file-store';
 import { zipOf } from '../support/zip';
-import { fixturesDir, hasSamples, listRemote, readRemote, samplesDir, uniqueId, uploadTo, usePipeline } from '../support/harness';
+import { fixturesDir, listRemote, readRemote, uniqueId, uploadTo, usePipeline } from '../support/harness';
+import { hasSamples, samplesDir } from '../support/samples';
 
 const png = (label: string) => Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from(label)]);
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');

@@ -1,7 +1,8 @@
 /**
  * The pipeline end to end on real components: Temporal dev server, PostgreSQL (a fresh database),
- * vsftpd. The IMV-shaped transfers from ../shared/samples/imv are uploaded in order and imported by
- * batches triggered through the tenant's schedule.
+ * vsftpd. The project's IMV-shaped transfers (test/fixtures/transfers, in the shape of IMV's channel:
+ * design.md "The IMV channel") are uploaded in order and imported by batches triggered through the
+ * tenant's schedule.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -12,9 +13,9 @@ import { ensureSchedule, describeSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
 import { activateEstate, listEstates, publishEstate } from '../../ops/estates';
 import { startReplay } from '../../ops/replay';
-import { fixturesDir, hasSamples, listRemote, readRemote, samplesDir, uniqueId, uploadTo, usePipeline } from '../support/harness';
+import { fixturesDir, listRemote, readRemote, uniqueId, uploadTo, usePipeline } from '../support/harness';
 
-const imv = (f: string) => fs.readFileSync(path.join(samplesDir, 'imv', f));
+const transfer = (f: string) => fs.readFileSync(path.join(fixturesDir, 'transfers', f));
 
 async function runBatch(client: Client, tenant: string) {
   const run = await triggerBatch(client, tenant);
@@ -29,7 +30,7 @@ async function snapshot(db: Db) {
   return { estates, addresses, links };
 }
 
-describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
+describe('pipeline on Temporal + PostgreSQL + vsftpd', () => {
   const tenant = uniqueId('acme');
   const ctx = usePipeline({ tenants: [{ id: tenant }], identities: ['worker-a'] });
 
@@ -47,9 +48,7 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
   });
 
   it('imports the first transfers: R2–R9 on creation', async () => {
-    await uploadTo(tenant, 'imv-1001-wohnung.xml', imv('imv-1001-wohnung.xml'));
-    await uploadTo(tenant, 'imv-latin1-two-objects.xml', imv('imv-latin1-two-objects.xml'));
-    await uploadTo(tenant, 'imv-1004-with-images.zip', imv('imv-1004-with-images.zip'));
+    for (const f of ['imv-flat-1001.xml', 'imv-latin1-house-1002-flat-1003.xml', 'imv-office-1004-with-pictures.zip']) await uploadTo(tenant, f, transfer(f));
     const summary = await runBatch(ctx.client, tenant);
     expect(summary.files).toBe(3);
     expect(summary.imported).toBe(3);
@@ -71,10 +70,10 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
       '1004': 'skoch',
     });
     const e1001 = estates.find((e) => e.source_id === '1001');
-    expect(e1001.purchase_price).toBe(389000);
-    expect(e1001.city).toBe('Köln');
+    expect(e1001.purchase_price).toBe(289000);
+    expect(e1001.city).toBe('Mönchengladbach');
     const e1002 = estates.find((e) => e.source_id === '1002');
-    expect(e1002.city).toBe('Lüdenscheid'); // Latin-1 decoded
+    expect(e1002.city).toBe('Görlitz'); // Latin-1 decoded
     expect(e1002.title).toContain('–');
 
     // Attachments of the ZIP (pictures in a folder, a name with a space): title picture first
@@ -82,7 +81,7 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
     const att = await ctx.db('estate_attachments').where({ estate_id: e1004.id }).orderBy('position');
     expect(att.map((a) => [a.position, a.group, a.title])).toEqual([
       [0, 'TITELBILD', 'Außenansicht'],
-      [1, 'GRUNDRISS', 'Grundriss 4. OG'],
+      [1, 'GRUNDRISS', 'Grundriss 3. OG'],
     ]);
     expect(att.every((a) => /^[0-9a-f]{64}$/.test(a.sha256) && a.size > 0)).toBe(true);
 
@@ -93,10 +92,10 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
       expect(a.contact_origin).toBe('IMV');
       expect(a.status).toBe('Aktiv');
     }
-    const schaefer = addresses.find((a) => a.last_name === 'Schäfer');
-    expect(schaefer.first_name).toBe('Renate');
-    expect(schaefer.external_person_id).toBe('IMV-K-88120');
-    expect(schaefer.user_name).toBe('mmustermann');
+    const owner = addresses.find((a) => a.last_name === 'Wüstefeld');
+    expect(owner.first_name).toBe('Henrike');
+    expect(owner.external_person_id).toBe('IMV-K-40211');
+    expect(owner.user_name).toBe('mmustermann');
 
     // R6: linked as ansprechpartner, once
     const links = await ctx
@@ -127,22 +126,22 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
     await ctx.db('estates').where({ tenant_id: tenant, source_id: '1001' }).update({ status: 'aktiv', external_number: 'K-2026-17' });
     const before = await snapshot(ctx.db);
 
-    await uploadTo(tenant, 'imv-update-1001-delete-1003.xml', imv('imv-update-1001-delete-1003.xml'));
+    await uploadTo(tenant, 'imv-update-1001-delete-1003.xml', transfer('imv-update-1001-delete-1003.xml'));
     const summary = await runBatch(ctx.client, tenant);
     expect(summary.imported).toBe(1);
     expect(summary.objects.updated).toBe(1);
     expect(summary.objects.archived).toBe(1);
 
     const e1001 = await ctx.db('estates').where({ tenant_id: tenant, source_id: '1001' }).first();
-    expect(e1001.purchase_price).toBe(369000);
-    expect(e1001.title).toBe('Preisreduziert: helle 3-Zimmer-Wohnung mit Balkon');
+    expect(e1001.purchase_price).toBe(269000);
+    expect(e1001.title).toBe('Preisreduziert: helle 3-Zimmer-Wohnung nahe dem Münster');
     expect(e1001.status).toBe('aktiv');
     expect(e1001.external_number).toBe('K-2026-17');
     expect(e1001.id).toBe(before.estates.find((e) => e.source_id === '1001').id);
 
     const e1003 = await ctx.db('estates').where({ tenant_id: tenant, source_id: '1003' }).first();
     expect(e1003.archived).toBe(true);
-    expect(e1003.cold_rent).toBe(1450); // the DELETE's thin content did not overwrite the data
+    expect(e1003.cold_rent).toBe(1180); // the DELETE's thin content did not overwrite the data
 
     // R8: no new estates, the same address (de-duplicated by personennummer), the same link
     const after = await snapshot(ctx.db);
@@ -152,7 +151,7 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
   });
 
   it('objects apply in document order: CREATE, CHANGE, then delete (any case) of one object in one file leaves it archived', async () => {
-    await uploadTo(tenant, 'change-then-delete-1301.xml', fs.readFileSync(path.join(fixturesDir, 'transfers', 'change-then-delete-1301.xml')));
+    await uploadTo(tenant, 'change-then-delete-1301.xml', transfer('change-then-delete-1301.xml'));
     const summary = await runBatch(ctx.client, tenant);
     expect(summary.imported).toBe(1);
     const e = await ctx.db('estates').where({ tenant_id: tenant, source_id: '1301' }).first();
@@ -170,7 +169,7 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
 
   it('a full transfer (umfang VOLL) archives nothing that is missing from it; REFERENZ flags the estate', async () => {
     const activeBefore = await ctx.db('estates').where({ tenant_id: tenant, archived: false }).pluck('source_id');
-    await uploadTo(tenant, 'voll-only-1302-referenz.xml', fs.readFileSync(path.join(fixturesDir, 'transfers', 'voll-only-1302-referenz.xml')));
+    await uploadTo(tenant, 'voll-only-1302-referenz.xml', transfer('voll-only-1302-referenz.xml'));
     const summary = await runBatch(ctx.client, tenant);
     expect(summary.imported).toBe(1);
     const activeAfter = await ctx.db('estates').where({ tenant_id: tenant, archived: false }).pluck('source_id');
@@ -181,14 +180,14 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
   });
 
   it('staleness: replaying the first 1001 transfer after its update changes nothing', async () => {
-    const first = await ctx.db('import_files').where({ tenant_id: tenant, file_name: 'imv-1001-wohnung.xml' }).first();
+    const first = await ctx.db('import_files').where({ tenant_id: tenant, file_name: 'imv-flat-1001.xml' }).first();
     const before = await snapshot(ctx.db);
     const { handle } = await startReplay(ctx.cfg, ctx.client, ctx.db, first.id);
     const r = await handle.result();
     expect(r.outcome).toBe('imported');
     expect(r.counts.stale).toBe(1);
     const e = await ctx.db('estates').where({ tenant_id: tenant, source_id: '1001' }).first();
-    expect(e.purchase_price).toBe(369000);
+    expect(e.purchase_price).toBe(269000);
     const msg = await ctx.db('import_objects').where({ import_id: r.importId }).first();
     expect(msg.outcome).toBe('stale');
     expect(msg.messages.join(' ')).toContain('stored data is newer');
@@ -206,7 +205,7 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
     await publishEstate(ctx.db, tenant, 'IMVO-ID-1002');
     expect((await ctx.db('estates').where({ tenant_id: tenant, source_id: '1002' }).first()).published_at).not.toBeNull();
     const e1002 = all.find((e) => e.sourceId === '1002')!;
-    expect(e1002.contacts).toEqual([{ role: 'ansprechpartner', lastName: 'Größ', firstName: 'Jürgen', company: null, origin: 'IMV', status: 'Aktiv' }]);
+    expect(e1002.contacts).toEqual([{ role: 'ansprechpartner', lastName: 'Käßler', firstName: 'Björn', company: null, origin: 'IMV', status: 'Aktiv' }]);
   });
 
   it('a second batch imports nothing and changes nothing', async () => {
@@ -219,7 +218,11 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
   });
 
   it('a malformed file ends in failed/ with its report while the others import', async () => {
-    const good = imv('imv-1001-wohnung.xml').toString('utf8').replace(/1001/g, '1101').replace('Schäfer', 'Schäfer-Neu').replace('IMV-K-88120', 'IMV-K-99999');
+    const good = transfer('imv-flat-1001.xml')
+      .toString('utf8')
+      .replace(/1001/g, '1101')
+      .replace('Wüstefeld', 'Wüstefeld-Neu')
+      .replace('IMV-K-40211', 'IMV-K-99999');
     await uploadTo(tenant, 'a-broken.xml', '<?xml version="1.0"?><openimmo><anbieter><immobilie><geo>');
     await uploadTo(tenant, 'b-good.xml', good);
     await uploadTo(tenant, 'c-not-openimmo.xml', '<?xml version="1.0"?><rss><channel/></rss>');
@@ -247,14 +250,14 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
 
   it('the same content under another name is recorded as a duplicate and changes nothing', async () => {
     const before = await snapshot(ctx.db);
-    await uploadTo(tenant, 'imv-1001-again.xml', imv('imv-1001-wohnung.xml'));
+    await uploadTo(tenant, 'imv-1001-again.xml', transfer('imv-flat-1001.xml'));
     const summary = await runBatch(ctx.client, tenant);
     expect(summary.duplicate).toBe(1);
     expect(await snapshot(ctx.db)).toEqual(before);
   });
 
   it('R9: an unknown user is a clear per-object error; the file is kept and a replay imports it once the user exists', async () => {
-    const xml = imv('imv-1001-wohnung.xml').toString('utf8').replace(/1001/g, '1201').replace('>mmustermann<', '>neu.kollege<');
+    const xml = transfer('imv-flat-1001.xml').toString('utf8').replace(/1001/g, '1201').replace('>mmustermann<', '>neu.kollege<');
     await uploadTo(tenant, 'unknown-user.xml', xml);
     const summary = await runBatch(ctx.client, tenant);
     expect(summary.partial).toBe(1);
@@ -282,14 +285,12 @@ describe.runIf(hasSamples)('pipeline on Temporal + PostgreSQL + vsftpd', () => {
 });
 
 /**
- * R2, R6, R8 for owners that come with only a phone or an e-mail (the project's own fixtures, so it
- * runs without ../shared/samples): the contact becomes an address linked to the estate, and the same
+ * R2, R6, R8 for owners that come with only a phone or an e-mail: the contact becomes an address linked to the estate, and the same
  * phone or e-mail again, written differently, finds that address instead of creating another.
  */
 describe('owners without a name: an address when the transfer says how to reach them', () => {
   const tenant = uniqueId('owners');
   const ctx = usePipeline({ tenants: [{ id: tenant }], identities: ['worker-owners'] });
-  const fixture = (f: string) => fs.readFileSync(path.join(fixturesDir, 'transfers', f));
   const linksOf = async () =>
     Object.fromEntries(
       (
@@ -303,7 +304,7 @@ describe('owners without a name: an address when the transfer says how to reach 
     );
 
   it('R2, R6, R7: an owner with only a phone, only an e-mail or only a postal address is an address linked as ansprechpartner; one with none is none', async () => {
-    await uploadTo(tenant, 'owners-reach-only-1401.xml', fixture('owners-reach-only-1401.xml'));
+    await uploadTo(tenant, 'owners-reach-only-1401.xml', transfer('owners-reach-only-1401.xml'));
     const summary = await ctx.batch(tenant);
     expect(summary.imported).toBe(1);
     expect(summary.objects.created).toBe(4);
@@ -333,7 +334,7 @@ describe('owners without a name: an address when the transfer says how to reach 
 
   it('R6, R8: the same phone (+49 (0)170 vs 0170, other spacing), e-mail (other case) and postal address (Str. vs Straße) again give the same addresses, no duplicate', async () => {
     const before = await ctx.db('addresses').where({ tenant_id: tenant }).orderBy('id').pluck('id');
-    await uploadTo(tenant, 'owners-reach-only-again-1411.xml', fixture('owners-reach-only-again-1411.xml'));
+    await uploadTo(tenant, 'owners-reach-only-again-1411.xml', transfer('owners-reach-only-again-1411.xml'));
     const summary = await ctx.batch(tenant);
     expect(summary.imported).toBe(1);
     expect([summary.objects.created, summary.objects.updated]).toEqual([3, 1]);

@@ -19,9 +19,6 @@ import type { BatchSummary } from '../../common/messages';
 import { createImportWorker, workflowsPath, type ImportWorker } from '../../workers/worker';
 import { FTP_PASSWORD, FTP_USER } from './vsftpd';
 
-/** The shared samples beside the project (as in CI); IMV_SAMPLES_DIR points elsewhere (a clone in /tmp). */
-export const samplesDir = process.env.IMV_SAMPLES_DIR ?? path.resolve(__dirname, '../../../shared/samples');
-export const hasSamples = fs.existsSync(samplesDir);
 export const fixturesDir = path.resolve(__dirname, '../fixtures');
 export const quietLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
