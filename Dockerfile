@@ -34,6 +34,6 @@ USER node
 # The old generation grows by 50% of what a full GC keeps instead of V8's up to 4x: a big transfer's parse
 # and apply steps churn garbage, and the heap followed them to ~170 MB with ~80 MB live. With the factor
 # the worker peaks ~240 MB instead of ~350 MB on a 20,000-object file, for ~6% more worker CPU (20% was
-# tighter still, but cost 46% more CPU: bench:pipeline with BENCH_WORKER_NODE_ARGS, medians in README).
+# tighter still, but cost 46% more CPU: bench:pipeline with BENCH_WORKER_NODE_ARGS; docs/benchmarks.md).
 ENTRYPOINT ["node", "--max-semi-space-size=4", "--heap-growing-percent=50", "/app/bin/imv-import.js"]
 CMD ["--help"]

@@ -38,7 +38,7 @@ const TenantOptions = z
     stableCheckMs: z.number().int().min(0).default(2000),
     /**
      * Sliding window of ImportFile children per batch. With 8, a small file's round trips left the
-     * two cores of the benchmark machine a quarter idle; 24 keeps them busy (design.md §9). A big
+     * two cores of the benchmark machine a quarter idle; 24 keeps them busy (docs/benchmarks.md, 2026-12-05). A big
      * file's steps still wait for the worker's activity slots, and FTP for the tenant's maxConnections.
      */
     maxConcurrentFiles: z.number().int().positive().default(24),

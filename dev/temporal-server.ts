@@ -45,7 +45,7 @@ export async function startTemporalDevServer(opts: {
     fs.mkdirSync(path.dirname(opts.dbFile), { recursive: true });
     // WAL with synchronous=NORMAL: a commit is a write to the log, not three fsyncs (~4 ms each on this
     // disk). The dev server's state survives a crash of the process, not of the machine: fine for a dev
-    // stack, and 1,000 files no longer wait on the disk (design.md §9).
+    // stack, and 1,000 files no longer wait on the disk (docs/design.md §6).
     args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal');
   }
   if (opts.headless) args.push('--headless');

@@ -1,6 +1,6 @@
 /**
  * The `postgres` file store: blobs in the CRM/ledger database every worker already shares, so
- * workers on several machines need no shared disk (design.md §9, issue 10).
+ * workers on several machines need no shared disk (docs/design.md §5, issue 10).
  *
  * - `store_blobs` (sha256, id, size, chunks, created_at, used_at) says what is stored;
  *   `store_chunks` (blob_id, seq, data) holds the content in 1 MiB bytea chunks.

@@ -12,6 +12,7 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
+  type RetryPolicy,
   setCurrentDetails,
   setHandler,
   setWorkflowOptions,
@@ -34,7 +35,14 @@ export { PERMANENT_ERROR_TYPES };
  */
 export const FINISH_LAST_RESORT = 'finish-last-resort';
 
-const retry = { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 8, nonRetryableErrorTypes: PERMANENT_ERROR_TYPES };
+// Typed, so its durations are checked as Temporal's Duration (with @types/ms installed, a plain string is not one).
+const retry: RetryPolicy = {
+  initialInterval: '2s',
+  backoffCoefficient: 2,
+  maximumInterval: '1m',
+  maximumAttempts: 8,
+  nonRetryableErrorTypes: PERMANENT_ERROR_TYPES,
+};
 
 const QUICK: ActivityOptions = { startToCloseTimeout: '2m', retry };
 const TRANSFER: ActivityOptions = { startToCloseTimeout: '30m', heartbeatTimeout: '1m', retry };
