@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { BatchSummary } from '../../common/messages';
 import { listEstates } from '../../ops/estates';
 import { formatImports, listImports } from '../../ops/ledger';
-import { createFileStore } from '../../store/file-store';
+import { createFileStore } from '../../store/open-store';
 import { zipOf } from '../support/zip';
 import { fixturesDir, hasSamples, listRemote, readRemote, samplesDir, uniqueId, uploadTo, usePipeline } from '../support/harness';
 
