@@ -58,6 +58,8 @@ describe('the worker and the ops commands need no dev stack package', () => {
   let configFile: string;
   let loadsFile: string;
   let preload: string;
+  /** Folders the test makes (the config's, the preload's, dev's data folder): removed at the end. */
+  const made: string[] = [];
   const started: StartedCli[] = [];
 
   beforeAll(async () => {
@@ -67,6 +69,7 @@ describe('the worker and the ops commands need no dev stack package', () => {
     configFile = writeCliConfig(cfg, 'imv-devdeps-');
     loadsFile = path.join(path.dirname(configFile), 'dev-package-loads.txt');
     const hooksDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-devdeps-hooks-'));
+    made.push(path.dirname(configFile), hooksDir);
     preload = path.join(hooksDir, 'preload.cjs');
     fs.writeFileSync(preload, PRELOAD);
     fs.writeFileSync(path.join(hooksDir, 'hooks.mjs'), HOOKS);
@@ -78,6 +81,7 @@ describe('the worker and the ops commands need no dev stack package', () => {
   });
 
   afterAll(async () => {
+    for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
     await dbHandle?.drop();
   });
 
@@ -128,6 +132,7 @@ describe('the worker and the ops commands need no dev stack package', () => {
     '`dev` without them says in one line to run `npm ci`',
     async () => {
       const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-devdeps-data-'));
+      made.push(dataDir);
       const r = await runCli(env(), ['dev', '--data-dir', dataDir]);
       expect(r.code, r.stderr).toBe(1);
       const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
