@@ -2,14 +2,21 @@
 # imv-import: worker and ops CLI. Build: docker build -t imv-import .
 # Run:   docker run --rm imv-import worker   (ENTRYPOINT is the CLI; see docker-compose.yml)
 
+# dist/: built with every package (TypeScript, the workflow bundler)
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # dependencies first, so source edits do not reinstall them
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build \
- && npm prune --omit=dev --no-audit --no-fund
+RUN npm run build
+
+# node_modules/: the runtime's packages only. The dev stack's servers (ftp-srv, PGlite: `imv-import dev`),
+# the compiler and the test tools are devDependencies; the worker and the ops commands never load them.
+FROM node:20-bookworm-slim AS runtime-deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
@@ -18,8 +25,8 @@ ENV NODE_ENV=production
 ARG IMV_GIT_REVISION=
 ENV IMV_GIT_REVISION=${IMV_GIT_REVISION}
 WORKDIR /app
-COPY --from=build --chown=root:root /app/package.json /app/package-lock.json ./
-COPY --from=build --chown=root:root /app/node_modules ./node_modules
+COPY --from=runtime-deps --chown=root:root /app/package.json /app/package-lock.json ./
+COPY --from=runtime-deps --chown=root:root /app/node_modules ./node_modules
 COPY --from=build --chown=root:root /app/dist ./dist
 COPY --from=build --chown=root:root /app/bin ./bin
 # `imv-import …` on the PATH for `docker-compose exec worker imv-import imports`; the file store

@@ -10,6 +10,7 @@ import type { ChunkInput, ChunkResult } from '../common/messages';
 import { tenantOf } from '../config/config';
 import { externalNumberOf, SOURCE_IMV } from '../domain/estate';
 import { APPLIED_OUTCOMES, planChunk, type PlannedEstate } from '../domain/plan-chunk';
+import { needsAttachmentStep } from '../domain/attachment-step';
 import type { StoredEstate } from '../domain/estate';
 import { archiveEstates, lockStoredEstates, upsertEstateRows } from '../db/estates';
 import { lockedImport } from '../db/ledger/apply';
@@ -17,7 +18,6 @@ import { writeOutcomes } from '../db/ledger/objects';
 import type { ImportMeta } from '../db/ledger/row';
 import { linkStagedContacts, loadChunk, loadChunkWithOwners, storeAddressIds } from '../db/staging';
 import { upsertChunkAddresses } from './addresses';
-import { needsAttachmentStep } from './attachments';
 import type { ActivityDeps } from './deps';
 
 export function applyActivities(deps: ActivityDeps) {

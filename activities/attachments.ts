@@ -3,33 +3,19 @@
  * the content-addressed store (same bytes → same stored file, so an update never duplicates an
  * unchanged picture); the estate's attachment set is replaced as a whole, title picture first.
  * A missing file is a warning on that object, never an error; so is a picture whose ZIP entry breaks
- * a ZIP rule as it is inflated (see readZipPicture).
+ * a ZIP rule as it is inflated (see readZipPicture). When the step has work, and in which order a set is
+ * written: domain/attachment-step.ts.
  */
 import type { ChunkInput, ChunkResult } from '../common/messages';
 import { isTransferError } from '../openimmo/errors';
 import { openTransfer, type OpenedTransfer, type TransferAttachments } from '../openimmo/reader';
-import type { AttachmentRef, TransferObject } from '../openimmo/types';
+import { needsAttachmentStep, orderAttachments } from '../domain/attachment-step';
 import { replaceAttachmentSets } from '../db/attachments';
 import { importSha256 } from '../db/ledger/row';
 import { loadChunkForAttachments } from '../db/staging';
 import type { ActivityDeps } from './deps';
 import type { LocalCopy } from '../store/file-store';
 import { openStored } from './staging';
-
-/** TITELBILD first, then document order (a stable sort keeps the rest as sent). */
-export function orderAttachments(list: AttachmentRef[]): AttachmentRef[] {
-  return [...list].sort((a, b) => Number(b.group === 'TITELBILD') - Number(a.group === 'TITELBILD') || a.position - b.position);
-}
-
-/**
- * Whether the attachments step has work for a chunk, from the estates step's outcomes: a new estate
- * with pictures gets its set, an updated one has its set replaced (emptied when it sent none). New
- * estates without pictures (IMV's usual one-object file) and everything not applied need nothing.
- * The estates step reports it, so the workflow can leave the step out; the step itself uses it too.
- */
-export function needsAttachmentStep(rows: { outcome: string | null; payload: Pick<TransferObject, 'action' | 'attachments'> }[]): boolean {
-  return rows.some((r) => r.payload.action !== 'DELETE' && (r.outcome === 'updated' || (r.outcome === 'created' && r.payload.attachments.length > 0)));
-}
 
 /**
  * A picture inside the ZIP: its bytes, or why it is skipped. An entry that breaks a ZIP rule only as

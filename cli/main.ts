@@ -12,7 +12,8 @@ import { openDatabase, type Db } from '../db/db';
 import { logger } from '../common/logger';
 import { describeSchedule, ensureGcSchedule, ensureSchedule, GC_SCHEDULE_ID, scheduleIdOf } from '../ops/schedule';
 import { collectGarbage } from '../store/gc';
-import { createFileStore, NotStoredError } from '../store/file-store';
+import { NotStoredError } from '../store/file-store';
+import { createFileStore } from '../store/open-store';
 import { pipeline } from 'node:stream/promises';
 import { importLocalFiles } from '../ops/import-local';
 import { followBatch } from '../ops/progress';
@@ -465,10 +466,28 @@ function addSetupCommands(program: Command): void {
     .option('--exit-after-import', 'stop after the first import (smoke test)')
     .action(async (o: { dataDir: string; exitAfterImport?: boolean }) => {
       exitWhenDone = true;
-      // Loaded only here: the embedded servers (ftp-srv, PGlite) cost a worker process ~25 MB it never uses.
-      const { runDevStack } = await import('../dev/main-job.js');
+      const { runDevStack } = await loadDevStack();
       process.exitCode = await runDevStack({ dataDir: o.dataDir, exitAfterImport: !!o.exitAfterImport });
     });
+}
+
+/** The packages of the dev stack's embedded servers: devDependencies, absent after `npm ci --omit=dev` (the image). */
+const DEV_STACK_PACKAGES = ['ftp-srv', '@electric-sql/pglite', '@electric-sql/pglite-socket'];
+
+/**
+ * The dev stack, loaded only for `dev` (never import dev/ statically here: the worker and the ops commands
+ * must run where its packages are not installed, and test/cli/dev-deps.test.ts checks that they do).
+ */
+async function loadDevStack(): Promise<typeof import('../dev/main-job.js')> {
+  try {
+    return await import('../dev/main-job.js');
+  } catch (e) {
+    const err = e as { code?: unknown; message?: unknown };
+    const missing =
+      (err?.code === 'MODULE_NOT_FOUND' || err?.code === 'ERR_MODULE_NOT_FOUND') && DEV_STACK_PACKAGES.find((p) => String(err.message).includes(`'${p}'`));
+    if (missing) throw new CliError(`\`dev\` needs the development packages, and ${missing} is not installed (an install with --omit=dev): run \`npm ci\``);
+    throw e;
+  }
 }
 
 /** `store gc`. */

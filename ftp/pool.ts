@@ -13,6 +13,18 @@
  * - a connection whose operation failed other than with a server reply (a timeout, a broken socket,
  *   a cancelled activity) is closed, never reused;
  * - `close()` (worker shutdown) closes all of them.
+ *
+ * Hand-written on purpose; the two well-kept pool libraries were weighed (test/ftp/pool.test.ts holds
+ * what a replacement must keep):
+ * - tarn 3.1 (knex's pool, already installed) keeps FIFO waiting, async validation and abortable waits,
+ *   but it cannot destroy one resource that is in use: a connection whose operation broke would go back
+ *   to the free list and stay there, closed, until the next acquire validates it away; it has no cap on
+ *   idle connections (`maxIdle`), and every acquire times out (30 s by default): waiting behind a big
+ *   transfer must not fail the activity. Each of these needs a workaround around the library, as much
+ *   code as this class.
+ * - generic-pool 3.9 (unreleased since 2022) has async validation and per-resource destroy, but a
+ *   waiting acquire cannot be cancelled (only timed out): a cancelled activity would keep its place in
+ *   the queue, and take and hand back a connection (perhaps logging in for it) when its turn came.
  */
 import type { Client } from 'basic-ftp';
 import { DEFAULT_FTP_CONNECTIONS, type FtpAccess } from '../config/config';

@@ -6,13 +6,10 @@
  * - `postgres`: chunked blobs in the database every worker already shares (store/pg-store.ts), so
  *   workers on several machines share no disk.
  * Both are written streaming (a 200 MB transfer never sits in memory), never show a half-written
- * blob, and store the same content once.
+ * blob, and store the same content once. This module is the interface both implement; store/open-store.ts
+ * opens the one the configuration names.
  */
 import type { Readable } from 'node:stream';
-import type { AppConfig } from '../config/config';
-import type { Db } from '../db/db';
-import { FsFileStore } from './fs-store';
-import { PgFileStore } from './pg-store';
 
 export interface Stored {
   sha256: string;
@@ -65,9 +62,4 @@ export class NotStoredError extends Error {
 export function assertSha256(sha256: string): string {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a sha256: ${sha256}`);
   return sha256;
-}
-
-/** The store the configuration names; the PostgreSQL store lives in `db` (the worker's pool). */
-export function createFileStore(cfg: AppConfig, db: Db): FileStore {
-  return cfg.fileStore.kind === 'postgres' ? new PgFileStore(db, cfg.fileStore.dir) : new FsFileStore(cfg.fileStore.dir);
 }

@@ -11,7 +11,7 @@ import { workerDeploymentVersion } from '../config/deployment';
 import { explainTemporalConnectFailure, isTemporalAuthError, temporalConnectOptions, temporalRefusal } from '../config/temporal';
 import { createActivities } from '../activities';
 import { DatabaseConnectionError, openDatabase, type Db } from '../db/db';
-import { createFileStore } from '../store/file-store';
+import { createFileStore } from '../store/open-store';
 import { FtpPool } from '../ftp/pool';
 import { logger as rootLogger, type Logger } from '../common/logger';
 import { activityObservability } from './interceptors';

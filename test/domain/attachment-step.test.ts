@@ -1,8 +1,10 @@
-/** When the attachments step of a chunk has work: the estates step reports it, and the workflow leaves an idle step out. */
+/**
+ * The attachments step's rules: when a chunk gives it work (the estates step reports it, and the workflow
+ * leaves an idle step out), and the order of an estate's set (title picture first).
+ */
 import { describe, expect, it } from 'vitest';
-import { needsAttachmentStep, readZipPicture } from '../../activities/attachments';
-import { openTransfer } from '../../openimmo/reader';
-import { craftZip, withTempDir, writeTemp } from '../openimmo/helpers';
+import { needsAttachmentStep, orderAttachments } from '../../domain/attachment-step';
+import type { AttachmentRef } from '../../openimmo/types';
 
 const picture = { position: 0, group: 'TITELBILD', title: null, format: 'jpg', source: { kind: 'url', url: 'https://example.org/a.jpg' } } as never;
 const row = (outcome: string | null, action: string, attachments: unknown[] = []) => ({ outcome, payload: { action, attachments } as never });
@@ -28,25 +30,24 @@ describe('needsAttachmentStep', () => {
   });
 });
 
-describe('readZipPicture: a picture inside the ZIP, or why it is skipped', () => {
-  it('an entry that lies about its size is skipped with the reason (no error to retry); an honest one is read', async () => {
-    const png = Buffer.from('89504e470d0a1a0a0000000d49484452', 'hex');
-    // The header declares 10 KiB; the entry inflates to 3 MiB. Lying headers: crafted.
-    const zip = craftZip([
-      { name: 'openimmo.xml', data: '<openimmo/>' },
-      { name: 'bilder/aussen.jpg', data: Buffer.from(Array.from({ length: 3 * 1024 * 1024 }, (_, i) => (i * 7919) % 251)), declaredSize: 10_240 },
-      { name: 'bilder/kueche.png', data: png },
-    ]);
-    await withTempDir(async (dir) => {
-      const opened = await openTransfer(writeTemp(dir, 'transfer.zip', zip));
-      try {
-        expect(await readZipPicture(opened.attachments!, 'bilder/aussen.jpg')).toEqual({
-          skipped: 'ZIP entry "bilder/aussen.jpg" is rejected: it inflates to more than the 10240 bytes its header declares',
-        });
-        expect(await readZipPicture(opened.attachments!, 'bilder/kueche.png')).toEqual({ bytes: png });
-      } finally {
-        await opened.close();
-      }
-    });
+describe('orderAttachments', () => {
+  const ref = (position: number, group: string | null): AttachmentRef => ({
+    position,
+    group,
+    title: null,
+    format: 'jpg',
+    location: null,
+    source: { kind: 'url', url: `https://example.org/${position}.jpg` },
+    check: null,
+  });
+
+  it('the title picture first, the others as sent; the list given is left as it is', () => {
+    const sent = [ref(0, 'INNENANSICHTEN'), ref(1, 'GRUNDRISS'), ref(2, 'TITELBILD'), ref(3, null), ref(4, 'INNENANSICHTEN')];
+    expect(orderAttachments(sent).map((a) => a.position)).toEqual([2, 0, 1, 3, 4]);
+    expect(sent.map((a) => a.position)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('several title pictures keep their order among themselves, ahead of the rest', () => {
+    expect(orderAttachments([ref(0, null), ref(1, 'TITELBILD'), ref(2, 'TITELBILD')]).map((a) => a.position)).toEqual([1, 2, 0]);
   });
 });

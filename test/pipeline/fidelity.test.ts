@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { BatchSummary } from '../../common/messages';
 import { listEstates } from '../../ops/estates';
 import { formatImports, listImports } from '../../ops/ledger';
-import { createFileStore } from '../../store/file-store';
+import { createFileStore } from '../../store/open-store';
 import { zipOf } from '../support/zip';
 import { fixturesDir, listRemote, readRemote, uniqueId, uploadTo, usePipeline } from '../support/harness';
 import { hasSamples, samplesDir } from '../support/samples';

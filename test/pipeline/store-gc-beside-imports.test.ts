@@ -15,7 +15,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash, randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createFileStore } from '../../store/file-store';
+import { createFileStore } from '../../store/open-store';
 import { PgFileStore } from '../../store/pg-store';
 import { collectGarbage } from '../../store/gc';
 import { zipOf } from '../support/zip';

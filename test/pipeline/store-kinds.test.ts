@@ -8,7 +8,7 @@ import { describe, expect, inject, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { createFileStore } from '../../store/file-store';
+import { createFileStore } from '../../store/open-store';
 import { collectGarbage } from '../../store/gc';
 import { startReplay } from '../../ops/replay';
 import { ensureGcSchedule, GC_SCHEDULE_ID } from '../../ops/schedule';
