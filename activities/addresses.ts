@@ -4,7 +4,7 @@
  * owner in one chunk share one address), new addresses are inserted in one statement with ids
  * drawn from the sequence, and only changed ones are updated.
  */
-import type { Knex } from 'knex';
+import type { Transaction } from '../db/db';
 import { contactKeys, findMatch, isImportableContact, type AddressKeys } from '../domain/contact';
 import type { ContactData, TransferObject } from '../openimmo/types';
 import { addressCandidates, insertAddresses, nextAddressIds, updateAddress } from '../db/addresses';
@@ -59,7 +59,7 @@ function keysOfRow(r: Record<string, unknown>): AddressKeys {
 
 /** Applies the chunk's contacts; returns the links per staged position. */
 export async function upsertChunkAddresses(
-  trx: Knex.Transaction,
+  trx: Transaction,
   tenant: string,
   rows: StagedForAddresses[],
   userOfEstate: Map<number, string>,
