@@ -113,11 +113,7 @@ export async function estateAttachmentRows(db: Db, estateIds: number[]): Promise
 }
 
 /** Every estate of the tenant with this external number (normally one; the CRM may have made more). */
-export async function estatesByExternalNumber(
-  db: Db,
-  tenant: string,
-  externalNumber: string,
-): Promise<{ id: number; status: string; archived: boolean }[]> {
+export async function estatesByExternalNumber(db: Db, tenant: string, externalNumber: string): Promise<{ id: number; status: string; archived: boolean }[]> {
   return db('estates').where({ tenant_id: tenant, external_number: externalNumber });
 }
 
