@@ -1,20 +1,14 @@
 /** What `imv-import imports` and `imv-import replay` read from the ledger (ops/ledger.ts, ops/replay.ts). */
 import type { Db } from './db';
-import type { ImportRow } from './ledger/row';
+import type { countColumns, ImportRow } from './ledger/row';
 import { whereStuck } from './stuck';
 
-/** An `import_files` row with every column ops show. */
-export interface ImportListRow extends ImportRow {
+/** An `import_files` row with every column ops show (the counts as countColumns names them). */
+export interface ImportListRow extends ImportRow, ReturnType<typeof countColumns> {
   started_at: Date;
   finished_at: Date | null;
   run_id: string | null;
   duplicate_of: number | null;
-  created: number;
-  updated: number;
-  unchanged: number;
-  archived: number;
-  stale: number;
-  rejected: number;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   estateRows,
   estatesByExternalNumber,
   publishEstateRow,
+  type EstateAttachmentRow,
 } from '../db/ops-estates';
 
 export class EstateRuleError extends Error {
@@ -39,15 +40,8 @@ export interface EstateView {
   updatedAt: string;
   /** All mapped estate fields (typed), as the reader produced them. */
   fields: Record<string, unknown>;
-  attachments: {
-    position: number;
-    group: string | null;
-    title: string | null;
-    format: string | null;
-    sha256: string | null;
-    url: string | null;
-    size: number | null;
-  }[];
+  /** position, group, title, format, sha256, url, size. */
+  attachments: Omit<EstateAttachmentRow, 'estate_id'>[];
   contacts: { role: string; lastName: string | null; firstName: string | null; company: string | null; origin: string; status: string }[];
 }
 
