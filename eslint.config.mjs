@@ -9,6 +9,37 @@ import prettier from 'eslint-config-prettier';
 
 const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_'));
 
+// All SQL lives in db/ (issue 19): code elsewhere calls db/'s named functions with the `Db` and
+// `Transaction` types of db/db.ts, never knex or pg themselves, and holds no statement text.
+// Exempt: db/ itself; test/ (tests set up and inspect rows directly, and create their databases);
+// dev/embedded-postgres.ts, whose `SELECT 1` through pg is the readiness probe of the embedded
+// server it starts (below the application's database layer, which then connects through db/);
+// and this file, whose selectors spell the SQL they look for.
+const SQL_HOME = 'SQL and database calls live in db/: call (or add) a named function there.';
+const sqlImports = {
+  paths: ['knex', 'pg'].map((name) => ({ name, message: `${SQL_HOME} For the types, import Db or Transaction from db/db.ts.` })),
+  // Their files (knex/lib/…) and pg's own packages (pg-pool, pg-protocol …).
+  patterns: [{ regex: '^(knex|pg)/|^pg-', message: SQL_HOME }],
+};
+const DB_HANDLE = '/^(db|trx|knex)$/';
+const sqlOutsideDb = [
+  // Statement text: SELECT … FROM, INSERT … INTO, UPDATE … SET, DELETE … FROM.
+  ...['Literal[value', 'TemplateElement[value.raw'].map((node) => ({
+    selector: `${node}=/\\b(SELECT|INSERT|UPDATE|DELETE)\\b[\\s\\S]*\\b(FROM|INTO|SET)\\b/]`,
+    message: `SQL text outside db/. ${SQL_HOME}`,
+  })),
+  // knex's query builder and its handle: db('table'), this.db('table'), db.raw(…), db.fn.now(), db.transaction(…), db.destroy().
+  { selector: `CallExpression[callee.type='Identifier'][callee.name=${DB_HANDLE}]`, message: `A query built outside db/. ${SQL_HOME}` },
+  { selector: "CallExpression[callee.object.type='ThisExpression'][callee.property.name='db']", message: `A query built outside db/. ${SQL_HOME}` },
+  { selector: "CallExpression[callee.property.name='raw']", message: `SQL text outside db/. ${SQL_HOME}` },
+  { selector: "CallExpression[callee.property.name='transaction']", message: `${SQL_HOME} (inTransaction of db/db.ts runs one)` },
+  { selector: `MemberExpression[object.name=${DB_HANDLE}][property.name='fn']`, message: SQL_HOME },
+  {
+    selector: `CallExpression[callee.object.name=${DB_HANDLE}][callee.property.name='destroy']`,
+    message: `${SQL_HOME} (closeDb of db/db.ts closes the handle)`,
+  },
+];
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/', 'test/fixtures/', 'bin/', 'demo/', 'deploy/'] },
   js.configs.recommended,
@@ -30,12 +61,21 @@ export default tseslint.config(
     },
   },
   {
+    ignores: ['db/**', 'test/**', 'dev/embedded-postgres.ts', 'eslint.config.mjs'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', sqlImports],
+      'no-restricted-syntax': ['error', ...sqlOutsideDb],
+    },
+  },
+  {
     files: ['workflows/**/*.ts'],
     rules: {
+      // Replaces the rule's options of the block above for these files: the SQL restrictions are repeated here.
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
           paths: [
+            ...sqlImports.paths,
             ...nodeBuiltins
               .flatMap((name) => [name, `node:${name}`])
               .map((name) => ({
@@ -48,6 +88,7 @@ export default tseslint.config(
             })),
           ],
           patterns: [
+            ...sqlImports.patterns,
             {
               group: ['../activities', '../activities/*', '**/activities', '**/activities/*'],
               allowTypeImports: true,

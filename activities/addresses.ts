@@ -4,14 +4,14 @@
  * two objects of the same owner in one chunk share one address), new addresses are inserted in one
  * statement with ids drawn from the sequence, and only changed ones are updated.
  */
-import type { Knex } from 'knex';
+import type { Transaction } from '../db/db';
 import { addressColumns, candidateSearch, chunkContacts, matchChunkContacts, newAddressColumns, storedCandidate } from '../domain/address-matching';
 import type { AddressCandidate, StagedForAddresses } from '../domain/address-matching';
 import { addressCandidates, insertAddresses, nextAddressIds, updateAddress } from '../db/addresses';
 
 /** Applies the chunk's contacts; returns the links per staged position. */
 export async function upsertChunkAddresses(
-  trx: Knex.Transaction,
+  trx: Transaction,
   tenant: string,
   rows: StagedForAddresses[],
   userOfEstate: Map<number, string>,

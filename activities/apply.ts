@@ -5,14 +5,13 @@
  * parallel. A chunk whose results were committed is recognized and not applied twice. What each
  * object does is decided by domain/plan-chunk.ts; here is only the reading and writing.
  */
-import type { Knex } from 'knex';
 import type { ChunkInput, ChunkResult } from '../common/messages';
 import { tenantOf } from '../config/config';
-import { externalNumberOf, SOURCE_IMV } from '../domain/estate';
-import { APPLIED_OUTCOMES, planChunk, type PlannedEstate } from '../domain/plan-chunk';
+import { APPLIED_OUTCOMES, planChunk } from '../domain/plan-chunk';
 import { needsAttachmentStep } from '../domain/attachment-step';
 import type { StoredEstate } from '../domain/estate';
-import { archiveEstates, lockStoredEstates, upsertEstateRows } from '../db/estates';
+import { inTransaction } from '../db/db';
+import { lockStoredEstates, writePlannedEstates } from '../db/estates';
 import { lockedImport } from '../db/ledger/apply';
 import { writeOutcomes } from '../db/ledger/objects';
 import type { ImportMeta } from '../db/ledger/row';
@@ -24,7 +23,7 @@ export function applyActivities(deps: ActivityDeps) {
   const { db, cfg } = deps;
   return {
     async upsertEstates(input: ChunkInput): Promise<ChunkResult> {
-      return db.transaction(async (trx) => {
+      return inTransaction(db, async (trx) => {
         const { imp, users } = await lockedImport(trx, input.importId);
         const rows = await loadChunk(trx, input);
         // Applied by an earlier attempt (committed, then the result was lost): report the same.
@@ -46,7 +45,7 @@ export function applyActivities(deps: ActivityDeps) {
           header: meta.header,
           providers: meta.providers,
         });
-        const estateIds = await writeEstates(trx, imp.tenant_id, imp.id, plan.estates, plan.storedIds);
+        const estateIds = await writePlannedEstates(trx, imp.tenant_id, imp.id, plan.estates, plan.storedIds);
         await writeOutcomes(
           trx,
           input.importId,
@@ -58,7 +57,7 @@ export function applyActivities(deps: ActivityDeps) {
     },
 
     async upsertAddresses(input: ChunkInput): Promise<ChunkResult> {
-      return db.transaction(async (trx) => {
+      return inTransaction(db, async (trx) => {
         const { imp } = await lockedImport(trx, input.importId);
         // Each object with its estate's user (the owner of new addresses).
         const chunk = await loadChunkWithOwners(trx, input);
@@ -79,41 +78,4 @@ export function applyActivities(deps: ActivityDeps) {
       return { done: await linkStagedContacts(db, input) };
     },
   };
-}
-
-/**
- * Writes the planned estates: the ones with data in one upsert, the ones only archived in one
- * update. Returns every estate id the chunk knows, by source id (stored before, or written now).
- */
-async function writeEstates(
-  trx: Knex.Transaction,
-  tenant: string,
-  importId: number,
-  planned: Map<string, PlannedEstate>,
-  storedIds: Map<string, number>,
-): Promise<Map<string, number>> {
-  const estateIds = new Map(storedIds);
-  const withData = [...planned.entries()].filter(([, f]) => f.columns);
-  if (withData.length) {
-    const insertRows = withData.map(([sid, f]) => ({
-      tenant_id: tenant,
-      source: SOURCE_IMV,
-      source_id: sid,
-      external_number: externalNumberOf(sid),
-      status: 'inaktiv',
-      ...f.columns!,
-      fields: JSON.stringify(f.columns!.fields),
-      data: JSON.stringify(f.columns!.data),
-      archived: f.archived,
-      archived_at: f.archived ? trx.fn.now() : null,
-      reference: f.reference,
-      updated_at: trx.fn.now(),
-    }));
-    // On conflict only data columns change: never status (R3) nor external_number (R4).
-    const updatable = Object.keys(withData[0][1].columns!).concat(['archived', 'archived_at', 'reference']);
-    for (const r of await upsertEstateRows(trx, insertRows, updatable)) estateIds.set(r.source_id, r.id);
-  }
-  const archiveOnly = [...planned.entries()].filter(([, f]) => !f.columns && f.archived).map(([sid]) => estateIds.get(sid)!);
-  if (archiveOnly.length) await archiveEstates(trx, archiveOnly, importId);
-  return estateIds;
 }

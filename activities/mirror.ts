@@ -6,6 +6,7 @@
  */
 import type { ActivityDeps } from './deps';
 import { tenantOf } from '../config/config';
+import { inTransaction } from '../db/db';
 import { archiveEstates, lockTenant, providerEstatesMissing } from '../db/estates';
 import { loadImport, setImportNotes, type ImportMeta } from '../db/ledger/row';
 import { stagedSourceIds } from '../db/staging';
@@ -40,7 +41,7 @@ export function mirrorActivities(deps: ActivityDeps) {
         await note(msg);
         return { archived: 0, refused: msg };
       }
-      return db.transaction(async (trx) => {
+      return inTransaction(db, async (trx) => {
         await lockTenant(trx, imp.tenant_id);
         const { total, missing } = await providerEstatesMissing(trx, imp.tenant_id, providers, present);
         if (!missing.length) return { archived: 0, refused: null };

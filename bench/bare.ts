@@ -9,7 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pino from 'pino';
 import type { AppConfig } from '../config/config';
-import { openDatabase } from '../db/db';
+import { closeDb, openDatabase } from '../db/db';
+import { finishBareImport, setImportContent, tenantEstateCount } from '../db/bench';
 import { FsFileStore } from '../store/fs-store';
 import { applyActivities } from '../activities/apply';
 import { attachmentActivities } from '../activities/attachments';
@@ -46,7 +47,7 @@ export async function runBare(cfg: AppConfig, tenant: string, dir: string): Prom
         runId: 'bare',
       });
       const { sha256, size } = await store.put(fs.createReadStream(file));
-      await db('import_files').where({ id: begun.importId }).update({ sha256, size });
+      await setImportContent(db, begun.importId, sha256, size);
       const parsed = await transfers.parseTransfer({ importId: begun.importId });
       const starts = parsed.chunkStarts ?? [0];
       for (let i = 0; i < starts.length; i++) {
@@ -56,14 +57,13 @@ export async function runBare(cfg: AppConfig, tenant: string, dir: string): Prom
         await apply.linkContacts(chunk);
         await attachments.storeAttachments(chunk);
       }
-      await db('import_files').where({ id: begun.importId }).update({ status: 'imported', finished_at: db.fn.now() });
-      await db('staged_objects').where({ import_id: begun.importId }).delete();
+      await finishBareImport(db, begun.importId);
       objects += parsed.objects;
     }
     const seconds = (performance.now() - t0) / 1000;
-    const created = Number((await db('estates').where({ tenant_id: tenant }).count<{ n: number }[]>('* as n'))[0]!.n);
+    const created = await tenantEstateCount(db, tenant);
     return { seconds, files: names.length, objects, created };
   } finally {
-    await db.destroy();
+    await closeDb(db);
   }
 }

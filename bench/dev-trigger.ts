@@ -12,7 +12,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import { databaseUrlFor, dropScratchDatabase } from '../db/bench';
 import { generate } from './transfers';
 import { DEV_TENANT } from '../dev/main-job';
 
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const files = Number(process.argv[2] ?? 1000);
   const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const dbName = `imv_bench_dev_${Date.now()}`;
-  const dbUrl = Object.assign(new URL(base), { pathname: `/${dbName}` }).toString();
+  const dbUrl = databaseUrlFor(base, dbName);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-bench-dev-'));
   const env = { ...process.env, DATABASE_URL: dbUrl, LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn' };
 
@@ -75,10 +75,7 @@ async function main(): Promise<void> {
 
   dev.kill('SIGINT');
   await exited;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.end();
+  await dropScratchDatabase(base, dbName);
   fs.rmSync(dataDir, { recursive: true, force: true });
 }
 

@@ -15,7 +15,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import pg from 'pg';
+import { closeDb, createDb } from '../db/db';
+import { createScratchDatabase, dropScratchDatabase, importedTimeSpan } from '../db/bench';
 import { parseConfig } from '../config/config';
 import { spawn } from 'node:child_process';
 import { tenantOf } from '../config/config';
@@ -39,10 +40,7 @@ async function main(): Promise<void> {
   const window = windowIdx >= 0 ? Number(args[windowIdx + 1]) : undefined;
   const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const dbName = `imv_bench_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
-  const dbUrl = Object.assign(new URL(base), { pathname: `/${dbName}` }).toString();
+  const dbUrl = await createScratchDatabase(base, dbName);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-bench-pipeline-'));
   const inbox = path.join(dir, 'ftp', 'bench');
   fs.mkdirSync(inbox, { recursive: true });
@@ -84,11 +82,11 @@ async function main(): Promise<void> {
 
   // Baseline first, in its own database: the project's reader and upserts without Temporal and FTP.
   const bareDb = `${dbName}_bare`;
-  await admin.query(`CREATE DATABASE ${bareDb}`);
+  const bareUrl = await createScratchDatabase(base, bareDb);
   const bare = await runBare(
     {
       ...cfg,
-      databaseUrl: Object.assign(new URL(base), { pathname: `/${bareDb}` }).toString(),
+      databaseUrl: bareUrl,
       fileStore: { ...cfg.fileStore, dir: path.join(dir, 'bare-store') },
     },
     'bench',
@@ -126,11 +124,9 @@ async function main(): Promise<void> {
   const secs = (Date.now() - t0) / 1000;
   clearInterval(sampler);
   // When the ledger says the first and the last file were imported (same clock: this machine).
-  const pipeDb = new pg.Client({ connectionString: dbUrl });
-  await pipeDb.connect();
-  const ledger = (await pipeDb.query("SELECT min(finished_at) AS first, max(finished_at) AS last FROM import_files WHERE status IN ('imported', 'partial')"))
-    .rows[0] as { first: Date | null; last: Date | null };
-  await pipeDb.end();
+  const pipeDb = createDb(dbUrl, 1);
+  const ledger = await importedTimeSpan(pipeDb);
+  await closeDb(pipeDb);
   const sinceTrigger = (d: Date | null) => (d ? `${((d.getTime() - t0) / 1000).toFixed(2)} s` : '-');
   const cpu = {
     worker: cpuOf(worker.pid!) - cpu0.worker,
@@ -188,9 +184,8 @@ async function main(): Promise<void> {
   await connection.close();
   await ftp.stop();
   await temporal.stop();
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-  await admin.query(`DROP DATABASE IF EXISTS ${bareDb} WITH (FORCE)`);
-  await admin.end();
+  await dropScratchDatabase(base, dbName);
+  await dropScratchDatabase(base, bareDb);
   fs.rmSync(dir, { recursive: true, force: true });
 }
 

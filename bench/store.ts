@@ -15,8 +15,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import pg from 'pg';
-import { createDb, migrate, type Db } from '../db/db';
+import { closeDb, createDb, migrate, type Db } from '../db/db';
+import { createScratchDatabase, dropScratchDatabase } from '../db/bench';
 import type { FileStore } from '../store/file-store';
 import { FsFileStore } from '../store/fs-store';
 import { PgFileStore } from '../store/pg-store';
@@ -100,13 +100,11 @@ async function main(): Promise<void> {
   const o = { objects: arg('--objects', 10_000), small: arg('--small', 1000) };
   const base = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
   const dbName = `imv_bench_store_${Date.now()}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${dbName}`);
+  const dbUrl = await createScratchDatabase(base, dbName);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-bench-store-'));
   let db: Db | null = null;
   try {
-    db = createDb(Object.assign(new URL(base), { pathname: `/${dbName}` }).toString(), 4);
+    db = createDb(dbUrl, 4);
     await migrate(db);
     const stores: FileStore[] = [new FsFileStore(path.join(dir, 'fs')), new PgFileStore(db, path.join(dir, 'scratch'))];
     console.log(
@@ -123,9 +121,8 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await db?.destroy();
-    await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin.end();
+    if (db) await closeDb(db);
+    await dropScratchDatabase(base, dbName);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { loadConfig, tenantOf, type AppConfig } from '../config/config';
 import { explainTemporalConnectFailure, isTemporalAuthError, temporalConnectOptions, temporalRefusal } from '../config/temporal';
-import { openDatabase, type Db } from '../db/db';
+import { closeDb, openDatabase, type Db } from '../db/db';
 import { logger } from '../common/logger';
 import { describeSchedule, ensureGcSchedule, ensureSchedule, GC_SCHEDULE_ID, scheduleIdOf } from '../ops/schedule';
 import { collectGarbage } from '../store/gc';
@@ -103,7 +103,7 @@ async function withDb<T>(cfg: AppConfig, fn: (db: Db) => Promise<T>): Promise<T>
   try {
     return await fn(db);
   } finally {
-    await db.destroy();
+    await closeDb(db);
   }
 }
 
@@ -187,7 +187,7 @@ function addStatusCommand(program: Command): void {
         if (temporal.status === 'rejected' || db.status === 'rejected') process.exitCode = 1;
       } finally {
         if (temporal.status === 'fulfilled') await temporal.value.close();
-        if (db.status === 'fulfilled') await db.value.destroy();
+        if (db.status === 'fulfilled') await closeDb(db.value);
       }
     });
 }

@@ -9,7 +9,12 @@ import { shortErrorMessage } from '../ops/errors';
 pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
 
+/**
+ * The database handle (a knex instance) and a transaction on it. Code outside db/ names these types
+ * and calls the functions of db/ with them: it never builds a statement itself (eslint.config.mjs).
+ */
 export type Db = Knex;
+export type Transaction = Knex.Transaction;
 
 type KnexClientClass = new (config: Knex.Config) => { prepBindings(bindings: unknown[] | undefined): unknown[] | undefined };
 // eslint-disable-next-line @typescript-eslint/no-require-imports -- knex ships no typings for its dialect classes
@@ -137,6 +142,16 @@ export async function ensureDatabase(url: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+export function inTransaction<T>(db: Db, fn: (trx: Transaction) => Promise<T>): Promise<T> {
+  return db.transaction(fn);
+}
+
+/** Closes the handle's pool: its connections end once their statements have. */
+export async function closeDb(db: Db): Promise<void> {
+  await db.destroy();
 }
 
 export async function migrate(db: Db): Promise<void> {

@@ -1,6 +1,7 @@
 /** Estates of the IMV source: what the estate step reads under lock and writes once per chunk. */
 import type { Knex } from 'knex';
-import { SOURCE_IMV, type StoredEstate } from '../domain/estate';
+import { externalNumberOf, SOURCE_IMV, type StoredEstate } from '../domain/estate';
+import type { PlannedEstate } from '../domain/plan-chunk';
 
 /** The tenant's IMV estates with these source ids, locked for the chunk's transaction. */
 export async function lockStoredEstates(trx: Knex.Transaction, tenant: string, sourceIds: string[]): Promise<(StoredEstate & { source_id: string })[]> {
@@ -48,4 +49,41 @@ export async function providerEstatesMissing(
   const total = Number((await scope.clone().count<{ n: number }[]>('* as n'))[0].n);
   const missing = (await scope.clone().whereNotIn('source_id', present).pluck('id')) as number[];
   return { total, missing };
+}
+
+/**
+ * Writes the planned estates: the ones with data in one upsert, the ones only archived in one
+ * update. Returns every estate id the chunk knows, by source id (stored before, or written now).
+ */
+export async function writePlannedEstates(
+  trx: Knex.Transaction,
+  tenant: string,
+  importId: number,
+  planned: Map<string, PlannedEstate>,
+  storedIds: Map<string, number>,
+): Promise<Map<string, number>> {
+  const estateIds = new Map(storedIds);
+  const withData = [...planned.entries()].filter(([, f]) => f.columns);
+  if (withData.length) {
+    const insertRows = withData.map(([sid, f]) => ({
+      tenant_id: tenant,
+      source: SOURCE_IMV,
+      source_id: sid,
+      external_number: externalNumberOf(sid),
+      status: 'inaktiv',
+      ...f.columns!,
+      fields: JSON.stringify(f.columns!.fields),
+      data: JSON.stringify(f.columns!.data),
+      archived: f.archived,
+      archived_at: f.archived ? trx.fn.now() : null,
+      reference: f.reference,
+      updated_at: trx.fn.now(),
+    }));
+    // On conflict only data columns change: never status (R3) nor external_number (R4).
+    const updatable = Object.keys(withData[0][1].columns!).concat(['archived', 'archived_at', 'reference']);
+    for (const r of await upsertEstateRows(trx, insertRows, updatable)) estateIds.set(r.source_id, r.id);
+  }
+  const archiveOnly = [...planned.entries()].filter(([, f]) => !f.columns && f.archived).map(([sid]) => estateIds.get(sid)!);
+  if (archiveOnly.length) await archiveEstates(trx, archiveOnly, importId);
+  return estateIds;
 }

@@ -1,5 +1,15 @@
 /** Estates as the CRM's users see them: lists filtered by status (R12), activate, publish (R11). */
 import type { Db } from '../db/db';
+import {
+  activateEstateRow,
+  anyEstateAfter,
+  estateAttachmentRows,
+  estateContactRows,
+  estateRows,
+  estatesByExternalNumber,
+  publishEstateRow,
+  type EstateAttachmentRow,
+} from '../db/ops-estates';
 
 export class EstateRuleError extends Error {
   override readonly name = 'EstateRuleError';
@@ -30,15 +40,8 @@ export interface EstateView {
   updatedAt: string;
   /** All mapped estate fields (typed), as the reader produced them. */
   fields: Record<string, unknown>;
-  attachments: {
-    position: number;
-    group: string | null;
-    title: string | null;
-    format: string | null;
-    sha256: string | null;
-    url: string | null;
-    size: number | null;
-  }[];
+  /** position, group, title, format, sha256, url, size. */
+  attachments: Omit<EstateAttachmentRow, 'estate_id'>[];
   contacts: { role: string; lastName: string | null; firstName: string | null; company: string | null; origin: string; status: string }[];
 }
 
@@ -60,32 +63,6 @@ export interface EstateFilter {
   after?: number;
 }
 
-// Everything EstateView shows; not `data` (the lossless JSON, often far larger than the rest).
-const ESTATE_COLUMNS = [
-  'id',
-  'tenant_id',
-  'external_number',
-  'source_id',
-  'status',
-  'user_name',
-  'title',
-  'kind',
-  'marketing_type',
-  'city',
-  'zip',
-  'street',
-  'purchase_price',
-  'cold_rent',
-  'living_area',
-  'rooms',
-  'archived',
-  'reference',
-  'published_at',
-  'warning_note',
-  'updated_at',
-  'fields',
-];
-
 function groupBy<T extends { estate_id: number }>(rows: T[]): Map<number, T[]> {
   const m = new Map<number, T[]>();
   for (const r of rows) {
@@ -98,21 +75,11 @@ function groupBy<T extends { estate_id: number }>(rows: T[]): Map<number, T[]> {
 
 /** One chunk of at most `size` (≤ ESTATE_CHUNK) estates after the cursor, with their contacts and attachments. */
 async function loadChunk(db: Db, f: EstateFilter, size: number): Promise<EstateView[]> {
-  const q = db('estates').select(ESTATE_COLUMNS).orderBy('id').limit(Math.min(size, ESTATE_CHUNK));
-  if (f.tenant) q.where({ tenant_id: f.tenant });
-  if (f.status !== 'all') q.where({ status: f.status });
-  if (f.after != null) q.where('id', '>', f.after);
-  const rows = await q;
+  const rows = await estateRows(db, f, Math.min(size, ESTATE_CHUNK));
   if (!rows.length) return [];
-  const ids = rows.map((r) => r.id as number);
-  const contacts = groupBy(
-    await db('estate_contacts as l')
-      .join('addresses as a', 'a.id', 'l.address_id')
-      .whereIn('l.estate_id', ids)
-      .orderBy(['l.estate_id', 'l.id'])
-      .select('l.estate_id', 'l.role', 'a.last_name', 'a.first_name', 'a.company', 'a.contact_origin', 'a.status'),
-  );
-  const attachments = groupBy(await db('estate_attachments').whereIn('estate_id', ids).orderBy(['estate_id', 'position']));
+  const ids = rows.map((r) => r.id);
+  const contacts = groupBy(await estateContactRows(db, ids));
+  const attachments = groupBy(await estateAttachmentRows(db, ids));
   return rows.map((r) => ({
     id: r.id,
     tenant: r.tenant_id,
@@ -179,10 +146,7 @@ export async function listEstatesPage(db: Db, f: EstateFilter & { limit: number 
   for await (const chunk of streamEstates(db, f)) rows.push(...chunk);
   if (rows.length < f.limit) return { rows, next: null };
   const last = rows[rows.length - 1].id;
-  const more = db('estates').where('id', '>', last).first('id');
-  if (f.tenant) more.where({ tenant_id: f.tenant });
-  if (f.status !== 'all') more.where({ status: f.status });
-  return { rows, next: (await more) ? last : null };
+  return { rows, next: (await anyEstateAfter(db, f, last)) ? last : null };
 }
 
 /** Every matching estate (read chunk by chunk); for callers that want them all in memory. */
@@ -212,7 +176,7 @@ export function formatEstates(rows: EstateView[]): string {
 }
 
 async function findOne(db: Db, tenant: string, externalNumber: string) {
-  const rows = await db('estates').where({ tenant_id: tenant, external_number: externalNumber });
+  const rows = await estatesByExternalNumber(db, tenant, externalNumber);
   if (rows.length === 0) throw new EstateRuleError(`no estate with external number ${externalNumber} for tenant ${tenant}`);
   if (rows.length > 1) throw new EstateRuleError(`${rows.length} estates share the external number ${externalNumber}; resolve that in the CRM first`);
   return rows[0];
@@ -220,7 +184,7 @@ async function findOne(db: Db, tenant: string, externalNumber: string) {
 
 export async function activateEstate(db: Db, tenant: string, externalNumber: string): Promise<void> {
   const e = await findOne(db, tenant, externalNumber);
-  await db('estates').where({ id: e.id }).update({ status: 'aktiv', updated_at: db.fn.now() });
+  await activateEstateRow(db, e.id);
 }
 
 export async function publishEstate(db: Db, tenant: string, externalNumber: string): Promise<void> {
@@ -231,5 +195,5 @@ export async function publishEstate(db: Db, tenant: string, externalNumber: stri
     );
   }
   if (e.archived) throw new EstateRuleError(`estate ${externalNumber} is archived (deleted by the sender) and cannot be published`);
-  await db('estates').where({ id: e.id }).update({ published_at: db.fn.now(), updated_at: db.fn.now() });
+  await publishEstateRow(db, e.id);
 }

@@ -1,6 +1,7 @@
 /** The import ledger as ops see it (`imv-import imports`). */
 import type { Db } from '../db/db';
-import { DEFAULT_STUCK_AFTER_SECONDS, whereStuck } from '../db/stuck';
+import { DEFAULT_STUCK_AFTER_SECONDS } from '../db/stuck';
+import { importObjectRows, importRows } from '../db/ops-imports';
 import { countsOfRow } from '../db/ledger/row';
 
 export interface ImportView {
@@ -31,14 +32,13 @@ export async function listImports(
   db: Db,
   o: { tenant?: string; status?: string; limit?: number; objects?: boolean; ids?: number[]; stuckAfterSeconds?: number },
 ): Promise<ImportView[]> {
-  const q = db('import_files')
-    .orderBy('id', 'desc')
-    .limit(o.limit ?? 20);
-  if (o.tenant) q.where({ tenant_id: o.tenant });
-  if (o.status === 'stuck') whereStuck(q, o.stuckAfterSeconds ?? DEFAULT_STUCK_AFTER_SECONDS);
-  else if (o.status) q.where({ status: o.status });
-  if (o.ids) q.whereIn('id', o.ids);
-  const rows = await q;
+  const rows = await importRows(db, {
+    tenant: o.tenant,
+    status: o.status,
+    limit: o.limit,
+    ids: o.ids,
+    stuckAfterSeconds: o.status === 'stuck' ? (o.stuckAfterSeconds ?? DEFAULT_STUCK_AFTER_SECONDS) : undefined,
+  });
   const views: ImportView[] = rows.map((r) => ({
     id: r.id,
     tenant: r.tenant_id,
@@ -48,8 +48,8 @@ export async function listImports(
     finishedAt: r.finished_at ? new Date(r.finished_at).toISOString() : null,
     sha256: r.sha256,
     size: r.size,
-    counts: countsOfRow(r),
-    error: r.error_type ? { type: r.error_type, message: r.error_message } : null,
+    counts: countsOfRow(r as unknown as Record<string, unknown>),
+    error: r.error_type ? { type: r.error_type, message: r.error_message as string } : null,
     workflowId: r.workflow_id,
     runId: r.run_id,
     replayOf: r.replay_of,
@@ -63,12 +63,10 @@ export async function listImports(
       const chunk = views.slice(i, i + 1000);
       const byImport = new Map<number, NonNullable<ImportView['objects']>>();
       for (const v of chunk) byImport.set(v.id, (v.objects = []));
-      const objs = await db('import_objects')
-        .whereIn(
-          'import_id',
-          chunk.map((v) => v.id),
-        )
-        .orderBy(['import_id', 'position']);
+      const objs = await importObjectRows(
+        db,
+        chunk.map((v) => v.id),
+      );
       for (const x of objs)
         byImport.get(x.import_id)!.push({ position: x.position, sourceId: x.source_id, action: x.action, outcome: x.outcome, messages: x.messages });
     }

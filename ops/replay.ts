@@ -9,6 +9,7 @@ import type { AppConfig } from '../config/config';
 import type { Db } from '../db/db';
 import { fileSearchAttributes } from '../common/search-attributes';
 import { DEFAULT_STUCK_AFTER_SECONDS, findStuckImports } from '../db/stuck';
+import { failedImportIdsToReplay, importById } from '../db/ops-imports';
 import { formatAge } from './stuck';
 import { followFiles } from './progress';
 
@@ -29,7 +30,7 @@ async function workflowStillRunning(client: Client, workflowId: string): Promise
  * longer runs: otherwise the same file would be imported twice at once.
  */
 export async function startReplay(cfg: AppConfig, client: Client, db: Db, importId: number, o: { tenant?: string; stuckAfterSeconds?: number } = {}) {
-  const row = await db('import_files').where({ id: importId }).first();
+  const row = await importById(db, importId);
   if (!row) throw refuse(`no import with id ${importId}`);
   if (o.tenant && row.tenant_id !== o.tenant) throw refuse(`import ${importId} belongs to tenant ${row.tenant_id}, not ${o.tenant}`);
   if (row.status === 'importing') {
@@ -65,12 +66,8 @@ export async function replayImports(
 ): Promise<number> {
   const ids = [...o.ids];
   if (o.failed) {
-    const q = db('import_files').where({ tenant_id: o.failed.tenant, status: 'failed' }).orderBy('id');
-    if (o.failed.since) q.where('started_at', '>=', new Date(o.failed.since));
-    if (o.failed.until) q.where('started_at', '<', new Date(o.failed.until));
-    // A failed import that was already replayed successfully is not replayed again.
-    q.whereNotExists(db('import_files as r').whereRaw('r.replay_of = import_files.id').whereIn('r.status', ['imported', 'partial']));
-    ids.push(...((await q.pluck('id')) as number[]));
+    const { tenant, since, until } = o.failed;
+    ids.push(...(await failedImportIdsToReplay(db, { tenant, since: since ? new Date(since) : undefined, until: until ? new Date(until) : undefined })));
   }
   if (!ids.length) {
     console.log('nothing to replay');

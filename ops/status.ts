@@ -20,6 +20,7 @@ import { fileWorkflowId } from '../common/file-ids';
 import { printableName } from '../common/remote-names';
 import { finishedWorkflowIds } from '../db/ledger/list';
 import { inboxStates } from '../db/inbox';
+import { estateOutcomesSince, unreplayedProblemImports } from '../db/ops-status';
 import { listFinishedUploads, withFtp } from '../ftp/ftp';
 import { describeSchedule, scheduleIdOf } from './schedule';
 import { shortErrorMessage } from './errors';
@@ -29,7 +30,6 @@ import { formatVersionsForStatus, taskQueueVersions, type TaskQueueVersions } fr
 /** temporal.api.enums.v1.TaskQueueType: WORKFLOW = 1, ACTIVITY = 2; TaskQueueKind NORMAL = 1. */
 const TASK_QUEUE_TYPE = { workflow: 1, activity: 2 } as const;
 const TASK_QUEUE_KIND_NORMAL = 1;
-const PROBLEM_STATUSES = ['failed', 'partial', 'error'];
 
 type Part<T> = T | { error: string };
 
@@ -121,8 +121,8 @@ async function part<T>(fn: () => Promise<T>): Promise<Part<T>> {
 export const isError = <T>(p: Part<T>): p is { error: string } => typeof p === 'object' && p !== null && 'error' in p;
 
 /**
- * Where status reads from, each either connected or why not (`{ error }`). Knex's instance is a
- * function, so it is never taken for an error.
+ * Where status reads from, each either connected or why not (`{ error }`). The database handle
+ * (knex's instance) is a function, so it is never taken for an error.
  */
 export interface StatusSources {
   temporal: Part<Client>;
@@ -228,14 +228,7 @@ async function inboxNow(db: StatusSources['db'], t: TenantConfig, now: number): 
 
 /** Failed, partial and error imports since `since` that no later replay imported. */
 async function problemImports(db: Db, tenant: string, since: Date): Promise<ProblemImport[]> {
-  const rows = await db('import_files')
-    .where({ tenant_id: tenant })
-    .whereIn('status', PROBLEM_STATUSES)
-    .where('started_at', '>=', since)
-    .whereNotExists(db('import_files as r').whereRaw('r.replay_of = import_files.id').whereIn('r.status', ['imported', 'partial', 'duplicate']))
-    .orderBy('id')
-    .limit(200)
-    .select('id', 'file_name', 'status', 'started_at', 'error_type', 'error_message', 'rejected');
+  const rows = await unreplayedProblemImports(db, tenant, since);
   return rows.map((r) => ({
     id: r.id,
     file: r.file_name,
@@ -245,20 +238,6 @@ async function problemImports(db: Db, tenant: string, since: Date): Promise<Prob
     rejectedObjects: Number(r.rejected ?? 0),
     replay: `imv-import replay ${r.id}`,
   }));
-}
-
-/** Distinct IMV objects written for the tenant by imports started since `since`, by outcome. */
-async function estatesSince(db: Db, tenant: string, since: Date): Promise<{ created: number; updated: number; archived: number }> {
-  const r = (await db('import_objects as o')
-    .join('import_files as f', 'f.id', 'o.import_id')
-    .where('f.tenant_id', tenant)
-    .where('f.started_at', '>=', since)
-    .first(
-      db.raw(`count(DISTINCT o.source_id) FILTER (WHERE o.outcome = 'created')::int AS created`),
-      db.raw(`count(DISTINCT o.source_id) FILTER (WHERE o.outcome = 'updated')::int AS updated`),
-      db.raw(`count(DISTINCT o.source_id) FILTER (WHERE o.outcome = 'archived')::int AS archived`),
-    )) as { created: number; updated: number; archived: number } | undefined;
-  return { created: r?.created ?? 0, updated: r?.updated ?? 0, archived: r?.archived ?? 0 };
 }
 
 /** Local midnight of `now` (the operator's day). */
@@ -287,7 +266,7 @@ export async function collectStatus(cfg: AppConfig, sources: StatusSources, o: {
         const replayAll = imports.some((p) => p.status === 'failed') ? `imv-import replay --failed --tenant ${id} --since ${since24h.toISOString()}` : null;
         return { since: since24h.toISOString(), imports, replayAll };
       }),
-      estatesToday: await fromDb(db, async (d) => ({ since: today.toISOString(), ...(await estatesSince(d, id, today)) })),
+      estatesToday: await fromDb(db, async (d) => ({ since: today.toISOString(), ...(await estateOutcomesSince(d, id, today)) })),
     });
   }
   return {

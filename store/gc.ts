@@ -10,6 +10,7 @@
  *   touched while the collection runs stays.
  */
 import type { Db } from '../db/db';
+import { referencedBlobs } from '../db/blobs';
 import type { FileStore, StoredBlob } from './file-store';
 
 export interface GcOptions {
@@ -42,7 +43,7 @@ export async function collectGarbage(db: Db, store: FileStore, o: GcOptions): Pr
   const result: GcResult = { examined: 0, removed: 0, removedBytes: 0, referenced: 0, recent: 0 };
   let batch: StoredBlob[] = [];
   const flush = async () => {
-    const kept = await referencedHashes(
+    const kept = await referencedBlobs(
       db,
       batch.map((b) => b.sha256),
       retainFrom,
@@ -65,17 +66,4 @@ export async function collectGarbage(db: Db, store: FileStore, o: GcOptions): Pr
   }
   await flush();
   return result;
-}
-
-/** Which of the hashes an estate's attachments or an import within the retention refer to. */
-async function referencedHashes(db: Db, hashes: string[], retainFrom: Date): Promise<Set<string>> {
-  if (!hashes.length) return new Set();
-  const r = await db.raw(
-    `SELECT s.sha256 FROM unnest(?::text[]) AS s(sha256)
-      WHERE EXISTS (SELECT 1 FROM estate_attachments a WHERE a.sha256 = s.sha256)
-         OR EXISTS (SELECT 1 FROM import_files f WHERE f.sha256 = s.sha256
-                     AND (f.status = 'importing' OR greatest(f.started_at, f.finished_at) >= ?))`,
-    [hashes, retainFrom],
-  );
-  return new Set((r.rows as { sha256: string }[]).map((x) => x.sha256));
 }

@@ -17,14 +17,15 @@
  *   either the put's touch commits first and the DELETE, re-reading the row, keeps it; or the DELETE
  *   commits first and the put's insert, re-checking the conflict, writes the content anew. There is
  *   no moment between "it exists" and "it is marked used" for a removal to fall into.
+ * The statements are in db/blobs.ts.
  * Random-access readers (ZIP) get a local copy in this host's scratch folder (store/local-copies.ts).
  */
 import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash, randomUUID, type Hash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { Knex } from 'knex';
 import type { Db } from '../db/db';
+import { blobSize, blobsAfter, findBlob, putChunkedBlob, putSmallBlob, readBlobChunk, removeBlob, touchBlob } from '../db/blobs';
 import { removeOldFiles } from './fs-store';
 import { LocalCopies } from './local-copies';
 import { assertSha256, NotStoredError, type FileStore, type LocalCopy, type Stored, type StoredBlob } from './file-store';
@@ -51,29 +52,20 @@ export class PgFileStore implements FileStore {
   }
 
   async size(sha256: string): Promise<number | null> {
-    const row = (await this.db('store_blobs')
-      .where({ sha256: assertSha256(sha256) })
-      .first('size')) as { size: number } | undefined;
-    return row ? Number(row.size) : null;
+    return blobSize(this.db, assertSha256(sha256));
   }
 
   async touch(sha256: string): Promise<boolean> {
-    return (
-      (await this.db('store_blobs')
-        .where({ sha256: assertSha256(sha256) })
-        .update({ used_at: this.db.fn.now() })) > 0
-    );
+    return touchBlob(this.db, assertSha256(sha256));
   }
 
   async get(sha256: string): Promise<Readable> {
-    const blob = (await this.db('store_blobs')
-      .where({ sha256: assertSha256(sha256) })
-      .first('id', 'chunks')) as { id: number; chunks: number } | undefined;
+    const blob = await findBlob(this.db, assertSha256(sha256));
     if (!blob) throw new NotStoredError(sha256);
     const { db } = this;
     async function* chunks(): AsyncGenerator<Buffer> {
       for (let seq = 0; seq < blob!.chunks; seq++) {
-        const data = await readChunk(db, blob!.id, seq);
+        const data = await readBlobChunk(db, blob!.id, seq);
         if (!data) throw new Error(`the file store's content ${sha256} was removed while it was being read`);
         yield data;
       }
@@ -82,20 +74,14 @@ export class PgFileStore implements FileStore {
   }
 
   async remove(sha256: string, unusedSince?: Date): Promise<boolean> {
-    const q = this.db('store_blobs').where({ sha256: assertSha256(sha256) });
-    if (unusedSince) q.where('used_at', '<', unusedSince);
-    return (await q.delete()) > 0;
+    return removeBlob(this.db, assertSha256(sha256), unusedSince);
   }
 
   async *list(): AsyncIterable<StoredBlob> {
     let after = '';
     for (;;) {
-      const page = (await this.db('store_blobs').where('sha256', '>', after).orderBy('sha256').limit(1000).select('sha256', 'size', 'used_at')) as {
-        sha256: string;
-        size: number;
-        used_at: Date;
-      }[];
-      for (const r of page) yield { sha256: r.sha256, size: Number(r.size), usedAt: r.used_at };
+      const page = await blobsAfter(this.db, after, 1000);
+      for (const r of page) yield { sha256: r.sha256, size: r.size, usedAt: r.used_at };
       if (page.length < 1000) return;
       after = page[page.length - 1]!.sha256;
     }
@@ -143,90 +129,25 @@ export class PgFileStore implements FileStore {
       const data = first.done ? Buffer.alloc(0) : first.value;
       return this.putSmall(hash.digest('hex'), data);
     }
-    const stored = { sha256: '', size: 0 };
+    // The first two chunks, then the rest as they come: written in one transaction (db/blobs.ts).
+    async function* all(): AsyncGenerator<Buffer> {
+      yield first.value!;
+      yield second.value!;
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+    }
     try {
-      await this.db.transaction(async (trx) => {
-        await trx.raw(ASYNC_COMMIT);
-        const id = Number((await trx.raw(`SELECT nextval('store_blob_ids') AS id`)).rows[0].id);
-        let seq = 0;
-        const write = async (data: Buffer) => {
-          await trx.raw('INSERT INTO store_chunks (blob_id, seq, data) VALUES (?, ?, ?)', [id, seq++, data]);
-          stored.size += data.length;
-        };
-        await write(first.value!);
-        await write(second.value);
-        for (let next = await chunks.next(); !next.done; next = await chunks.next()) await write(next.value);
-        stored.sha256 = hash.digest('hex');
-        // Stored already: this statement marks the existing blob used (and holds its row until the
-        // commit), and the chunks written here are dropped in the same transaction. Rolling back and
-        // touching afterwards would leave a gap in which garbage collection could remove the blob.
-        const published = await trx.raw(`INSERT INTO store_blobs (sha256, id, size, chunks) VALUES (?, ?, ?, ?) ${OR_TOUCH} RETURNING id`, [
-          stored.sha256,
-          id,
-          stored.size,
-          seq,
-        ]);
-        if (Number(published.rows[0].id) !== id) await trx.raw('DELETE FROM store_chunks WHERE blob_id = ?', [id]);
-      });
+      return await putChunkedBlob(this.db, all(), () => hash.digest('hex'));
     } finally {
       // A source that failed midway (or a failed write) must not be left reading.
       await chunks.return?.(undefined);
     }
-    return stored;
   }
 
   /** Content of at most one chunk: one statement (in a transaction only for its commit mode), which only marks the blob used when it is stored already. */
   private async putSmall(sha256: string, data: Buffer): Promise<Stored> {
-    await runInsert(this.db, sha256, data);
+    await putSmallBlob(this.db, sha256, data);
     return { sha256, size: data.length };
   }
-}
-
-/**
- * A blob's commit does not wait for its WAL flush. Whatever refers to a blob (the ledger's hash, an
- * attachment row) is committed later with the default synchronous commit, and flushing that commit
- * flushes the WAL before it, the blob's included: a crash can lose only blobs nothing refers to yet
- * (their step is retried). Saves a disk flush per stored picture.
- */
-const ASYNC_COMMIT = 'SET LOCAL synchronous_commit TO OFF';
-
-/**
- * One chunk, as base64 text: bytea's default text form (hex) doubles the bytes on the wire (reading
- * was 10–50% slower with it here); node-postgres cannot receive binary results.
- */
-async function readChunk(db: Db, blobId: number, seq: number): Promise<Buffer | null> {
-  const r = await db.raw(`SELECT encode(data, 'base64') AS data FROM store_chunks WHERE blob_id = ? AND seq = ?`, [blobId, seq]);
-  const row = r.rows[0] as { data: string } | undefined;
-  return row ? Buffer.from(row.data, 'base64') : null;
-}
-
-/**
- * Ends every insert of a `store_blobs` row: when the hash is stored already, the existing row is marked
- * used instead (and `RETURNING` gives its id). Finding and touching are one statement on a locked row:
- * see the header.
- */
-const OR_TOUCH = 'ON CONFLICT (sha256) DO UPDATE SET used_at = now()';
-
-async function runInsert(db: Knex, sha256: string, data: Buffer): Promise<void> {
-  await db.transaction(async (trx) => {
-    await trx.raw(ASYNC_COMMIT);
-    await insertSmall(trx, sha256, data);
-  });
-}
-
-async function insertSmall(db: Knex, sha256: string, data: Buffer): Promise<void> {
-  if (!data.length) {
-    await db.raw(`INSERT INTO store_blobs (sha256, size, chunks) VALUES (?, 0, 0) ${OR_TOUCH}`, [sha256]);
-    return;
-  }
-  // The row (or the existing one, marked used) and its one chunk in one statement: the id is drawn
-  // first, and the chunk is written only when the row that comes back has that id (the row is new).
-  await db.raw(
-    `WITH n AS (SELECT nextval('store_blob_ids') AS id),
-     b AS (INSERT INTO store_blobs (sha256, id, size, chunks) SELECT ?, id, ?, 1 FROM n ${OR_TOUCH} RETURNING id)
-     INSERT INTO store_chunks (blob_id, seq, data) SELECT id, 0, ? FROM b JOIN n USING (id)`,
-    [sha256, data.length, data],
-  );
 }
 
 /** The stream in pieces of exactly `size` bytes (the last one shorter), hashed on the way. */

@@ -10,6 +10,7 @@ import type { ActivityInboundCallsInterceptor, ActivityInterceptorsFactory } fro
 import { permanentFailure } from '../common/error-types';
 import type { FinishResult, ObjectCounts } from '../common/messages';
 import type { Db } from '../db/db';
+import { importTenantAndAge } from '../db/ledger/timing';
 import type { Logger } from '../common/logger';
 import { OBJECT_OUTCOMES, type AppMetrics } from './metrics';
 import { databaseMessage, isDatabaseError } from '../ops/errors';
@@ -68,11 +69,7 @@ export interface ActivityObservabilityOptions {
 async function ledgerFacts(db: Db | undefined, importId: number | undefined): Promise<{ tenant?: string; seconds?: number }> {
   if (!db || importId === undefined) return {};
   try {
-    const row = await db('import_files')
-      .where({ id: importId })
-      .first('tenant_id', db.raw('extract(epoch from (clock_timestamp() - started_at))::float8 as seconds'));
-    if (!row) return {};
-    return { tenant: row.tenant_id as string, seconds: Number(row.seconds) };
+    return (await importTenantAndAge(db, importId)) ?? {};
   } catch {
     return {};
   }

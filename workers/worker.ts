@@ -10,7 +10,7 @@ import type { AppConfig } from '../config/config';
 import { workerDeploymentVersion } from '../config/deployment';
 import { explainTemporalConnectFailure, isTemporalAuthError, temporalConnectOptions, temporalRefusal } from '../config/temporal';
 import { createActivities } from '../activities';
-import { DatabaseConnectionError, openDatabase, type Db } from '../db/db';
+import { closeDb, DatabaseConnectionError, openDatabase, type Db } from '../db/db';
 import { createFileStore } from '../store/open-store';
 import { FtpPool } from '../ftp/pool';
 import { logger as rootLogger, type Logger } from '../common/logger';
@@ -62,7 +62,7 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
   const store = createFileStore(cfg, db);
   // What start-up opened is closed again when a later step fails: an open pool would keep a worker
   // that cannot start alive.
-  const opened: (() => unknown)[] = [() => db.destroy(), () => store.close()];
+  const opened: (() => unknown)[] = [() => closeDb(db), () => store.close()];
   try {
     const cleaned = await store.cleanTemp();
     if (cleaned) log.info({ cleaned, store: store.kind }, 'removed temp files left by interrupted downloads');
@@ -87,7 +87,7 @@ export async function createImportWorker(cfg: AppConfig, opts: WorkerOptions = {
         } finally {
           ftpPool.close();
           await store.close();
-          await db.destroy();
+          await closeDb(db);
           if (!opts.connection) await connection.close();
         }
       },
