@@ -44,3 +44,54 @@ export async function insertTenant(db: Db, id: string, users: string[] = []): Pr
   await db('tenants').insert({ id, name: id });
   if (users.length) await db('users').insert(users.map((u) => ({ tenant_id: id, user_name: u })));
 }
+
+let made = 0;
+
+/** A ledger row (import_files) of the tenant, status importing unless `values` say otherwise; its id. */
+export async function insertImport(db: Db, tenant: string, values: Record<string, unknown> = {}): Promise<number> {
+  const n = ++made;
+  const [row] = await db('import_files')
+    .insert({
+      tenant_id: tenant,
+      remote_path: `/inbox/f${n}.xml`,
+      file_name: `f${n}.xml`,
+      size: 100,
+      mtime: new Date('2026-01-01T00:00:00Z'),
+      workflow_id: `wf-${tenant}-${n}-${process.pid}`,
+      ...values,
+    })
+    .returning('id');
+  return Number(row.id);
+}
+
+/** An IMV estate of the tenant with this source id; its id. */
+export async function insertEstate(db: Db, tenant: string, sourceId: string, values: Record<string, unknown> = {}): Promise<number> {
+  const [row] = await db('estates')
+    .insert({
+      tenant_id: tenant,
+      source: 'IMV',
+      source_id: sourceId,
+      external_number: `IMVO-ID-${sourceId}`,
+      user_name: 'mmustermann',
+      warning_note: 'IMV Import',
+      data: '{}',
+      content_hash: `hash-${sourceId}`,
+      ...values,
+    })
+    .returning('id');
+  return Number(row.id);
+}
+
+/** An address of the tenant (origin IMV, Aktiv); its id. */
+export async function insertAddress(db: Db, tenant: string, values: Record<string, unknown> = {}): Promise<number> {
+  const [row] = await db('addresses')
+    .insert({ tenant_id: tenant, contact_origin: 'IMV', status: 'Aktiv', ...values })
+    .returning('id');
+  return Number(row.id);
+}
+
+/** A staged object of the import at this position (payload: a minimal object with this source id). */
+export async function insertStaged(db: Db, importId: number, position: number, values: Record<string, unknown> = {}): Promise<void> {
+  const sourceId = (values.source_id as string | null | undefined) ?? `obj-${position}`;
+  await db('staged_objects').insert({ import_id: importId, position, source_id: sourceId, payload: JSON.stringify({ sourceId }), ...values });
+}
