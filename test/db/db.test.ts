@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { AppConfig } from '../../config/config';
-import { createDb, DatabaseConnectionError, ensureDatabase, migrate, openDatabase, syncTenants } from '../../db/db';
+import { DatabaseConnectionError, ensureDatabase, migrate, openDatabase, syncTenants } from '../../db/db';
 import { migrations } from '../../db/migrations';
 import { useDatabase } from '../support/database';
 import { PG_ADMIN_URL } from '../support/harness';
