@@ -8,8 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { AppConfig } from '../../config/config';
 import { DatabaseConnectionError, ensureDatabase, migrate, openDatabase, syncTenants } from '../../db/db';
 import { migrations } from '../../db/migrations';
-import { useDatabase } from '../support/database';
-import { PG_ADMIN_URL } from '../support/harness';
+import { PG_ADMIN_URL, useDatabase } from '../support/database';
 
 const pgdb = useDatabase({ migrated: false });
 

@@ -32,7 +32,7 @@ describe('findStuckImports', () => {
     const stuck = await findStuckImports(pg.db, { stuckAfterSeconds: 2 * HOUR });
     expect(stuck.map((s) => s.id)).toEqual([id.oldest, id.old]);
     const [first] = stuck;
-    expect(first).toMatchObject({ tenant: 'a', file: 'oldest.xml', workflowId: expect.stringMatching(/^wf-a-/) });
+    expect(first).toMatchObject({ tenant: 'a', file: 'oldest.xml', workflowId: expect.stringMatching(/^import-file\/a\//) });
     expect(first!.ageSeconds).toBeGreaterThanOrEqual(5 * HOUR);
     expect(first!.ageSeconds).toBeLessThan(6 * HOUR);
     expect(Date.now() - Date.parse(first!.startedAt)).toBeGreaterThanOrEqual(5 * HOUR * 1000 - 60_000);
