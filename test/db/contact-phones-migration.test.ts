@@ -3,25 +3,16 @@
  * nameless owner imported afterwards finds them by phone; a later migrate is a no-op.
  */
 import type { Knex } from 'knex';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, migrate, type Db } from '../../db/db';
+import { describe, expect, it } from 'vitest';
+import { migrate } from '../../db/db';
 import { migrations } from '../../db/migrations';
-import { createTestDatabase } from '../support/harness';
+import { useDatabase } from '../support/database';
 
 describe('migration 005_contact_phones', () => {
-  let dbh: Awaited<ReturnType<typeof createTestDatabase>>;
-  let db: Db;
-
-  beforeAll(async () => {
-    dbh = await createTestDatabase();
-    db = createDb(dbh.url, 2);
-  });
-  afterAll(async () => {
-    await db?.destroy();
-    await dbh?.drop();
-  });
+  const pg = useDatabase({ migrated: false });
 
   it('fills norm_phones of the addresses already stored, and indexes it', async () => {
+    const db = pg.db;
     const before = migrations.slice(
       0,
       migrations.findIndex((m) => m.name === '005_contact_phones'),

@@ -11,8 +11,8 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { Client as FtpClient } from 'basic-ftp';
 import { Readable } from 'node:stream';
-import pg from 'pg';
 import pino from 'pino';
+import { createTestDatabase } from './database';
 import { parseConfig, type AppConfig } from '../../config/config';
 import { openDatabase } from '../../db/db';
 import type { BatchSummary } from '../../common/messages';
@@ -22,26 +22,8 @@ import { FTP_PASSWORD, FTP_USER } from './vsftpd';
 export const fixturesDir = path.resolve(__dirname, '../fixtures');
 export const quietLog = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
-export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-
-export async function createTestDatabase(prefix = 'imv_test'): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(PG_ADMIN_URL);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    },
-  };
-}
+// The machine's PostgreSQL and a fresh database on it live in test/support/database.ts, which needs no Temporal.
+export { createTestDatabase, PG_ADMIN_URL } from './database';
 
 export function uniqueId(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
