@@ -13,7 +13,7 @@ import {
   tenantEstateCount,
 } from '../../db/bench';
 import { PG_ADMIN_URL } from '../support/harness';
-import { anEstate, anImport, hoursAgo, useMigratedDatabase } from './use-database';
+import { anEstate, anImport, hoursAgo, useMigratedDatabase } from '../support/database';
 
 async function databaseExists(name: string): Promise<boolean> {
   const c = new pg.Client({ connectionString: PG_ADMIN_URL });

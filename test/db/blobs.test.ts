@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { blobSize, blobsAfter, findBlob, putChunkedBlob, putSmallBlob, readBlobChunk, referencedBlobs, removeBlob, touchBlob } from '../../db/blobs';
-import { anEstate, anImport, hoursAgo, useMigratedDatabase } from './use-database';
+import { anEstate, anImport, hoursAgo, useMigratedDatabase } from '../support/database';
 
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 

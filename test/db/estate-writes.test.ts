@@ -4,7 +4,7 @@ import { inTransaction } from '../../db/db';
 import { writePlannedEstates } from '../../db/estates';
 import type { EstateColumns } from '../../domain/estate';
 import type { PlannedEstate } from '../../domain/plan-chunk';
-import { anEstate, anImport, hoursAgo, useMigratedDatabase } from './use-database';
+import { anEstate, anImport, hoursAgo, useMigratedDatabase } from '../support/database';
 
 /** The columns a planned estate with data carries (those the table requires, and a title). */
 const columns = (title: string, importId: number) =>

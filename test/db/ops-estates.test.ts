@@ -9,7 +9,7 @@ import {
   estatesByExternalNumber,
   publishEstateRow,
 } from '../../db/ops-estates';
-import { anEstate, hoursAgo, useMigratedDatabase } from './use-database';
+import { anEstate, hoursAgo, useMigratedDatabase } from '../support/database';
 
 describe('db/ops-estates', () => {
   const ctx = useMigratedDatabase(['es', 'other']);

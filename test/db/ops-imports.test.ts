@@ -1,7 +1,7 @@
 /** db/ops-imports.ts against real PostgreSQL: what `imv-import imports` and `imv-import replay` read from the ledger. */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { failedImportIdsToReplay, importById, importObjectRows, importRows } from '../../db/ops-imports';
-import { anImport, hoursAgo, useMigratedDatabase } from './use-database';
+import { anImport, hoursAgo, useMigratedDatabase } from '../support/database';
 
 describe('db/ops-imports', () => {
   const ctx = useMigratedDatabase(['imp', 'other']);

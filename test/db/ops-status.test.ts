@@ -1,7 +1,7 @@
 /** db/ops-status.ts against real PostgreSQL: what `imv-import status` reads from the ledger. */
 import { describe, expect, it } from 'vitest';
 import { estateOutcomesSince, unreplayedProblemImports } from '../../db/ops-status';
-import { anImport, hoursAgo, useMigratedDatabase } from './use-database';
+import { anImport, hoursAgo, useMigratedDatabase } from '../support/database';
 
 describe('db/ops-status', () => {
   const ctx = useMigratedDatabase(['st', 'other']);

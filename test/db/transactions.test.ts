@@ -1,7 +1,7 @@
 /** db/db.ts's inTransaction and closeDb against real PostgreSQL. */
 import { describe, expect, it } from 'vitest';
 import { closeDb, createDb, inTransaction } from '../../db/db';
-import { useMigratedDatabase } from './use-database';
+import { useMigratedDatabase } from '../support/database';
 
 describe('db/db: transactions and closing', () => {
   const ctx = useMigratedDatabase();

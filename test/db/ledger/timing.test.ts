@@ -1,7 +1,7 @@
 /** db/ledger/timing.ts against real PostgreSQL: what the workers' metrics read about a finished import. */
 import { describe, expect, it } from 'vitest';
 import { importTenantAndAge } from '../../../db/ledger/timing';
-import { anImport, hoursAgo, useMigratedDatabase } from '../use-database';
+import { anImport, hoursAgo, useMigratedDatabase } from '../../support/database';
 
 describe('db/ledger/timing', () => {
   const ctx = useMigratedDatabase(['timing']);
