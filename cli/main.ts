@@ -21,7 +21,7 @@ import { listImports, formatImports, IMPORT_STATUSES } from '../ops/ledger';
 import { activateEstate, publishEstate, formatEstates, listEstatesPage, streamEstates, EstateRuleError, DEFAULT_ESTATE_PAGE, NO_ESTATES } from '../ops/estates';
 import { findStuckImports } from '../db/stuck';
 import { formatAge, formatStuckWarning, stuckAfterSeconds } from '../ops/stuck';
-import { isDatabaseError, shortErrorMessage } from '../ops/errors';
+import { isDatabaseError, shortErrorMessage } from '../common/error-messages';
 import { replayImports } from '../ops/replay';
 import { parseFileForCli } from '../ops/parse';
 import { triggerBatch } from '../ops/batches';

@@ -3,7 +3,7 @@ import pg from 'pg';
 import { migrationSource } from './migrations';
 import type { AppConfig } from '../config/config';
 import { pgSafe } from '../common/pg-safe';
-import { shortErrorMessage } from '../ops/errors';
+import { shortErrorMessage } from '../common/error-messages';
 
 // bigint (int8) and numeric come back as strings by default; ids and counts fit in a JS number.
 pg.types.setTypeParser(20, (v) => Number(v));

@@ -23,7 +23,7 @@ import { inboxStates } from '../db/inbox';
 import { estateOutcomesSince, unreplayedProblemImports } from '../db/ops-status';
 import { listFinishedUploads, withFtp } from '../ftp/ftp';
 import { describeSchedule, scheduleIdOf } from './schedule';
-import { shortErrorMessage } from './errors';
+import { shortErrorMessage } from '../common/error-messages';
 import { formatAge } from './stuck';
 import { formatVersionsForStatus, taskQueueVersions, type TaskQueueVersions } from './deployment';
 

@@ -6,7 +6,7 @@
  */
 import type { Db } from '../db/db';
 import type { Logger } from '../common/logger';
-import { shortErrorMessage } from './errors';
+import { shortErrorMessage } from '../common/error-messages';
 import { durationSeconds } from '../common/duration';
 import { DEFAULT_STUCK_AFTER_SECONDS, countStuckImports, findStuckImports, type StuckImport } from '../db/stuck';
 

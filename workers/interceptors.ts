@@ -13,7 +13,7 @@ import type { Db } from '../db/db';
 import { importTenantAndAge } from '../db/ledger/timing';
 import type { Logger } from '../common/logger';
 import { OBJECT_OUTCOMES, type AppMetrics } from './metrics';
-import { databaseMessage, isDatabaseError } from '../ops/errors';
+import { databaseMessage, isDatabaseError } from '../common/error-messages';
 
 const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 

@@ -15,7 +15,7 @@ import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogLevel } from
 import type { AppConfig } from '../config/config';
 import { logger, type Logger } from '../common/logger';
 import { createImportWorker, WorkerStartError, type ImportWorker } from './worker';
-import { shortErrorMessage } from '../ops/errors';
+import { shortErrorMessage } from '../common/error-messages';
 import { appMetrics, freeLoopbackPort, initTenantSeries, metricsHostOf, startMetricsServer, type AppMetrics, type MetricsServer } from './metrics';
 import type { Db } from '../db/db';
 import { inboxStates } from '../db/inbox';

@@ -17,7 +17,7 @@ import { logger as rootLogger, type Logger } from '../common/logger';
 import { activityObservability } from './interceptors';
 import { appMetrics, type AppMetrics } from './metrics';
 import { prebuiltBundle, workflowsPath } from './workflow-bundle';
-import { shortErrorMessage } from '../ops/errors';
+import { shortErrorMessage } from '../common/error-messages';
 
 export interface ImportWorker {
   worker: Worker;

@@ -9,7 +9,7 @@ import { archiveNames, boundedName, MAX_NAME_BYTES, printableName, truncateUtf8 
 import { listTime, tolerantParseList } from '../../ftp/ftp';
 import { WorkflowFailedError } from '@temporalio/client';
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
-import { shortErrorMessage } from '../../ops/errors';
+import { shortErrorMessage } from '../../common/error-messages';
 import { asPermanentDataError } from '../../workers/interceptors';
 
 describe('pgSafe', () => {

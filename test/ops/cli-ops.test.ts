@@ -20,7 +20,7 @@ import { freePort } from '../../common/net';
 import { createTestDatabase, temporalClient, testConfig, uniqueId } from '../support/harness';
 import { cliEnv, runCli, writeCliConfig } from '../support/cli';
 import { parsePrometheus, valueOf } from './support';
-import { MAX_MESSAGE_CHARS, shortErrorMessage } from '../../ops/errors';
+import { MAX_MESSAGE_CHARS, shortErrorMessage } from '../../common/error-messages';
 
 const bin = path.resolve(__dirname, '../../bin/imv-import.js');
 
