@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { cliEnv, writeCliConfig } from '../support/cli';
 import { createTestDatabase, testConfig, uniqueId } from '../support/harness';
-import { generateTransfer } from '../support/faults';
+import { generateTransfer } from '../support/generated-transfers';
 import { openTerminal, type Terminal } from '../support/tmux';
 
 const root = path.resolve(__dirname, '../..');
