@@ -3,7 +3,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import knexFactory from 'knex';
 import pg from 'pg';
-import type { Db } from '../../db/db';
+import { createDb, migrate, type Db } from '../../db/db';
 
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
@@ -32,19 +32,37 @@ export async function createTestDatabase(prefix = 'imv_test', adminUrl = PG_ADMI
   };
 }
 
+export interface UsedDatabase {
+  /** There once the tests (and the file's own beforeAll hooks) run. */
+  url: string;
+  /** A connection pool on the database, destroyed before the database is dropped. */
+  pool(max: number): Db;
+}
+
 /**
- * A fresh, empty database for the test file as vitest hooks (created before its tests, dropped after
- * them): for tests that need a database and nothing else of the pipeline (`usePipeline` has one too).
- * Its `url` is there once the tests run.
+ * A fresh database for the test file as vitest hooks (created before its tests, dropped after them),
+ * empty or with the schema (`migrate`): for tests that need a database and nothing else of the
+ * pipeline (`usePipeline` has one too).
  */
-export function useTestDatabase(prefix?: string): { url: string } {
-  const ctx = { url: '' };
+export function useTestDatabase(opts: string | { prefix?: string; migrate?: boolean } = {}): UsedDatabase {
+  const { prefix, migrate: migrated } = typeof opts === 'string' ? { prefix: opts, migrate: false } : opts;
   let handle: TestDatabase | undefined;
+  const pools: Db[] = [];
+  const ctx: UsedDatabase = {
+    url: '',
+    pool(max) {
+      const db = createDb(ctx.url, max);
+      pools.push(db);
+      return db;
+    },
+  };
   beforeAll(async () => {
     handle = await createTestDatabase(prefix);
     ctx.url = handle.url;
+    if (migrated) await migrate(ctx.pool(1));
   });
   afterAll(async () => {
+    for (const db of pools.splice(0)) await db.destroy();
     await handle?.drop();
   });
   return ctx;
