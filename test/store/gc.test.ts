@@ -133,7 +133,7 @@ describe.each(['fs', 'postgres'] as const)('garbage collection of the %s file st
 /**
  * The real collection beside a put of the same content into the `fs` store: the collector's store runs
  * the put (another worker's store on the same folder) after the collection decided the blob is unused,
- * before it is deleted. The put's report holds: the content reads back. (test/store/fs-store-gc-race.test.ts
+ * before it is deleted. The put's report holds: the content reads back. (test/store/fs-store-gc-race.unit.test.ts
  * has every step and every put path.)
  */
 describe('garbage collection of the fs file store, a put in the middle of a removal', () => {
