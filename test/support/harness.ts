@@ -6,115 +6,37 @@
  * FTP, proxies) are exported for the few tests that need one piece alone.
  */
 import { afterAll, beforeAll, inject } from 'vitest';
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import type { Client as FtpClient } from 'basic-ftp';
-import { parseConfig, type AppConfig } from '../../config/config';
+import type { AppConfig } from '../../config/config';
 import { openDatabase, type Db } from '../../db/db';
 import type { BatchSummary } from '../../common/messages';
 import { startEmbeddedFtp } from '../../dev/embedded-ftp';
 import { ensureSchedule, scheduleIdOf } from '../../ops/schedule';
 import type { WorkerOptions } from '../../workers/worker';
 import { createTestDatabase, quietDb, type TestDatabase } from './database';
-import { ftpAt, listDir, upload } from './ftp';
+import { FAULT_HEARTBEAT_SECONDS, testConfig, uniqueId, type FtpChoice, type FtpEndpoint, type TestTenant } from './test-config';
+import { listDir, upload } from './ftp';
 import { FtpProxy } from './ftp-proxy';
 import { startPrivatePostgres, type PrivatePostgres } from './private-postgres';
 import { TcpProxy } from './tcp-proxy';
-import { FTP_PASSWORD, FTP_USER, startVsftpd, type VsftpdOptions } from './vsftpd';
-import { spawnWorker, startWorker, testEnv, type RunningWorker, type WorkerProcess } from './workers';
+import { FTP_PASSWORD, FTP_USER, startVsftpd } from './vsftpd';
+import { spawnWorker, startWorker, type RunningWorker, type WorkerProcess } from './workers';
 
 export { createTestDatabase, PG_ADMIN_URL, quietDb, useTestDatabase } from './database';
 export { quietLog, quietRuntime, startWorker, testEnv, workflowBundle, type RunningWorker } from './workers';
+export { FAULT_HEARTBEAT_SECONDS, testConfig, uniqueId, type FtpChoice, type FtpEndpoint, type TestTenant } from './test-config';
 
 /** The shared samples beside the project (as in CI); IMV_SAMPLES_DIR points elsewhere (a clone in /tmp). */
 export const samplesDir = process.env.IMV_SAMPLES_DIR ?? path.resolve(__dirname, '../../../shared/samples');
 export const hasSamples = fs.existsSync(samplesDir);
 export const fixturesDir = path.resolve(__dirname, '../fixtures');
 
-/** Fault tests' timings (`faults: true`): a dead worker's activity is retried after this many seconds. */
-export const FAULT_HEARTBEAT_SECONDS = 4;
-
-export function uniqueId(prefix: string): string {
-  return `${prefix}-${randomBytes(4).toString('hex')}`;
-}
-
-/**
- * An FTP server for tenants: the run's shared vsftpd, the embedded ftp-srv of `imv-import dev`, or a
- * vsftpd of the file's own (FTPS with `tls`, a connection limit with `maxPerIp`, one a test stops).
- */
-export type FtpChoice = 'shared' | 'embedded' | { vsftpd: VsftpdOptions };
-
-export interface TestTenant {
-  id: string;
-  users?: string[];
-  defaultUser?: string | null;
-  options?: Record<string, unknown>;
-  /** This tenant's FTP server, when not the pipeline's. */
-  ftp?: FtpChoice;
-  /** The tenant's ftp.maxConnections. */
-  maxConnections?: number;
-}
-
-/** Where a tenant's inbox is served: the port its config names, and whether it is FTPS. */
-export interface FtpEndpoint {
-  port: number;
-  tls?: boolean;
-}
-
-/** A config for tenants whose inboxes are fresh folders on the shared vsftpd (or the server `ftp` names). */
-export function testConfig(opts: {
-  databaseUrl: string;
-  tenants: TestTenant[];
-  taskQueue?: string;
-  worker?: Record<string, unknown>;
-  /** The file store's kind (default fs); its folder (the store, or the postgres store's scratch) is a fresh one. */
-  fileStore?: 'fs' | 'postgres';
-  /** Each tenant's FTP server (default the shared vsftpd). */
-  ftp?: (t: TestTenant) => FtpEndpoint;
-}): AppConfig {
-  const endpoint = opts.ftp ?? ((): FtpEndpoint => ({ port: inject('ftpPort') }));
-  const raw = {
-    tenants: opts.tenants.map((t) => {
-      const { port, tls } = endpoint(t);
-      return {
-        id: t.id,
-        ftp: {
-          url: `${tls ? 'ftps' : 'ftp'}://${FTP_USER}@127.0.0.1:${port}/${t.id}`,
-          passwordEnv: 'IMV_TEST_FTP_PASSWORD',
-          ...(tls ? { insecureTls: true } : {}),
-          ...(t.maxConnections ? { maxConnections: t.maxConnections } : {}),
-        },
-        users: t.users ?? ['mmustermann', 'skoch'],
-        defaultUser: t.defaultUser ?? null,
-        options: { minFileAgeSeconds: 0, stableCheckMs: 300, feedback: true, ...(t.options ?? {}) },
-      };
-    }),
-    temporal: { address: inject('temporalAddress'), taskQueue: opts.taskQueue ?? uniqueId('tq') },
-    databaseUrl: opts.databaseUrl,
-    fileStore: { kind: opts.fileStore ?? storeKindOfEnv(), dir: fs.mkdtempSync(path.join(os.tmpdir(), 'imv-store-')) },
-    worker: { maxConcurrentActivities: 8, shutdownGraceSeconds: 5, ...(opts.worker ?? {}) },
-  };
-  return parseConfig(raw, testEnv);
-}
-
-/** TEST_FILE_STORE=postgres runs the pipeline tests on the PostgreSQL file store. */
-function storeKindOfEnv(): 'fs' | 'postgres' {
-  const kind = process.env.TEST_FILE_STORE ?? 'fs';
-  if (kind !== 'fs' && kind !== 'postgres') throw new Error(`TEST_FILE_STORE must be fs or postgres, not ${kind}`);
-  return kind;
-}
-
 export async function temporalClient(): Promise<Client> {
   const connection = await Connection.connect({ address: inject('temporalAddress') });
   return new Client({ connection });
-}
-
-/** An FTP session on the shared vsftpd. */
-export function ftpSession<T>(fn: (c: FtpClient) => Promise<T>): Promise<T> {
-  return ftpAt(inject('ftpPort'), fn);
 }
 
 export async function uploadTo(tenant: string, name: string, content: Buffer | string): Promise<void> {
@@ -186,8 +108,6 @@ export interface PipelineContext {
   startWorker(identity: string): Promise<RunningWorker>;
   /** Another worker process, once it polls; killed with the pipeline. */
   spawnWorker(identity: string, opts?: { viaTemporalProxy?: boolean }): Promise<WorkerProcess>;
-  /** Runs `fn` when the pipeline closes, before anything of the pipeline's own is stopped. */
-  onClose(fn: () => Promise<unknown> | unknown): void;
   close(): Promise<void>;
 }
 
@@ -311,7 +231,6 @@ async function startAll(ctx: PipelineContext, opts: PipelineOptions, closers: ((
     await w.ready;
     return w;
   };
-  ctx.onClose = (fn) => void closers.push(async () => fn());
   for (const id of identities) await ctx.startWorker(id);
   for (const id of opts.processes ?? []) await ctx.spawnWorker(id);
   if (opts.schedules) {
