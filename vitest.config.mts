@@ -1,12 +1,12 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * Projects by folder and file name. Unit tests are the files under test/openimmo, test/domain and
- * test/common (pure logic) and every file named `*.unit.test.ts` elsewhere: they need neither the
- * suite's Temporal dev server nor vsftpd nor the machine's PostgreSQL (nor a build). Every other
- * `*.test.ts` is an integration test. `npm run test:unit` runs the unit project; `npm test` both.
+ * Projects by folder and file name. Unit tests are the files under test/openimmo, test/domain,
+ * test/common and test/config (pure logic) and every file named `*.unit.test.ts` elsewhere: they need
+ * neither the suite's Temporal dev server nor vsftpd nor the machine's PostgreSQL (nor a build).
+ * Every other `*.test.ts` is an integration test. `npm run test:unit` runs the unit project.
  */
-const unit = ['test/{openimmo,domain,common}/**/*.test.ts', 'test/**/*.unit.test.ts'];
+const unit = ['test/{openimmo,domain,common,config}/**/*.test.ts', 'test/**/*.unit.test.ts'];
 
 export default defineConfig({
   test: {
