@@ -1,23 +1,12 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
- * Tests that need neither the suite's Temporal dev server nor vsftpd nor the machine's PostgreSQL (nor a
- * build): the reader, the domain rules, the file store, and the in-process FTP and PGlite servers of
- * `imv-import dev`. `npm run test:unit` runs only these; `npm test` runs both projects.
+ * Projects by folder and file name. Unit tests are the files under test/openimmo, test/domain,
+ * test/common and test/config (pure logic) and every file named `*.unit.test.ts` elsewhere: they need
+ * neither the suite's Temporal dev server nor vsftpd nor the machine's PostgreSQL (nor a build).
+ * Every other `*.test.ts` is an integration test. `npm run test:unit` runs the unit project.
  */
-const unit = [
-  'test/openimmo/**/*.test.ts',
-  'test/domain/**/*.test.ts',
-  'test/common/**/*.test.ts',
-  'test/store/**/*.test.ts',
-  'test/hostile/reader-hostile.test.ts',
-  'test/hostile/fuzz.test.ts',
-  'test/ftp/pool.test.ts',
-  'test/dev/embedded-ftp.test.ts',
-  'test/dev/embedded-postgres.test.ts',
-  'test/ops/alert-rules.test.ts',
-  'test/ops/deploy-monitoring.test.ts',
-];
+const unit = ['test/{openimmo,domain,common,config}/**/*.test.ts', 'test/**/*.unit.test.ts'];
 
 export default defineConfig({
   test: {

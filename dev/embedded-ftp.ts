@@ -1,7 +1,7 @@
 // An FTP server inside the process, serving a local folder on loopback: the default inbox of the
 // one-command demo when no FTP URL is configured. Not for production (docker-compose runs a real daemon).
 //
-// ftp-srv 4.6.3 as basic-ftp 6.2 sees it (checked in test/dev/embedded-ftp.test.ts):
+// ftp-srv 4.6.3 as basic-ftp 6.2 sees it (checked in test/dev/embedded-ftp.unit.test.ts):
 // - FEAT: SIZE, MDTM, TYPE, UTF8 — no MLST, so basic-ftp lists with `LIST -a`; ftp-srv parses a bare
 //   `-a` as a flag and lists the directory. LIST is `ls` style with the time in UTC, minute precision
 //   (`Nov 27 08:12`, or `Nov 27  2025` after six months): exact values come from SIZE and MDTM.

@@ -2,7 +2,7 @@
 // 127.0.0.1:5432: PGlite (PostgreSQL compiled to WASM, persistent in a folder) served over the wire
 // protocol on loopback, so the rest of the code talks to it through knex + pg like to any PostgreSQL.
 //
-// What to know when using it (checked in test/dev/embedded-postgres.test.ts):
+// What to know when using it (checked in test/dev/embedded-postgres.unit.test.ts):
 // - One database, one role: whatever user, password and database name a client sends, it is `postgres`
 //   in database `postgres`; there is no authentication (loopback only).
 // - Statements run one at a time. The socket server multiplexes up to `maxConnections` client

@@ -5,76 +5,54 @@
  * database equals that of an undisturbed import.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@temporalio/client';
-import { openDatabase, type Db } from '../../db/db';
-import type { AppConfig } from '../../config/config';
-import { createTestDatabase, startWorker, temporalClient, uniqueId, type RunningWorker } from '../support/harness';
-import { startVsftpd, type Vsftpd } from '../support/vsftpd';
-import {
-  activityAttempts,
-  batchResult,
-  dbState,
-  downloadingBytes,
-  expectLedgerComplete,
-  expectSameState,
-  faultConfig,
-  fileWorkflow,
-  FtpProxy,
-  generateTransfer,
-  referenceRun,
-  sharedFtpPort,
-  sleep,
-  startBatch,
-  upload,
-  waitFor,
-  type DbState,
-} from '../support/faults';
+import { dbState, expectLedgerComplete, expectSameState, type DbState } from '../support/db-state';
+import { downloadingBytes, upload } from '../support/ftp';
+import { generateTransfer } from '../support/generated-transfers';
+import { openPipeline, uniqueId, type PipelineContext, type PipelineOptions } from '../support/harness';
+import { referenceRun } from '../support/reference-run';
+import { sleep, waitFor } from '../support/wait';
+import { activityAttempts, batchResult, fileWorkflow, startBatch } from '../support/workflows';
 
 const transfer = { name: 'imv-ftp.xml', content: generateTransfer({ firstId: 600_000, count: 1500, unknownUserEvery: 400, deleteEvery: 40, changeEvery: 29 }) };
 
 // The two cases are independent (own tenant, database, worker, proxy) and mostly wait: run them side by side.
 describe.concurrent('FTP server down and connection stalled during a download', () => {
-  let client: Client;
   let reference: Promise<DbState>;
-  const cleanup: (() => Promise<unknown>)[] = [];
+  const opened: PipelineContext[] = [];
 
-  beforeAll(async () => {
-    client = await temporalClient();
+  beforeAll(() => {
     reference = referenceRun([transfer]);
     reference.catch(() => undefined);
   });
 
   afterAll(async () => {
-    for (const c of cleanup.reverse()) await c();
-    await client?.connection.close();
+    for (const p of opened) await p.close();
   });
 
-  /** A tenant whose FTP account is reached through `proxy`, its database, and a worker. */
-  async function tenantBehind(proxy: FtpProxy, prefix: string): Promise<{ tenant: string; cfg: AppConfig; db: Db; worker: RunningWorker }> {
+  /** A tenant whose FTP account is reached through a throttling proxy (~3 s for the file), its database and worker. */
+  async function tenantBehindProxy(prefix: string, ftp: PipelineOptions['ftp']): Promise<{ tenant: string; p: PipelineContext }> {
     const tenant = uniqueId(prefix);
-    const dbh = await createTestDatabase();
-    const cfg = faultConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant }], ftpPort: proxy.port });
-    const db = await openDatabase(cfg, 2);
-    const worker = await startWorker(cfg, `${tenant}-worker`);
-    cleanup.push(async () => {
-      await worker.stop();
-      await db.destroy();
-      await dbh.drop();
+    const p = await openPipeline({
+      tenants: [{ id: tenant }],
+      ftp,
+      ftpProxy: { bytesPerSecond: 1_000_000 },
+      faults: true,
+      identities: [`${tenant}-worker`],
+      poolMax: 2,
     });
-    return { tenant, cfg, db, worker };
+    opened.push(p);
+    return { tenant, p };
   }
 
   it('the server is stopped in the middle of a download and started again', async () => {
-    const ftp: Vsftpd = await startVsftpd();
-    cleanup.push(() => ftp.stop());
-    const proxy = await new FtpProxy(ftp.port).start();
-    cleanup.push(() => proxy.stop());
-    proxy.bytesPerSecond = 1_000_000; // ~3 s for the file
-    const { tenant, cfg, db } = await tenantBehind(proxy, 'ftpdown');
+    // A vsftpd of its own, to stop and start.
+    const { tenant, p } = await tenantBehindProxy('ftpdown', { vsftpd: {} });
+    const { cfg, db } = p;
+    const ftp = p.ftp();
     await upload(ftp.port, tenant, transfer.name, transfer.content);
 
-    const batch = await startBatch(client, cfg, tenant);
-    const { handle } = await fileWorkflow(client, db, tenant, transfer.name);
+    const batch = await startBatch(p.client, cfg, tenant);
+    const { handle } = await fileWorkflow(p.client, db, tenant, transfer.name);
     const got = await waitFor('download under way', () => downloadingBytes(cfg.fileStore.dir) > 300_000 && downloadingBytes(cfg.fileStore.dir), 30_000, 20);
     await ftp.stop();
     await sleep(3000);
@@ -93,17 +71,15 @@ describe.concurrent('FTP server down and connection stalled during a download', 
   });
 
   it('a connection that stalls in the middle of a download is given up after the heartbeat timeout', async () => {
-    const proxy = await new FtpProxy(sharedFtpPort()).start();
-    cleanup.push(() => proxy.stop());
-    proxy.bytesPerSecond = 1_000_000;
-    const { tenant, cfg, db } = await tenantBehind(proxy, 'ftpstall');
-    await upload(sharedFtpPort(), tenant, transfer.name, transfer.content);
+    const { tenant, p } = await tenantBehindProxy('ftpstall', 'shared');
+    const { cfg, db } = p;
+    await upload(p.ftp().port, tenant, transfer.name, transfer.content);
 
-    const batch = await startBatch(client, cfg, tenant);
-    const { handle } = await fileWorkflow(client, db, tenant, transfer.name);
+    const batch = await startBatch(p.client, cfg, tenant);
+    const { handle } = await fileWorkflow(p.client, db, tenant, transfer.name);
     await waitFor('download under way', () => downloadingBytes(cfg.fileStore.dir) > 300_000, 30_000, 20);
     // Control and data connection freeze; nothing is closed. The retry opens new ones, which flow.
-    expect(proxy.freeze()).toBeGreaterThanOrEqual(2);
+    expect(p.ftpProxy.freeze()).toBeGreaterThanOrEqual(2);
 
     const summary = await batchResult(batch);
     expect(summary.partial).toBe(1);

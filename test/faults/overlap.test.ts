@@ -4,58 +4,26 @@
  * import batch started directly with another id). Each file must be imported exactly once and the
  * final database must equal that of an undisturbed run.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@temporalio/client';
-import { openDatabase, type Db } from '../../db/db';
-import type { AppConfig } from '../../config/config';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { BatchSummary } from '../../common/messages';
 import { ensureSchedule, scheduleIdOf } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
-import { createTestDatabase, startWorker, temporalClient, uniqueId, type RunningWorker } from '../support/harness';
-import {
-  batchResult,
-  dbState,
-  expectLedgerComplete,
-  expectSameState,
-  faultConfig,
-  generateTransfer,
-  referenceRun,
-  sharedFtpPort,
-  startBatch,
-  upload,
-  type DbState,
-  type TransferFile,
-} from '../support/faults';
+import { dbState, expectLedgerComplete, expectSameState, type DbState } from '../support/db-state';
+import { sharedFtpPort, upload } from '../support/ftp';
+import { generateTransfer } from '../support/generated-transfers';
+import { openPipeline, uniqueId, type PipelineContext } from '../support/harness';
+import { referenceRun, type TransferFile } from '../support/reference-run';
+import { batchResult, startBatch } from '../support/workflows';
 
-interface Env {
+interface Env extends PipelineContext {
   tenant: string;
-  cfg: AppConfig;
-  db: Db;
-  /** Starts the tenant's worker (once). */
-  startWorker(): Promise<RunningWorker>;
-  close(): Promise<void>;
 }
 
-/** A tenant with its own database; its worker runs from `startWorker()` on (at once unless `deferWorker`). */
+/** A tenant with its own database; its worker runs at once unless `deferWorker` (then the test starts it). */
 async function environment(prefix: string, options: Record<string, unknown> = {}, deferWorker = false): Promise<Env> {
   const tenant = uniqueId(prefix);
-  const dbh = await createTestDatabase();
-  const cfg = faultConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant, options }] });
-  const db = await openDatabase(cfg, 2);
-  let worker: Promise<RunningWorker> | null = null;
-  const env: Env = {
-    tenant,
-    cfg,
-    db,
-    startWorker: () => (worker ??= startWorker(cfg, `${tenant}-worker`)),
-    async close() {
-      if (worker) await (await worker).stop();
-      await db.destroy();
-      await dbh.drop();
-    },
-  };
-  if (!deferWorker) await env.startWorker();
-  return env;
+  const p = await openPipeline({ tenants: [{ id: tenant, options }], faults: true, identities: deferWorker ? [] : [`${tenant}-worker`], poolMax: 2 });
+  return Object.assign(p, { tenant });
 }
 
 /** Swaps two file names everywhere in a state (which of two identical uploads wins is a race). */
@@ -65,16 +33,10 @@ function renamed(state: DbState, a: string, b: string): DbState {
 }
 
 describe('the same transfer twice, and overlapping batches', () => {
-  let client: Client;
   const envs: Env[] = [];
-
-  beforeAll(async () => {
-    client = await temporalClient();
-  });
 
   afterAll(async () => {
     for (const e of envs) await e.close();
-    await client?.connection.close();
   });
 
   it('the same file under two names in one batch: one import, one duplicate row, no duplicate estates', async () => {
@@ -89,7 +51,7 @@ describe('the same transfer twice, and overlapping batches', () => {
     const env = await environment('dup');
     envs.push(env);
     for (const f of [a, b, other]) await upload(sharedFtpPort(), env.tenant, f.name, f.content);
-    const summary = await batchResult(await startBatch(client, env.cfg, env.tenant));
+    const summary = await env.batch(env.tenant);
     expect(summary.files).toBe(3);
     expect(summary.duplicate).toBe(1);
     expect(summary.imported + summary.partial).toBe(2);
@@ -124,17 +86,17 @@ describe('the same transfer twice, and overlapping batches', () => {
     const env = await environment('overlap', options, true);
     envs.push(env);
     for (const f of files) await upload(sharedFtpPort(), env.tenant, f.name, f.content);
-    expect(await ensureSchedule(client, env.cfg, env.cfg.tenants[0])).toBe('created');
+    expect(await ensureSchedule(env.client, env.cfg, env.cfg.tenants[0])).toBe('created');
     try {
-      const scheduled = await triggerBatch(client, env.tenant);
+      const scheduled = await triggerBatch(env.client, env.tenant);
       expect(scheduled.alreadyRunning).toBe(false);
-      const direct = await startBatch(client, env.cfg, env.tenant, uniqueId(`import-batch/${env.tenant}/manual`));
+      const direct = await startBatch(env.client, env.cfg, env.tenant, uniqueId(`import-batch/${env.tenant}/manual`));
       // Run now through the schedule while its batch runs: overlap SKIP, the running batch is returned.
-      const manual = await triggerBatch(client, env.tenant);
+      const manual = await triggerBatch(env.client, env.tenant);
       expect(manual.alreadyRunning).toBe(true);
       expect(manual.workflowId).toBe(scheduled.workflowId);
       // Both batches list the inbox when the worker comes, and compete for the same files.
-      await env.startWorker();
+      await env.startWorker(`${env.tenant}-worker`);
 
       const results: BatchSummary[] = [await scheduled.result(), await batchResult(direct)];
       const importedBy = new Map<string, number>();
@@ -155,7 +117,7 @@ describe('the same transfer twice, and overlapping batches', () => {
       );
       expectSameState(await dbState(env.db, env.tenant), await reference);
     } finally {
-      await client.schedule.getHandle(scheduleIdOf(env.tenant)).delete();
+      await env.client.schedule.getHandle(scheduleIdOf(env.tenant)).delete();
     }
   });
 });

@@ -5,68 +5,31 @@
  * test files, which share the machine's server, are not disturbed. The final database must equal
  * an undisturbed import.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@temporalio/client';
-import type { Db } from '../../db/db';
-import type { AppConfig } from '../../config/config';
-import { temporalClient, uniqueId } from '../support/harness';
-import {
-  activityAttempts,
-  batchResult,
-  dbState,
-  expectLedgerComplete,
-  expectSameState,
-  faultConfig,
-  fileWorkflow,
-  generateTransfer,
-  hasPostgresServerBinaries,
-  referenceRun,
-  quietDb,
-  sharedFtpPort,
-  spawnWorker,
-  startBatch,
-  startPrivatePostgres,
-  upload,
-  waitFor,
-  type PrivatePostgres,
-  type WorkerProcess,
-} from '../support/faults';
+import { describe, expect, it } from 'vitest';
+import { dbState, expectLedgerComplete, expectSameState } from '../support/db-state';
+import { sharedFtpPort, upload } from '../support/ftp';
+import { generateTransfer } from '../support/generated-transfers';
+import { uniqueId, usePipeline } from '../support/harness';
+import { referenceRun } from '../support/reference-run';
+import { waitFor } from '../support/wait';
+import { activityAttempts, batchResult, fileWorkflow, startBatch } from '../support/workflows';
 
 const N = 2000;
 const transfer = { name: 'imv-pg.xml', content: generateTransfer({ firstId: 700_000, count: N, unknownUserEvery: 450, deleteEvery: 40, changeEvery: 29 }) };
 
 describe('PostgreSQL restarted during the upserts', () => {
   const tenant = uniqueId('pgdown');
-  let pg: PrivatePostgres;
-  let cfg: AppConfig;
-  let db: Db;
-  let worker: WorkerProcess;
-  let client: Client;
-
-  beforeAll(async () => {
-    // PostgreSQL's server binaries are on every machine of this kind (and in CI): fail, never skip.
-    expect(hasPostgresServerBinaries, 'PostgreSQL server binaries (initdb, pg_ctl) not found').toBe(true);
-    pg = await startPrivatePostgres();
-    cfg = faultConfig({ databaseUrl: pg.url('imv_pgdown'), tenants: [{ id: tenant }] });
-    // A worker process of its own (it creates and migrates the database): its pool goes through
-    // the outage like a deployed worker's; the test polls with a pool that does not log the outage.
-    worker = await spawnWorker(cfg, `${tenant}-worker`);
-    await worker.ready;
-    db = quietDb(cfg.databaseUrl);
-    client = await temporalClient();
-  });
-
-  afterAll(async () => {
-    await worker?.kill('SIGTERM');
-    await client?.connection.close();
-    await db?.destroy();
-    await pg?.destroy();
-  });
+  // A private PostgreSQL server (its binaries are on every machine of this kind and in CI: fail,
+  // never skip), and a worker process of its own: its pool goes through the outage like a deployed
+  // worker's; the test polls with a pool that does not log the outage.
+  const ctx = usePipeline({ tenants: [{ id: tenant }], postgres: 'private', faults: true, identities: [], processes: [`${tenant}-worker`] });
 
   it('ends with the same database as an undisturbed import', async () => {
     const reference = referenceRun([transfer]);
     reference.catch(() => undefined);
 
+    const { cfg, db, client, postgres: pg } = ctx;
+    const worker = ctx.processes[0]!;
     await upload(sharedFtpPort(), tenant, transfer.name, transfer.content);
     const batch = await startBatch(client, cfg, tenant);
     const { handle, importId } = await fileWorkflow(client, db, tenant, transfer.name);

@@ -7,37 +7,29 @@
  * connection a retry still due died of an uncaught `Channel has been shut down` with exit 1. It must
  * print the summary and exit 0.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import type { Client } from '@temporalio/client';
-import { openDatabase, type Db } from '../../db/db';
-import type { AppConfig } from '../../config/config';
 import type { BatchSummary } from '../../common/messages';
-import { describeSchedule, ensureSchedule, scheduleIdOf } from '../../ops/schedule';
-import { createTestDatabase, temporalClient, uniqueId } from '../support/harness';
+import { describeSchedule } from '../../ops/schedule';
 import { cliEnv, runCli, writeCliConfig } from '../support/cli';
-import { expectLedgerComplete, faultConfig, ftpAt, generateTransfer, sharedFtpPort, spawnWorker, waitFor, type WorkerProcess } from '../support/faults';
+import { expectLedgerComplete } from '../support/db-state';
+import { ftpAt, sharedFtpPort } from '../support/ftp';
+import { generateTransfer } from '../support/generated-transfers';
+import { uniqueId, usePipeline } from '../support/harness';
+import { waitFor } from '../support/wait';
 
 const FILES = 60;
 
 describe('schedule trigger --wait while the worker is SIGKILLed', () => {
   const tenant = uniqueId('trigkill');
-  let dbh: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let client: Client;
-  const workers: WorkerProcess[] = [];
+  // Worker processes, started (and killed) by the test; the CLI goes through the tenant's schedule.
+  const ctx = usePipeline({ tenants: [{ id: tenant }], faults: true, identities: [], schedules: true, poolMax: 2 });
   const names = Array.from({ length: FILES }, (_, i) => `imv-${String(i).padStart(3, '0')}.xml`);
 
   beforeAll(async () => {
     expect(fs.existsSync(path.resolve(__dirname, '../../dist/cli/main.js')), 'run `npm run build` first (npm test does)').toBe(true);
-    dbh = await createTestDatabase();
-    cfg = faultConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant }] });
-    db = await openDatabase(cfg, 2);
-    client = await temporalClient();
-    await ensureSchedule(client, cfg, cfg.tenants[0]);
     await ftpAt(sharedFtpPort(), async (c) => {
       await c.ensureDir(`/${tenant}`);
       for (const [i, name] of names.entries())
@@ -45,24 +37,9 @@ describe('schedule trigger --wait while the worker is SIGKILLed', () => {
     });
   });
 
-  afterAll(async () => {
-    for (const w of workers) await w.kill();
-    await client?.schedule
-      .getHandle(scheduleIdOf(tenant))
-      .delete()
-      .catch(() => undefined);
-    await client?.connection.close();
-    await db?.destroy();
-    await dbh?.drop();
-  });
-
   it('prints the summary and exits 0', async () => {
-    const fresh = async () => {
-      const w = await spawnWorker(cfg, `${tenant}-w${workers.length + 1}`);
-      workers.push(w);
-      await w.ready;
-      return w;
-    };
+    const { cfg, db, client } = ctx;
+    const fresh = () => ctx.spawnWorker(`${tenant}-w${ctx.processes.length + 1}`);
     const first = await fresh();
     const env = cliEnv(writeCliConfig(cfg, 'imv-trigger-kill-'));
     const cli = runCli(env, ['schedule', 'trigger', '--wait', '--tenant', tenant]);

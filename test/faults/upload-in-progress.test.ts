@@ -3,28 +3,13 @@
  * growing file (a half file would fail as malformed, or worse, import half of its objects); the
  * batch imports the finished files, and a later batch imports the file whole once it is complete.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@temporalio/client';
-import { openDatabase, type Db } from '../../db/db';
-import type { AppConfig } from '../../config/config';
-import { createTestDatabase, startWorker, temporalClient, uniqueId, type RunningWorker } from '../support/harness';
-import {
-  batchResult,
-  dbState,
-  expectLedgerComplete,
-  expectSameState,
-  faultConfig,
-  ftpAt,
-  generateTransfer,
-  listDir,
-  referenceRun,
-  sharedFtpPort,
-  startBatch,
-  upload,
-  uploadUntilReleased,
-  waitFor,
-  type TransferFile,
-} from '../support/faults';
+import { describe, expect, it } from 'vitest';
+import { dbState, expectLedgerComplete, expectSameState } from '../support/db-state';
+import { ftpAt, listDir, sharedFtpPort, upload, uploadUntilReleased } from '../support/ftp';
+import { generateTransfer } from '../support/generated-transfers';
+import { uniqueId, usePipeline } from '../support/harness';
+import { referenceRun, type TransferFile } from '../support/reference-run';
+import { waitFor } from '../support/wait';
 
 const finished: TransferFile[] = [
   { name: 'imv-fertig-1.xml', content: generateTransfer({ firstId: 800_000, count: 200 }) },
@@ -37,26 +22,7 @@ const options = { minFileAgeSeconds: 0, stableCheckMs: 1000 };
 
 describe('a file still being uploaded when the batch lists the inbox', () => {
   const tenant = uniqueId('upl');
-  let dbh: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let worker: RunningWorker;
-  let client: Client;
-
-  beforeAll(async () => {
-    dbh = await createTestDatabase();
-    cfg = faultConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant, options }] });
-    db = await openDatabase(cfg, 2);
-    worker = await startWorker(cfg, `${tenant}-worker`);
-    client = await temporalClient();
-  });
-
-  afterAll(async () => {
-    await worker?.stop();
-    await client?.connection.close();
-    await db?.destroy();
-    await dbh?.drop();
-  });
+  const ctx = usePipeline({ tenants: [{ id: tenant, options }], faults: true, identities: [`${tenant}-worker`], poolMax: 2 });
 
   it('is skipped by the batch that sees it growing and imported whole by the next one', async () => {
     for (const f of finished) await upload(sharedFtpPort(), tenant, f.name, f.content);
@@ -67,11 +33,11 @@ describe('a file still being uploaded when the batch lists the inbox', () => {
     try {
       await waitFor('upload started', async () => (await ftpAt(sharedFtpPort(), (c) => c.size(`/${tenant}/${slow.name}`))) > 0, 10_000, 20);
 
-      const first = await batchResult(await startBatch(client, cfg, tenant));
+      const first = await ctx.batch(tenant);
       const sizeAfterBatch = await ftpAt(sharedFtpPort(), (c) => c.size(`/${tenant}/${slow.name}`));
       expect(sizeAfterBatch, 'the upload was still running after the first batch').toBeLessThan(slow.content.length);
       expect(first.results.map((r) => r.name).sort()).toEqual(finished.map((f) => f.name).sort());
-      expect(await db('import_files').where({ tenant_id: tenant, file_name: slow.name }).first()).toBeUndefined();
+      expect(await ctx.db('import_files').where({ tenant_id: tenant, file_name: slow.name }).first()).toBeUndefined();
     } finally {
       uploading.release();
     }
@@ -84,16 +50,16 @@ describe('a file still being uploaded when the batch lists the inbox', () => {
     reference.catch(() => undefined);
 
     expect(await listDir(sharedFtpPort(), `/${tenant}`)).toEqual([slow.name]);
-    const second = await batchResult(await startBatch(client, cfg, tenant));
+    const second = await ctx.batch(tenant);
     expect(second.results.map((r) => [r.name, r.outcome])).toEqual([[slow.name, 'partial']]);
-    const row = await db('import_files').where({ tenant_id: tenant, file_name: slow.name }).first();
+    const row = await ctx.db('import_files').where({ tenant_id: tenant, file_name: slow.name }).first();
     expect([row.size, row.objects_total]).toEqual([slow.content.length, 1200]);
 
     await expectLedgerComplete(
-      db,
+      ctx.db,
       tenant,
       [...finished, slow].map((f) => f.name),
     );
-    expectSameState(await dbState(db, tenant), await reference);
+    expectSameState(await dbState(ctx.db, tenant), await reference);
   });
 });

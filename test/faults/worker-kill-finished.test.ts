@@ -12,71 +12,33 @@
  * The file workflow's history is kept as a golden history of the finished-ledger-counts shape
  * (UPDATE_GOLDEN_HISTORIES=1 writes test/replay/histories/finished-ledger-counts-file-finished-earlier.json).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { ImportFileResult } from '../../common/messages';
 import { isFinalStatus } from '../../common/statuses';
 import { ImportObjects } from '../../common/search-attributes';
-import type { AppConfig } from '../../config/config';
-import { openDatabase, type Db } from '../../db/db';
 import { countsOfRow } from '../../db/ledger/row';
-import { createTestDatabase, temporalClient, uniqueId } from '../support/harness';
-import {
-  batchResult,
-  faultConfig,
-  FtpProxy,
-  generateTransfer,
-  sharedFtpPort,
-  spawnWorker,
-  startBatch,
-  TcpProxy,
-  upload,
-  waitFor,
-  type WorkerProcess,
-} from '../support/faults';
+import { sharedFtpPort, upload } from '../support/ftp';
+import { generateTransfer } from '../support/generated-transfers';
+import { uniqueId, usePipeline } from '../support/harness';
+import { waitFor } from '../support/wait';
+import { batchResult, startBatch } from '../support/workflows';
 
 // Five objects with filler: ~100 KB, a small file (local steps), downloaded in about two seconds.
 const transfer = { name: 'klein.xml', content: generateTransfer({ firstId: 310_000, count: 5, padding: 20_000 }) };
 
 describe('worker SIGKILLed after a small file finished, before the server heard of it', () => {
   const tenant = uniqueId('killfin');
-  let dbh: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let client: Client;
-  let ftp: FtpProxy;
-  let temporal: TcpProxy;
-  const workers: WorkerProcess[] = [];
-
-  beforeAll(async () => {
-    dbh = await createTestDatabase();
-    ftp = await new FtpProxy(sharedFtpPort()).start();
-    ftp.bytesPerSecond = 50_000;
-    cfg = faultConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant }], ftpPort: ftp.port });
-    const [host, port] = cfg.temporal.address.split(':');
-    temporal = await new TcpProxy(host!, Number(port)).start();
-    db = await openDatabase(cfg, 2);
-    client = await temporalClient();
-  });
-
-  afterAll(async () => {
-    for (const w of workers) await w.kill();
-    await temporal?.stop();
-    await ftp?.stop();
-    await client?.connection.close();
-    await db?.destroy();
-    await dbh?.drop();
-  });
+  // Downloads are slowed by a throttling FTP proxy; the first worker reaches Temporal through a proxy that freezes.
+  const ctx = usePipeline({ tenants: [{ id: tenant }], ftpProxy: { bytesPerSecond: 50_000 }, temporalProxy: true, faults: true, identities: [], poolMax: 2 });
 
   it("the file's result, its search attribute and the batch summary carry the ledger's counts", async () => {
     expect(transfer.content.length).toBeLessThan(256 * 1024); // within localStepsMaxBytes: local steps
+    const { cfg, db, client, temporalProxy: temporal } = ctx;
     await upload(sharedFtpPort(), tenant, transfer.name, transfer.content);
-    const first = await spawnWorker({ ...cfg, temporal: { ...cfg.temporal, address: `127.0.0.1:${temporal.port}` } }, `${tenant}-w1`);
-    workers.push(first);
-    await first.ready;
+    const first = await ctx.spawnWorker(`${tenant}-w1`, { viaTemporalProxy: true });
     const batch = await startBatch(client, cfg, tenant);
 
     // begin has opened the ledger row; the download is under way (seconds): cut the worker off.
@@ -98,9 +60,7 @@ describe('worker SIGKILLed after a small file finished, before the server heard 
     const before = (await file.fetchHistory()).events ?? [];
     expect(before.some((e) => e.workflowTaskCompletedEventAttributes)).toBe(false);
 
-    const second = await spawnWorker(cfg, `${tenant}-w2`);
-    workers.push(second);
-    await second.ready;
+    await ctx.spawnWorker(`${tenant}-w2`);
     const summary = await batchResult(batch);
     const result = (await file.result()) as ImportFileResult;
 

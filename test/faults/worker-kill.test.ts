@@ -4,33 +4,16 @@
  * worker process takes over; the killed activity is retried after its heartbeat timeout. The final
  * database must equal that of an undisturbed import of the same transfer.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client, WorkflowHandle } from '@temporalio/client';
-import { openDatabase, type Db } from '../../db/db';
+import { describe, expect, it } from 'vitest';
+import type { WorkflowHandle } from '@temporalio/client';
 import { countsOfRow } from '../../db/ledger/row';
-import type { AppConfig } from '../../config/config';
-import { createTestDatabase, temporalClient, uniqueId } from '../support/harness';
-import {
-  activityAttempts,
-  batchResult,
-  dbState,
-  downloadingBytes,
-  expectLedgerComplete,
-  expectSameState,
-  faultConfig,
-  fileWorkflow,
-  FtpProxy,
-  generateTransfer,
-  referenceRun,
-  runningActivity,
-  type RunningActivity,
-  sharedFtpPort,
-  spawnWorker,
-  startBatch,
-  upload,
-  waitFor,
-  type WorkerProcess,
-} from '../support/faults';
+import { dbState, expectLedgerComplete, expectSameState } from '../support/db-state';
+import { downloadingBytes, sharedFtpPort, upload } from '../support/ftp';
+import { generateTransfer } from '../support/generated-transfers';
+import { uniqueId, usePipeline } from '../support/harness';
+import { referenceRun } from '../support/reference-run';
+import { waitFor } from '../support/wait';
+import { activityAttempts, batchResult, fileWorkflow, runningActivity, startBatch, type RunningActivity } from '../support/workflows';
 
 const N = 2000;
 // Chunks of 400 objects: each upsert step runs long enough to be caught in the middle.
@@ -61,42 +44,17 @@ async function attemptFate(h: WorkflowHandle, id: string, attempt: number): Prom
 
 describe('worker SIGKILLed during fetch, parse and upserts', () => {
   const tenant = uniqueId('kill');
-  let dbh: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let client: Client;
-  let proxy: FtpProxy;
-  const workers: WorkerProcess[] = [];
-
-  beforeAll(async () => {
-    dbh = await createTestDatabase();
-    // Downloads go through a throttling proxy so that "the middle of the download" lasts a while.
-    proxy = await new FtpProxy(sharedFtpPort()).start();
-    proxy.bytesPerSecond = 4_000_000;
-    cfg = faultConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant, options }], ftpPort: proxy.port });
-    db = await openDatabase(cfg, 2);
-    client = await temporalClient();
-  });
-
-  afterAll(async () => {
-    for (const w of workers) await w.kill();
-    await proxy?.stop();
-    await client?.connection.close();
-    await db?.destroy();
-    await dbh?.drop();
-  });
+  // Downloads go through a throttling proxy so that "the middle of the download" lasts a while;
+  // the workers are processes, started and killed by the test.
+  const ctx = usePipeline({ tenants: [{ id: tenant, options }], ftpProxy: { bytesPerSecond: 4_000_000 }, faults: true, identities: [], poolMax: 2 });
 
   it('ends with the same database as an undisturbed import', async () => {
     const reference = referenceRun([transfer], options);
     reference.catch(() => undefined);
 
+    const { cfg, db, client } = ctx;
     await upload(sharedFtpPort(), tenant, transfer.name, transfer.content);
-    const fresh = async () => {
-      const w = await spawnWorker(cfg, `${tenant}-w${workers.length + 1}`);
-      workers.push(w);
-      await w.ready;
-      return w;
-    };
+    const fresh = () => ctx.spawnWorker(`${tenant}-w${ctx.processes.length + 1}`);
     let worker = await fresh();
     const batch = await startBatch(client, cfg, tenant);
     const { handle: file, importId } = await fileWorkflow(client, db, tenant, transfer.name);

@@ -7,13 +7,11 @@
  * its one batch, and the next batch has nothing to do. One ZIP is big (regular activities), one
  * small (local steps).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { WorkflowHandle } from '@temporalio/client';
 import type { BatchSummary } from '../../common/messages';
-import type { AppConfig } from '../../config/config';
-import { openDatabase, type Db } from '../../db/db';
-import { activityAttempts } from '../support/faults';
-import { createTestDatabase, listRemote, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
+import { listRemote, uniqueId, uploadTo, usePipeline } from '../support/harness';
+import { activityAttempts } from '../support/workflows';
 import { MiB, zipLyingPicture } from './hostile-files';
 
 const files = [
@@ -35,45 +33,25 @@ async function storeAttachmentsAttempts(h: WorkflowHandle): Promise<{ attempt: n
 
 describe('a ZIP whose picture entry lies about its size', () => {
   const tenant = uniqueId('liar');
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let worker: RunningWorker;
-  let client: Client;
+  const ctx = usePipeline({ tenants: [{ id: tenant }], identities: ['liar-worker'] });
   let summary: BatchSummary;
 
   beforeAll(async () => {
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant }] });
-    db = await openDatabase(cfg, 4);
-    worker = await startWorker(cfg, 'liar-worker');
-    client = await temporalClient();
     for (const f of files) await uploadTo(tenant, f.name, f.bytes);
-    summary = await client.workflow.execute('importBatch', {
-      taskQueue: cfg.temporal.taskQueue,
-      workflowId: uniqueId(`import-batch/${tenant}`),
-      args: [{ tenant }],
-    });
+    summary = await ctx.batch(tenant);
   }, 600_000);
-
-  afterAll(async () => {
-    await worker?.stop();
-    await client?.connection.close();
-    await db?.destroy();
-    await dbHandle?.drop();
-  });
 
   it('each file is imported in its one batch, without the lying picture, with a warning naming object, file and entry', async () => {
     expect(files[0]!.bytes.length).toBeGreaterThan(256 * 1024); // regular activities
     expect(files[1]!.bytes.length).toBeLessThan(256 * 1024); // local steps
     expect([summary.files, summary.imported]).toEqual([2, 2]);
     for (const f of files) {
-      const row = await db('import_files').where({ tenant_id: tenant, file_name: f.name }).first();
+      const row = await ctx.db('import_files').where({ tenant_id: tenant, file_name: f.name }).first();
       expect([f.name, row.status, row.created, row.error_type]).toEqual([f.name, 'imported', 1, null]);
-      const estate = await db('estates').where({ tenant_id: tenant, source_id: f.id }).first();
-      const pictures = await db('estate_attachments').where({ estate_id: estate.id }).orderBy('position');
+      const estate = await ctx.db('estates').where({ tenant_id: tenant, source_id: f.id }).first();
+      const pictures = await ctx.db('estate_attachments').where({ estate_id: estate.id }).orderBy('position');
       expect(pictures.map((a) => [a.position, a.group, a.title, a.file_name])).toEqual([[0, 'BILD', 'Küche', 'bilder/kueche.png']]);
-      const [obj] = await db('import_objects').where({ import_id: row.id });
+      const [obj] = await ctx.db('import_objects').where({ import_id: row.id });
       expect(obj.outcome).toBe('created');
       expect(obj.messages).toEqual([
         `object ${f.id}: anhang 1 "Außen": file "bilder/aussen.jpg" is skipped: ZIP entry "export/bilder/aussen.jpg" is rejected: it inflates to more than the 10240 bytes its header declares`,
@@ -83,8 +61,8 @@ describe('a ZIP whose picture entry lies about its size', () => {
 
   it('the attachments step ran once per file: one attempt, no failure', async () => {
     for (const f of files) {
-      const row = await db('import_files').where({ tenant_id: tenant, file_name: f.name }).first();
-      const h = client.workflow.getHandle(row.workflow_id);
+      const row = await ctx.db('import_files').where({ tenant_id: tenant, file_name: f.name }).first();
+      const h = ctx.client.workflow.getHandle(row.workflow_id);
       expect(await storeAttachmentsAttempts(h), f.name).toEqual([{ attempt: 1, failure: null }]);
       const events = (await h.fetchHistory()).events ?? [];
       expect(events.filter((e) => e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes || e.timerStartedEventAttributes)).toEqual([]);
@@ -93,11 +71,7 @@ describe('a ZIP whose picture entry lies about its size', () => {
 
   it('the files left the inbox; the next batch imports nothing', async () => {
     expect(await listRemote(`/${tenant}`)).toEqual([]);
-    const next: BatchSummary = await client.workflow.execute('importBatch', {
-      taskQueue: cfg.temporal.taskQueue,
-      workflowId: uniqueId(`import-batch/${tenant}`),
-      args: [{ tenant }],
-    });
+    const next = await ctx.batch(tenant);
     expect([next.files, next.imported, next.failed]).toEqual([0, 0, 0]);
   });
 });

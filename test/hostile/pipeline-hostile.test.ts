@@ -9,22 +9,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
 import type { BatchSummary } from '../../common/messages';
-import type { AppConfig } from '../../config/config';
-import { openDatabase, type Db } from '../../db/db';
 import { MAX_KEY_BYTES } from '../../openimmo/mapping';
-import {
-  createTestDatabase,
-  listRemote,
-  readRemote,
-  startWorker,
-  temporalClient,
-  testConfig,
-  uniqueId,
-  uploadTo,
-  type RunningWorker,
-} from '../support/harness';
+import { listRemote, readRemote, uniqueId, uploadTo, usePipeline } from '../support/harness';
 import { goodXml, goodZip, hostileFiles, type HostileFile } from './hostile-files';
 import { outsideTargets, startBait, type BaitServer } from './support';
 
@@ -36,12 +23,8 @@ function walk(dir: string): string[] {
 describe('hostile and broken input: one batch on the real pipeline', () => {
   const tenant = uniqueId('hostile');
   const outside = outsideTargets();
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let worker: RunningWorker;
+  const ctx = usePipeline({ tenants: [{ id: tenant }], identities: ['hostile-worker'] });
   let workerEnded = false;
-  let client: Client;
   let bait: BaitServer;
   let files: HostileFile[];
   let summary: BatchSummary;
@@ -50,31 +33,18 @@ describe('hostile and broken input: one batch on the real pipeline', () => {
   beforeAll(async () => {
     bait = await startBait();
     files = await hostileFiles(bait, outside);
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant }] });
-    db = await openDatabase(cfg, 4);
-    worker = await startWorker(cfg, 'hostile-worker');
-    void worker.done.finally(() => (workerEnded = true));
-    client = await temporalClient();
+    void ctx.workers[0]!.done.finally(() => (workerEnded = true));
 
     await uploadTo(tenant, 'good-1.xml', goodXml('7001'));
     for (const f of files) await uploadTo(tenant, f.name, f.bytes);
     await uploadTo(tenant, 'good-2.zip', await goodZip('7002'));
     const t0 = performance.now();
-    summary = await client.workflow.execute('importBatch', {
-      taskQueue: cfg.temporal.taskQueue,
-      workflowId: uniqueId(`import-batch/${tenant}`),
-      args: [{ tenant }],
-    });
+    summary = await ctx.batch(tenant);
     batchSeconds = (performance.now() - t0) / 1000;
     console.log(`hostile batch: ${summary.files} files in ${batchSeconds.toFixed(1)} s`);
   });
 
   afterAll(async () => {
-    await worker?.stop();
-    await client?.connection.close();
-    await db?.destroy();
-    await dbHandle?.drop();
     await bait?.close();
   });
 
@@ -92,7 +62,7 @@ describe('hostile and broken input: one batch on the real pipeline', () => {
     const failedDir = await listRemote(`/${tenant}/failed`);
     for (const f of files) {
       if (f.expect.status !== 'failed') continue;
-      const row = await db('import_files').where({ tenant_id: tenant, file_name: f.name }).first();
+      const row = await ctx.db('import_files').where({ tenant_id: tenant, file_name: f.name }).first();
       expect({ file: f.name, status: row.status, type: row.error_type }).toEqual({ file: f.name, status: 'failed', type: f.expect.errorType });
       expect(row.error_message.startsWith(`${f.name}: `), `${f.name}: ${row.error_message}`).toBe(true);
       expect(row.error_message, f.name).toMatch(f.expect.message);
@@ -116,8 +86,8 @@ describe('hostile and broken input: one batch on the real pipeline', () => {
 
   it('the failed file workflows are failed workflows whose failure type is the error type', async () => {
     for (const name of ['xxe-file-and-http.xml', 'zip-bomb-overlap.zip', 'bad-utf16.xml', 'overlong-provider.xml']) {
-      const row = await db('import_files').where({ tenant_id: tenant, file_name: name }).first();
-      const h = client.workflow.getHandle(row.workflow_id);
+      const row = await ctx.db('import_files').where({ tenant_id: tenant, file_name: name }).first();
+      const h = ctx.client.workflow.getHandle(row.workflow_id);
       const err = await h.result().then(
         () => null,
         (e: unknown) => e as { cause?: { type?: string } },
@@ -128,17 +98,17 @@ describe('hostile and broken input: one batch on the real pipeline', () => {
   });
 
   it('the good files imported (an XML and a ZIP with its picture)', async () => {
-    const rows = await db('import_files').where({ tenant_id: tenant }).whereIn('file_name', ['good-1.xml', 'good-2.zip']).orderBy('file_name');
+    const rows = await ctx.db('import_files').where({ tenant_id: tenant }).whereIn('file_name', ['good-1.xml', 'good-2.zip']).orderBy('file_name');
     expect(rows.map((r) => [r.file_name, r.status, r.created])).toEqual([
       ['good-1.xml', 'imported', 1],
       ['good-2.zip', 'imported', 1],
     ]);
-    const estates = await db('estates').where({ tenant_id: tenant }).whereIn('source_id', ['7001', '7002']).orderBy('source_id');
+    const estates = await ctx.db('estates').where({ tenant_id: tenant }).whereIn('source_id', ['7001', '7002']).orderBy('source_id');
     expect(estates.map((e) => [e.source_id, e.status, e.external_number])).toEqual([
       ['7001', 'inaktiv', 'IMVO-ID-7001'],
       ['7002', 'inaktiv', 'IMVO-ID-7002'],
     ]);
-    const att = await db('estate_attachments').where({ estate_id: estates[1].id });
+    const att = await ctx.db('estate_attachments').where({ estate_id: estates[1].id });
     expect(att.map((a) => [a.group, a.title])).toEqual([['TITELBILD', 'Außen']]);
     const processed = await listRemote(`/${tenant}/processed`);
     expect(processed).toEqual(expect.arrayContaining([`${rows[0].id}-good-1.xml`, `${rows[1].id}-good-2.zip`]));
@@ -149,10 +119,10 @@ describe('hostile and broken input: one batch on the real pipeline', () => {
       ['no-id.xml', '7701', /no IMV object id/],
       ['overlong-id.xml', '7703', new RegExp(`objektnr_extern is 5000 characters long, more than the limit of ${MAX_KEY_BYTES} bytes`)],
     ] as const) {
-      const row = await db('import_files').where({ tenant_id: tenant, file_name: name }).first();
+      const row = await ctx.db('import_files').where({ tenant_id: tenant, file_name: name }).first();
       expect([row.status, row.created, row.rejected], name).toEqual(['partial', 1, 1]);
-      expect(await db('estates').where({ tenant_id: tenant, source_id: good }).first(), name).toBeTruthy();
-      const objs = await db('import_objects').where({ import_id: row.id }).orderBy('position');
+      expect(await ctx.db('estates').where({ tenant_id: tenant, source_id: good }).first(), name).toBeTruthy();
+      const objs = await ctx.db('import_objects').where({ import_id: row.id }).orderBy('position');
       expect(objs.map((o) => o.outcome)).toEqual(['created', 'rejected']);
       expect(objs[1].messages.join(' ')).toMatch(why);
       const processed = await listRemote(`/${tenant}/processed`);
@@ -160,19 +130,19 @@ describe('hostile and broken input: one batch on the real pipeline', () => {
       expect(readRemote(tenant, `processed/${row.id}-${name}.report.txt`)).toMatch(/object #1 \(id none\) rejected: /);
     }
     // The 5,000-character value reached no column and no message.
-    expect(await db('estates').where({ tenant_id: tenant }).whereRaw('length(source_id) > ?', [MAX_KEY_BYTES]).count('* as n').first()).toEqual({ n: 0 });
-    expect(await db('import_objects').whereRaw('length(messages::text) > 2000').count('* as n').first()).toEqual({ n: 0 });
+    expect(await ctx.db('estates').where({ tenant_id: tenant }).whereRaw('length(source_id) > ?', [MAX_KEY_BYTES]).count('* as n').first()).toEqual({ n: 0 });
+    expect(await ctx.db('import_objects').whereRaw('length(messages::text) > 2000').count('* as n').first()).toEqual({ n: 0 });
   });
 
   it('over-long values in one object: imported with warnings (owner dropped, out-of-range numbers null), a 300 KB description kept', async () => {
-    const row = await db('import_files').where({ tenant_id: tenant, file_name: 'overlong-values.xml' }).first();
+    const row = await ctx.db('import_files').where({ tenant_id: tenant, file_name: 'overlong-values.xml' }).first();
     expect([row.status, row.created]).toEqual(['imported', 1]);
-    const e = await db('estates').where({ tenant_id: tenant, source_id: '7704' }).first();
+    const e = await ctx.db('estates').where({ tenant_id: tenant, source_id: '7704' }).first();
     expect(e.purchase_price).toBeNull();
     expect(e.year_built).toBeNull();
     expect(e.fields.description).toHaveLength('Sehr lange Beschreibung. '.repeat(12_000).trim().length);
-    expect(await db('estate_contacts').where({ estate_id: e.id }).count('* as n').first()).toEqual({ n: 0 });
-    const [obj] = await db('import_objects').where({ import_id: row.id });
+    expect(await ctx.db('estate_contacts').where({ estate_id: e.id }).count('* as n').first()).toEqual({ n: 0 });
+    const [obj] = await ctx.db('import_objects').where({ import_id: row.id });
     expect(obj.outcome).toBe('created');
     expect(obj.messages).toEqual([
       'preise/kaufpreis: out of range "12345678901234.00"',
@@ -182,7 +152,7 @@ describe('hostile and broken input: one batch on the real pipeline', () => {
   });
 
   it('XInclude and a stylesheet PI are kept as written and never followed', async () => {
-    const e = await db('estates').where({ tenant_id: tenant, source_id: '7403' }).first();
+    const e = await ctx.db('estates').where({ tenant_id: tenant, source_id: '7403' }).first();
     expect(e.fields.description).toContain(`<xi:include xmlns:xi="http://www.w3.org/2001/XInclude" href="file://${bait.file}" parse="text"/>`);
   });
 
@@ -190,13 +160,14 @@ describe('hostile and broken input: one batch on the real pipeline', () => {
     expect(bait.requests).toEqual([]);
     expect(bait.connections).toBe(0);
     for (const table of ['import_files', 'import_objects', 'staged_objects', 'estates', 'addresses', 'estate_contacts', 'estate_attachments']) {
-      const hits = await db(table)
+      const hits = await ctx
+        .db(table)
         .whereRaw(`${table}::text like ?`, [`%${bait.marker}%`])
         .count('* as n')
         .first();
       expect({ table, hits: Number(hits!.n) }).toEqual({ table, hits: 0 });
     }
-    for (const f of [...walk(path.join(inject('ftpRoot'), tenant)), ...walk(cfg.fileStore.dir)]) {
+    for (const f of [...walk(path.join(inject('ftpRoot'), tenant)), ...walk(ctx.cfg.fileStore.dir)]) {
       expect(fs.readFileSync(f).includes(bait.marker), f).toBe(false);
     }
   });
@@ -209,13 +180,9 @@ describe('hostile and broken input: one batch on the real pipeline', () => {
   it('the worker is still up and polling: a second batch imports', async () => {
     expect(workerEnded).toBe(false);
     await uploadTo(tenant, 'good-3.xml', goodXml('7003'));
-    const second: BatchSummary = await client.workflow.execute('importBatch', {
-      taskQueue: cfg.temporal.taskQueue,
-      workflowId: uniqueId(`import-batch/${tenant}`),
-      args: [{ tenant }],
-    });
+    const second = await ctx.batch(tenant);
     expect([second.files, second.imported]).toEqual([1, 1]);
-    expect(await db('estates').where({ tenant_id: tenant, source_id: '7003' }).first()).toBeTruthy();
+    expect(await ctx.db('estates').where({ tenant_id: tenant, source_id: '7003' }).first()).toBeTruthy();
     expect(workerEnded).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_TEXT_DAMAGE_WARNINGS, collectUserFields, mapContact, mapHeader, mapImmobilie, mapProvider } from '../../openimmo/mapping';
 import type { TransferObject, XmlElement } from '../../openimmo/types';
 import { immobilie, readObjects, transfer } from './helpers';
@@ -8,11 +8,16 @@ import { immobilie, readObjects, transfer } from './helpers';
 const FIXTURE = resolve(__dirname, '../fixtures/openimmo/full-object.xml');
 
 describe('full-object.xml: every group', () => {
+  let objects: TransferObject[];
   let o: TransferObject;
 
-  it('parses', async () => {
-    [o] = (await readObjects(readFileSync(FIXTURE))) as [TransferObject];
-    expect(o).toBeDefined();
+  beforeAll(async () => {
+    objects = (await readObjects(readFileSync(FIXTURE))) as TransferObject[];
+    o = objects[0]!;
+  });
+
+  it('parses: the one object of the file', () => {
+    expect(objects).toHaveLength(1);
   });
 
   it('identity, action, user, stand_vom', () => {

@@ -9,15 +9,13 @@
  * - the worker process reports stuck imports in its log and as imv_import_stuck_imports{tenant}, on a
  *   metrics endpoint that listens on 127.0.0.1 by default.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import type { AppConfig } from '../../config/config';
 import { openDatabase, type Db } from '../../db/db';
 import { freePort } from '../../common/net';
-import { createTestDatabase, temporalClient, testConfig, uniqueId } from '../support/harness';
+import { createTestDatabase, testConfig, uniqueId, usePipeline } from '../support/harness';
 import { cliEnv, runCli, writeCliConfig } from '../support/cli';
 import { parsePrometheus, valueOf } from './support';
 import { MAX_MESSAGE_CHARS, shortErrorMessage } from '../../common/error-messages';
@@ -29,7 +27,7 @@ const ids = (rows: { id: number }[]) => rows.map((r) => r.id);
 describe('estates on more estates than PostgreSQL has bind parameters', () => {
   const tenant = uniqueId('paging');
   const N = 70_000;
-  let dbHandle: { url: string; drop(): Promise<void> };
+  const ctx = usePipeline({ tenants: [{ id: tenant }], identities: [], poolMax: 2 });
   let db: Db;
   let env: NodeJS.ProcessEnv;
   let allIds: number[];
@@ -37,9 +35,7 @@ describe('estates on more estates than PostgreSQL has bind parameters', () => {
 
   beforeAll(async () => {
     expect(fs.existsSync(path.resolve(__dirname, '../../dist/cli/main.js')), 'run `npm run build` first (npm test does)').toBe(true);
-    dbHandle = await createTestDatabase();
-    const cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant }] });
-    db = await openDatabase(cfg, 2);
+    db = ctx.db;
     // One statement each, no per-row round trips: 70,000 estates (every 10th aktiv), one owner linked
     // to all of them, an attachment on every 7th.
     await db.raw(
@@ -61,12 +57,7 @@ describe('estates on more estates than PostgreSQL has bind parameters', () => {
     allIds = (await db('estates').where({ tenant_id: tenant }).orderBy('id').pluck('id')) as number[];
     withAttachment = new Set(allIds.filter((id) => id % 7 === 0));
     expect(allIds.length).toBe(N);
-    env = cliEnv(writeCliConfig(cfg));
-  });
-
-  afterAll(async () => {
-    await db?.destroy();
-    await dbHandle?.drop();
+    env = cliEnv(writeCliConfig(ctx.cfg));
   });
 
   it('--json gives the first page (1,000 by default) and names the cursor of the next one', async () => {
@@ -216,19 +207,14 @@ describe('short error messages', () => {
 describe('stuck imports', () => {
   const a = uniqueId('ops-a');
   const b = uniqueId('ops-b');
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let db: Db;
-  let cfg: AppConfig;
+  // The CLI under test runs as processes; no worker.
+  const ctx = usePipeline({ tenants: [{ id: a }, { id: b }], identities: [], poolMax: 2 });
   let configFile: string;
-  let client: Client;
   const row = { stuckA: 0, freshA: 0, doneA: 0, stuckB: 0, runningB: 0 };
 
   beforeAll(async () => {
     expect(fs.existsSync(path.resolve(__dirname, '../../dist/cli/main.js')), 'run `npm run build` first (npm test does)').toBe(true);
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: a }, { id: b }] });
-    db = await openDatabase(cfg, 2);
-    client = await temporalClient();
+    const { db } = ctx;
     const ledger = async (tenant: string, file: string, status: string, startedAgo: string) => {
       const [r] = await db('import_files')
         .insert({
@@ -250,13 +236,7 @@ describe('stuck imports', () => {
     row.freshA = await ledger(a, 'fresh-a.xml', 'importing', '10 minutes');
     row.stuckB = await ledger(b, 'hangs-b.zip', 'importing', '1 day');
     row.runningB = await ledger(b, 'still-running-b.xml', 'importing', '4 hours');
-    configFile = writeCliConfig(cfg);
-  });
-
-  afterAll(async () => {
-    await client?.connection.close();
-    await db?.destroy();
-    await dbHandle?.drop();
+    configFile = writeCliConfig(ctx.cfg);
   });
 
   it('imports warns about imports stuck in status importing (ids, files, how long, the replay command)', async () => {
@@ -295,7 +275,7 @@ describe('stuck imports', () => {
     const narrow = JSON.parse((await runCli(env, ['imports', '--status', 'stuck', '--json'])).stdout);
     expect(ids(narrow)).toEqual([row.stuckB]);
     // The config file's worker.stuckAfter, below the environment and the flag.
-    const configured = writeCliConfig(cfg, 'imv-cli-stuck-', { worker: { shutdownGraceSeconds: 5, stuckAfter: '5h' } });
+    const configured = writeCliConfig(ctx.cfg, 'imv-cli-stuck-', { worker: { shutdownGraceSeconds: 5, stuckAfter: '5h' } });
     expect(ids(JSON.parse((await runCli(cliEnv(configured), ['imports', '--status', 'stuck', '--json'])).stdout))).toEqual([row.stuckB]);
     const envWins = JSON.parse((await runCli(cliEnv(configured, { IMV_STUCK_AFTER: '5m' }), ['imports', '--status', 'stuck', '--json'])).stdout);
     expect(ids(envWins)).toContain(row.freshA);
@@ -318,8 +298,8 @@ describe('stuck imports', () => {
     expect(fresh.stderr).toMatch(/import \d+ is still running .*counts as stuck after 2h in status importing/);
 
     // A workflow with the stuck row's id that still runs (its task queue has no worker).
-    const wfId = (await db('import_files').where({ id: row.runningB }).first('workflow_id')).workflow_id as string;
-    const running = await client.workflow.start('importFile', { taskQueue: uniqueId('no-worker'), workflowId: wfId, args: [{ tenant: b }] });
+    const wfId = (await ctx.db('import_files').where({ id: row.runningB }).first('workflow_id')).workflow_id as string;
+    const running = await ctx.client.workflow.start('importFile', { taskQueue: uniqueId('no-worker'), workflowId: wfId, args: [{ tenant: b }] });
     try {
       const refused = await runCli(env, ['replay', String(row.runningB), '--no-wait']);
       expect(refused.code).toBe(1);
@@ -337,7 +317,7 @@ describe('stuck imports', () => {
     expect(ok.code, ok.stderr).toBe(0);
     const m = /replaying import \d+ as (\S+)/.exec(ok.stdout);
     expect(m).not.toBeNull();
-    await client.workflow.getHandle(m![1]).terminate('test done');
+    await ctx.client.workflow.getHandle(m![1]).terminate('test done');
   });
 
   it('the worker process logs the stuck imports and exports imv_import_stuck_imports{tenant}; /metrics listens on 127.0.0.1', async () => {

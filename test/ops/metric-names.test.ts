@@ -8,47 +8,38 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import type { AppConfig } from '../../config/config';
 import { ensureSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
 import { startStuckImportsWatch, startTelemetry } from '../../workers/main';
-import { createTestDatabase, fixturesDir, quietLog, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
+import { fixturesDir, quietLog, uniqueId, uploadTo, usePipeline, type RunningWorker } from '../support/harness';
 import { parsePrometheus, valueOf } from './support';
 import { dashboardExpressions, metricNamesOf, readRules, recordedNames } from './promql-names';
 
 describe('metrics used by the alert rules and the dashboard', () => {
   const tenant = uniqueId('names');
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
+  // The worker starts once the telemetry (the runtime with its exporter) is installed.
+  const ctx = usePipeline({ tenants: [{ id: tenant, options: { schedule: { intervalMinutes: 20 } } }], identities: [] });
   let telemetry: Awaited<ReturnType<typeof startTelemetry>>;
   let worker: RunningWorker;
-  let client: Client;
 
   beforeAll(async () => {
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant, options: { schedule: { intervalMinutes: 20 } } }] });
     delete process.env.METRICS_HOST;
-    telemetry = await startTelemetry(cfg, { port: 0, log: quietLog, sdkLogLevel: 'ERROR' });
-    worker = await startWorker(cfg, 'worker-metric-names');
-    client = await temporalClient();
-    await ensureSchedule(client, cfg, cfg.tenants[0]);
+    telemetry = await startTelemetry(ctx.cfg, { port: 0, log: quietLog, sdkLogLevel: 'ERROR' });
+    worker = await ctx.startWorker('worker-metric-names');
+    await ensureSchedule(ctx.client, ctx.cfg, ctx.cfg.tenants[0]);
   });
 
   afterAll(async () => {
-    await worker?.stop();
     await telemetry?.close();
-    await client?.connection.close();
-    await dbHandle?.drop();
   });
 
   it('exist on the /metrics of a worker that imported a batch', async () => {
     await uploadTo(tenant, 'full-object.xml', fs.readFileSync(path.join(fixturesDir, 'openimmo', 'full-object.xml')));
     await uploadTo(tenant, 'broken.xml', '<?xml version="1.0"?><openimmo><anbieter><immobilie><geo>');
     const startedAt = Date.now() / 1000;
-    const summary = await triggerBatch(client, tenant).then((r) => r.result());
+    const summary = await triggerBatch(ctx.client, tenant).then((r) => r.result());
     expect(summary).toMatchObject({ files: 2, failed: 1 });
-    const watch = startStuckImportsWatch(cfg, worker.handle.db, { log: quietLog, env: {} });
+    const watch = startStuckImportsWatch(ctx.cfg, worker.handle.db, { log: quietLog, env: {} });
     try {
       await watch.check();
     } finally {

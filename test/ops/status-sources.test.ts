@@ -12,14 +12,13 @@
  * the client's 10 s connect timeout, the silent database the 20 s connect timeout); the measured
  * times are checked against it too.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import type { AppConfig } from '../../config/config';
 import { freePort } from '../../common/net';
 import { cliEnv, runCli, writeCliConfig, type CliRun } from '../support/cli';
-import { createTestDatabase, testConfig, uniqueId, uploadTo } from '../support/harness';
+import { uniqueId, uploadTo, usePipeline } from '../support/harness';
 
 const HANG_SAFETY_NET_MS = 60_000;
 const demo = path.resolve(__dirname, '../../demo/transfers');
@@ -34,26 +33,20 @@ async function timedRun(env: NodeJS.ProcessEnv, args: string[]): Promise<CliRun 
 describe('imv-import status when a source fails', () => {
   const good = uniqueId('good');
   const locked = uniqueId('locked');
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
+  // The CLI under test runs as processes; no worker.
+  const ctx = usePipeline({ tenants: [{ id: good }, { id: locked }], identities: [], poolMax: 2 });
 
   beforeAll(async () => {
     expect(fs.existsSync(path.resolve(__dirname, '../../dist/cli/main.js')), 'run `npm run build` first (npm test does)').toBe(true);
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: good }, { id: locked }] });
     // "locked" logs in with a password of its own, which the test sets wrong.
-    cfg.tenants.find((t) => t.id === locked)!.ftp.passwordEnv = 'IMV_TEST_WRONG_FTP_PASSWORD';
+    ctx.cfg.tenants.find((t) => t.id === locked)!.ftp.passwordEnv = 'IMV_TEST_WRONG_FTP_PASSWORD';
     await uploadTo(good, 'waiting-1.xml', fs.readFileSync(path.join(demo, 'demo-2001-etagenwohnung.xml')));
-  });
-
-  afterAll(async () => {
-    await dbHandle?.drop();
   });
 
   it(
     'a wrong FTP password: says the login was refused, shows the rest, and exits',
     async () => {
-      const env = cliEnv(writeCliConfig(cfg, 'imv-status-ftp-', {}), { IMV_TEST_WRONG_FTP_PASSWORD: 'not-the-password' });
+      const env = cliEnv(writeCliConfig(ctx.cfg, 'imv-status-ftp-', {}), { IMV_TEST_WRONG_FTP_PASSWORD: 'not-the-password' });
       const r = await timedRun(env, ['status']);
       expect(r.seconds).toBeLessThan(HANG_SAFETY_NET_MS / 1000);
       expect(r.code, r.stderr).toBe(0);
@@ -73,12 +66,12 @@ describe('imv-import status when a source fails', () => {
     'Temporal not reachable: its parts say so, the inbox and the ledger still show, exit 1',
     async () => {
       const nowhere = `127.0.0.1:${await freePort()}`;
-      const env = cliEnv(writeCliConfig({ ...cfg, temporal: { ...cfg.temporal, address: nowhere } }, 'imv-status-temporal-', {}));
+      const env = cliEnv(writeCliConfig({ ...ctx.cfg, temporal: { ...ctx.cfg.temporal, address: nowhere } }, 'imv-status-temporal-', {}));
       const r = await timedRun(env, ['status', '--tenant', good]);
       expect(r.seconds).toBeLessThan(HANG_SAFETY_NET_MS / 1000);
       expect(r.code).toBe(1);
       const text = r.stdout;
-      expect(text).toMatch(new RegExp(`workers\\s+cannot describe task queue ${cfg.temporal.taskQueue}: cannot connect to Temporal at ${nowhere}`));
+      expect(text).toMatch(new RegExp(`workers\\s+cannot describe task queue ${ctx.cfg.temporal.taskQueue}: cannot connect to Temporal at ${nowhere}`));
       expect(text).toContain(`tenant ${good}`);
       expect(text).toMatch(new RegExp(`schedule\\s+cannot connect to Temporal at ${nowhere}`));
       expect(text).toMatch(new RegExp(`last batch\\s+cannot connect to Temporal at ${nowhere}`));
@@ -94,9 +87,9 @@ describe('imv-import status when a source fails', () => {
     'the database not reachable: the ledger parts say so, the Temporal parts still show, exit 1 (--json)',
     async () => {
       const closed = await freePort();
-      const url = new URL(dbHandle.url);
+      const url = new URL(ctx.cfg.databaseUrl);
       url.port = String(closed);
-      const env = cliEnv(writeCliConfig({ ...cfg, databaseUrl: url.toString() }, 'imv-status-db-', {}));
+      const env = cliEnv(writeCliConfig({ ...ctx.cfg, databaseUrl: url.toString() }, 'imv-status-db-', {}));
       const r = await timedRun(env, ['status', '--json', '--tenant', good]);
       expect(r.seconds).toBeLessThan(HANG_SAFETY_NET_MS / 1000);
       expect(r.code).toBe(1);
@@ -116,9 +109,9 @@ describe('imv-import status when a source fails', () => {
       const silent = net.createServer((c) => void held.push(c));
       await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
       try {
-        const url = new URL(dbHandle.url);
+        const url = new URL(ctx.cfg.databaseUrl);
         url.port = String((silent.address() as net.AddressInfo).port);
-        const env = cliEnv(writeCliConfig({ ...cfg, databaseUrl: url.toString() }, 'imv-status-silent-db-', {}));
+        const env = cliEnv(writeCliConfig({ ...ctx.cfg, databaseUrl: url.toString() }, 'imv-status-silent-db-', {}));
         const r = await timedRun(env, ['status', '--tenant', good]);
         expect(r.seconds).toBeLessThan(HANG_SAFETY_NET_MS / 1000);
         expect(r.code).toBe(1);

@@ -10,18 +10,15 @@
  * estates imported today and the worker polling the task queue; a part that cannot be read says why
  * and the rest still shows. No owner names from the transfers appear.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
-import type { AppConfig } from '../../config/config';
-import type { Db } from '../../db/db';
 import { freePort } from '../../common/net';
 import { ensureSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
 import { formatStatus, type StatusReport, type TenantStatus } from '../../ops/status';
 import { cliEnv, runCli, writeCliConfig } from '../support/cli';
-import { createTestDatabase, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
+import { uniqueId, uploadTo, usePipeline } from '../support/harness';
 
 const demo = path.resolve(__dirname, '../../demo/transfers');
 /** Owner names in the demo transfers: never on the status screen. */
@@ -31,29 +28,20 @@ describe('imv-import status', () => {
   const busy = uniqueId('busy');
   const quiet = uniqueId('quiet');
   const offline = uniqueId('offline');
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let db: Db;
-  let cfg: AppConfig;
+  // The worker starts once the offline tenant's FTP address points where nothing listens.
+  const ctx = usePipeline({ tenants: [{ id: busy }, { id: quiet, options: { schedule: { paused: true } } }, { id: offline }], identities: [] });
   let env: NodeJS.ProcessEnv;
-  let worker: RunningWorker;
-  let client: Client;
   let ids: { partial: number; failed: number };
 
   beforeAll(async () => {
     expect(fs.existsSync(path.resolve(__dirname, '../../dist/cli/main.js')), 'run `npm run build` first (npm test does)').toBe(true);
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({
-      databaseUrl: dbHandle.url,
-      tenants: [{ id: busy }, { id: quiet, options: { schedule: { paused: true } } }, { id: offline }],
-    });
+    const { cfg, db, client } = ctx;
     const closed = await freePort();
     const off = cfg.tenants.find((t) => t.id === offline)!;
     off.ftp.url = off.ftp.url.replace(/:\d+\//, `:${closed}/`);
     env = cliEnv(writeCliConfig(cfg, 'imv-status-', {}));
 
-    worker = await startWorker(cfg, 'worker-status');
-    db = worker.handle.db;
-    client = await temporalClient();
+    await ctx.startWorker('worker-status');
     await ensureSchedule(client, cfg, cfg.tenants[0]);
     await ensureSchedule(client, cfg, cfg.tenants[1]);
     for (const f of fs.readdirSync(demo)) await uploadTo(busy, f, fs.readFileSync(path.join(demo, f)));
@@ -62,12 +50,6 @@ describe('imv-import status', () => {
     await uploadTo(busy, 'arrived-later.xml', fs.readFileSync(path.join(demo, 'demo-2001-etagenwohnung.xml')));
     const row = async (status: string) => (await db('import_files').where({ tenant_id: busy, status }).first('id')).id as number;
     ids = { partial: await row('partial'), failed: await row('failed') };
-  });
-
-  afterAll(async () => {
-    await worker?.stop();
-    await client?.connection.close();
-    await dbHandle?.drop();
   });
 
   const tenantOf = (r: StatusReport, id: string) => r.tenants.find((t) => t.tenant === id)!;
@@ -81,7 +63,7 @@ describe('imv-import status', () => {
     const r = await runCli(env, ['status', '--json']);
     expect(r.code, r.stderr).toBe(0);
     const report = JSON.parse(r.stdout) as StatusReport;
-    expect(report.taskQueue).toBe(cfg.temporal.taskQueue);
+    expect(report.taskQueue).toBe(ctx.cfg.temporal.taskQueue);
     expect(report.tenants.map((t) => t.tenant)).toEqual([busy, quiet, offline]);
     expect(report.workers).toMatchObject({ activityPollers: [expect.objectContaining({ identity: 'worker-status' })] });
     expect(report.workers).toMatchObject({ workflowPollers: expect.arrayContaining([expect.objectContaining({ identity: 'worker-status' })]) });
@@ -150,7 +132,8 @@ describe('imv-import status', () => {
   });
 
   it('a failed import that a replay imported is no longer listed', async () => {
-    const [replay] = await db('import_files')
+    const [replay] = await ctx
+      .db('import_files')
       .insert({
         tenant_id: busy,
         remote_path: `/${busy}/x.xml`,
@@ -160,7 +143,7 @@ describe('imv-import status', () => {
         status: 'imported',
         workflow_id: uniqueId(`import-replay/${busy}/x`),
         replay_of: ids.partial,
-        finished_at: db.fn.now(),
+        finished_at: ctx.db.fn.now(),
       })
       .returning('id');
     expect(replay.id).toBeGreaterThan(ids.partial);

@@ -10,8 +10,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { cliEnv, writeCliConfig } from '../support/cli';
-import { createTestDatabase, testConfig, uniqueId } from '../support/harness';
-import { generateTransfer } from '../support/faults';
+import { uniqueId, usePipeline, useDatabase } from '../support/harness';
+import { generateTransfer } from '../support/generated-transfers';
 import { openTerminal, type Terminal } from '../support/tmux';
 
 const root = path.resolve(__dirname, '../..');
@@ -31,18 +31,17 @@ function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | n
 
 describe('the CLI on a terminal', () => {
   const tenant = uniqueId('tty');
+  // The worker is a process of the built CLI.
+  const ctx = usePipeline({ tenants: [{ id: tenant, options: { minFileAgeSeconds: 30 } }], identities: [], poolMax: 2 });
   let env: NodeJS.ProcessEnv;
-  let dbHandle: { url: string; drop(): Promise<void> };
   let worker: ChildProcess;
   let tmp: string;
   const terminals: Terminal[] = [];
 
   beforeAll(async () => {
     expect(fs.existsSync(path.join(root, 'dist/cli/main.js')), 'run `npm run build` first (npm test does)').toBe(true);
-    dbHandle = await createTestDatabase();
-    const cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant, options: { minFileAgeSeconds: 30 } }] });
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-tty-cli-'));
-    env = cliEnv(writeCliConfig(cfg, 'imv-tty-config-'), { LOG_LEVEL: 'info' });
+    env = cliEnv(writeCliConfig(ctx.cfg, 'imv-tty-config-'), { LOG_LEVEL: 'info' });
     worker = spawn(process.execPath, [bin, 'worker'], { env, stdio: 'ignore' });
     const ensured = await run(['schedule', 'ensure'], env);
     expect(ensured.code, ensured.stderr).toBe(0);
@@ -55,7 +54,6 @@ describe('the CLI on a terminal', () => {
       worker.kill('SIGKILL');
       await exited;
     }
-    await dbHandle?.drop();
   });
 
   const transfers = (first: number, n: number) =>
@@ -115,19 +113,15 @@ describe('the CLI on a terminal', () => {
 });
 
 describe('imv-import dev on a terminal', () => {
-  let dbHandle: { url: string; drop(): Promise<void> };
+  const database = useDatabase({ prefix: 'imv_dev_tty', migrated: false });
   let t: Terminal | undefined;
-  beforeAll(async () => {
-    dbHandle = await createTestDatabase('imv_dev_tty');
-  });
-  afterAll(async () => {
+  afterAll(() => {
     t?.close();
-    await dbHandle?.drop();
   });
 
   it('shows the links, a live status, the ledger and the summary, warnings as short lines, and keeps the JSON logs in files', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-dev-tty-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: dbHandle.url, LOG_LEVEL: 'info' };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'info' };
     delete env.TEMPORAL_ADDRESS;
     delete env.LOG_FORMAT;
     t = openTerminal([process.execPath, bin, 'dev', '--data-dir', dataDir, '--exit-after-import'], { env, cwd: root });

@@ -11,11 +11,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import type { Client } from '@temporalio/client';
-import type { AppConfig } from '../../config/config';
-import { ensureSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
-import { createTestDatabase, fixturesDir, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
+import { fixturesDir, uniqueId, uploadTo, usePipeline } from '../support/harness';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const BROKEN = '<?xml version="1.0"?><openimmo><anbieter><immobilie><geo>';
@@ -29,19 +26,11 @@ const SCREENSHOTS = {
 describe.runIf(fs.existsSync(CHROMIUM))('Temporal Web UI: find and open a failed file', () => {
   const tenant = uniqueId('ui');
   const ui = inject('temporalUiUrl');
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let worker: RunningWorker;
-  let client: Client;
+  const ctx = usePipeline({ tenants: [{ id: tenant }], identities: ['worker-ui'], schedules: true });
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant }] });
-    worker = await startWorker(cfg, 'worker-ui');
-    client = await temporalClient();
-    await ensureSchedule(client, cfg, cfg.tenants[0]);
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -60,9 +49,6 @@ describe.runIf(fs.existsSync(CHROMIUM))('Temporal Web UI: find and open a failed
 
   afterAll(async () => {
     await browser?.close();
-    await worker?.stop();
-    await client?.connection.close();
-    await dbHandle?.drop();
   });
 
   /** Opens the workflow list with a query, reloading until `text` is listed (visibility is eventually consistent). */
@@ -102,7 +88,7 @@ describe.runIf(fs.existsSync(CHROMIUM))('Temporal Web UI: find and open a failed
     const good = fs.readFileSync(path.join(fixturesDir, 'transfers', 'change-then-delete-1301.xml'));
     await uploadTo(tenant, 'good-1301.xml', good);
     await uploadTo(tenant, 'broken-upload.xml', BROKEN);
-    const run = await triggerBatch(client, tenant);
+    const run = await triggerBatch(ctx.client, tenant);
     const summary = await run.result();
     expect(summary).toMatchObject({ files: 2, imported: 1, failed: 1 });
     const failedId = summary.results.find((r) => r.outcome === 'failed')!.workflowId;

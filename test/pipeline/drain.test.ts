@@ -14,30 +14,26 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { openDatabase, type Db } from '../../db/db';
-import type { AppConfig } from '../../config/config';
 import type { BatchSummary } from '../../common/messages';
 import { generate } from '../../bench/reader';
-import { createTestDatabase, temporalClient, testConfig, testEnv, uniqueId, uploadTo } from '../support/harness';
-import { fileWorkflow, waitFor } from '../support/faults';
+import { cliEnv, CLI_BIN, writeCliConfig } from '../support/cli';
+import { uniqueId, uploadTo, usePipeline } from '../support/harness';
+import { waitFor } from '../support/wait';
+import { fileWorkflow } from '../support/workflows';
 
-const bin = path.resolve(__dirname, '../../bin/imv-import.js');
 const OBJECTS = 3000;
 
 describe('SIGTERM drains a worker during an import', () => {
   const tenant = uniqueId('drain');
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let client: Client;
+  // The workers are processes of the built CLI, started by the test.
+  const ctx = usePipeline({ tenants: [{ id: tenant, options: { chunkSize: 100 } }], worker: { shutdownGraceSeconds: 10 }, identities: [], poolMax: 2 });
   let env: NodeJS.ProcessEnv;
   const procs: ChildProcess[] = [];
 
   /** A worker process; `logged(test)` resolves with the first of its JSON log records that passes `test`. */
   const startWorkerProcess = (identity: string, extraEnv: NodeJS.ProcessEnv = {}) => {
-    const p = spawn(process.execPath, [bin, 'worker', '--identity', identity], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const p = spawn(process.execPath, [CLI_BIN, 'worker', '--identity', identity], { env: { ...env, ...extraEnv }, stdio: ['ignore', 'pipe', 'ignore'] });
     procs.push(p);
     const waiting: { test: (r: Record<string, unknown>) => boolean; resolve: (r: Record<string, unknown>) => void }[] = [];
     let rest = '';
@@ -63,48 +59,34 @@ describe('SIGTERM drains a worker during an import', () => {
 
   beforeAll(async () => {
     expect(fs.existsSync(path.resolve(__dirname, '../../dist/cli/main.js')), 'run `npm run build` first (npm test does)').toBe(true);
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant, options: { chunkSize: 100 } }], worker: { shutdownGraceSeconds: 10 } });
+    env = cliEnv(writeCliConfig(ctx.cfg, 'imv-drain-', { worker: ctx.cfg.worker }));
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-drain-'));
-    const configFile = path.join(dir, 'imv-import.json');
-    fs.writeFileSync(
-      configFile,
-      JSON.stringify({ tenants: cfg.tenants, temporal: cfg.temporal, databaseUrl: cfg.databaseUrl, fileStore: cfg.fileStore, worker: cfg.worker }),
-    );
-    env = { ...process.env, ...testEnv, IMV_CONFIG: configFile, LOG_LEVEL: 'warn' };
-    delete env.TEMPORAL_ADDRESS;
-    delete env.DATABASE_URL;
-    db = await openDatabase(cfg, 2);
-    client = await temporalClient();
     const file = path.join(dir, 'big.xml');
     await generate(file, OBJECTS, 'utf-8');
     await uploadTo(tenant, 'big.xml', fs.readFileSync(file));
   });
 
-  afterAll(async () => {
+  afterAll(() => {
     for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
-    await client?.connection.close();
-    await db?.destroy();
-    await dbHandle?.drop();
   });
 
   it('the stopped worker finishes its running activity, exits 0; the import completes exactly once', async () => {
     // Until released, any write to estates waits: worker A's first upsert chunk will be in flight.
-    const hold: Knex.Transaction = await db.transaction();
+    const hold: Knex.Transaction = await ctx.db.transaction();
     await hold.raw('LOCK TABLE estates IN EXCLUSIVE MODE');
     // The SDK's INFO logs include its worker state changes (STOPPING: shutdown has begun).
     const a = startWorkerProcess('drain-a', { LOG_LEVEL: 'info', TEMPORAL_LOG_LEVEL: 'INFO' });
-    const handle = await client.workflow.start('importBatch', {
-      taskQueue: cfg.temporal.taskQueue,
+    const handle = await ctx.client.workflow.start('importBatch', {
+      taskQueue: ctx.cfg.temporal.taskQueue,
       workflowId: uniqueId(`import-batch/${tenant}`),
       args: [{ tenant }],
     });
-    const file = await fileWorkflow(client, db, tenant, 'big.xml', 120_000);
+    const file = await fileWorkflow(ctx.client, ctx.db, tenant, 'big.xml', 120_000);
     // A statement of the test database waits for the lock, and the file workflow has a started activity of A's.
     await waitFor(
       'an upsert waiting for the estates lock',
       async () =>
-        Number((await db.raw(`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).rows[0].n) > 0,
+        Number((await ctx.db.raw(`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`)).rows[0].n) > 0,
       120_000,
     );
     const inFlight = (await file.handle.describe()).raw.pendingActivities?.find((x) => Number(x.state) === 2);
@@ -130,16 +112,16 @@ describe('SIGTERM drains a worker during an import', () => {
     const summary = (await handle.result()) as BatchSummary;
     expect(summary.imported).toBe(1);
     // Every 50th generated object is a DELETE of an estate that does not exist: reported, nothing changes.
-    expect(await db('estates').count('* as n').first()).toEqual({ n: OBJECTS - OBJECTS / 50 });
+    expect(await ctx.db('estates').count('* as n').first()).toEqual({ n: OBJECTS - OBJECTS / 50 });
     expect(summary.objects).toMatchObject({ total: OBJECTS, created: OBJECTS - OBJECTS / 50, unchanged: OBJECTS / 50, rejected: 0 });
-    const outcomes = await db('import_objects').select('outcome').count<{ outcome: string; n: number }[]>('* as n').groupBy('outcome').orderBy('outcome');
+    const outcomes = await ctx.db('import_objects').select('outcome').count<{ outcome: string; n: number }[]>('* as n').groupBy('outcome').orderBy('outcome');
     expect(outcomes).toEqual([
       { outcome: 'created', n: OBJECTS - OBJECTS / 50 },
       { outcome: 'not-found', n: OBJECTS / 50 },
     ]);
-    expect(Number((await db('import_objects').count('* as n').first())!.n)).toBe(OBJECTS);
-    expect(await db('staged_objects').count('* as n').first()).toEqual({ n: 0 });
-    const ledger = await db('import_files');
+    expect(Number((await ctx.db('import_objects').count('* as n').first())!.n)).toBe(OBJECTS);
+    expect(await ctx.db('staged_objects').count('* as n').first()).toEqual({ n: 0 });
+    const ledger = await ctx.db('import_files');
     expect(ledger).toHaveLength(1);
     expect(ledger[0].status).toBe('imported');
     b.p.kill('SIGTERM');

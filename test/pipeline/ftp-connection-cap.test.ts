@@ -4,14 +4,11 @@
  * too many with 421; the worker's pool holds at most the tenant's ftp.maxConnections at once, so a
  * batch wider than that limit imports every file without one refused connection or retried step.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Client } from '@temporalio/client';
-import { openDatabase, type Db } from '../../db/db';
-import type { AppConfig } from '../../config/config';
-import { createTestDatabase, startWorker, temporalClient, uniqueId, type RunningWorker } from '../support/harness';
-import { startVsftpd, type Vsftpd } from '../support/vsftpd';
-import { batchResult, faultConfig, generateTransfer, startBatch, upload } from '../support/faults';
-import { captureLog, type CapturedLog } from '../ops/support';
+import { describe, expect, it } from 'vitest';
+import { upload } from '../support/ftp';
+import { generateTransfer } from '../support/generated-transfers';
+import { uniqueId, usePipeline } from '../support/harness';
+import { captureLog } from '../ops/support';
 
 const LIMIT = 2;
 
@@ -30,39 +27,22 @@ function mostAtOnce(intervals: [number, number][]): number {
 const FILES = 12;
 
 describe('FTP connections per account', () => {
-  let ftp: Vsftpd;
-  let dbh: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let worker: RunningWorker;
-  let client: Client;
-  let captured: CapturedLog;
   const tenant = uniqueId('ftpcap');
-
-  beforeAll(async () => {
-    ftp = await startVsftpd({ maxPerIp: LIMIT });
-    dbh = await createTestDatabase();
-    cfg = faultConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant, options: { maxConcurrentFiles: FILES } }], ftpPort: ftp.port });
-    cfg.tenants[0].ftp.maxConnections = LIMIT;
-    db = await openDatabase(cfg, 2);
-    captured = captureLog('info');
-    worker = await startWorker(cfg, `${tenant}-worker`, { log: captured.log });
-    client = await temporalClient();
-  });
-
-  afterAll(async () => {
-    await worker?.stop();
-    await client?.connection.close();
-    await db?.destroy();
-    await dbh?.drop();
-    await ftp?.stop();
+  const captured = captureLog('info');
+  const ctx = usePipeline({
+    tenants: [{ id: tenant, options: { maxConcurrentFiles: FILES }, maxConnections: LIMIT }],
+    ftp: { vsftpd: { maxPerIp: LIMIT } },
+    faults: true,
+    identities: [`${tenant}-worker`],
+    workerOptions: { log: captured.log },
+    poolMax: 2,
   });
 
   it(`a batch of ${FILES} small files through a server that takes ${LIMIT} connections: all imported, nothing refused or retried`, async () => {
     for (let i = 0; i < FILES; i++) {
-      await upload(ftp.port, tenant, `cap-${i}.xml`, generateTransfer({ firstId: 710_000 + i * 10, count: 1 }));
+      await upload(ctx.ftp().port, tenant, `cap-${i}.xml`, generateTransfer({ firstId: 710_000 + i * 10, count: 1 }));
     }
-    const summary = await batchResult(await startBatch(client, cfg, tenant));
+    const summary = await ctx.batch(tenant);
     expect(summary.files).toBe(FILES);
     expect(summary.imported).toBe(FILES);
 
@@ -73,6 +53,6 @@ describe('FTP connections per account', () => {
     // More FTP steps wanted a connection at once than the server takes (their intervals include the wait).
     const ftpSteps = activities.filter((r) => r.activityType === 'fetchTransfer' || r.activityType === 'finishImport');
     expect(mostAtOnce(ftpSteps.map((r) => [Number(r.time) - Number(r.durationMs), Number(r.time)]))).toBeGreaterThan(LIMIT);
-    expect(await db('import_files').where({ tenant_id: tenant, status: 'imported' }).count('* as n').first()).toEqual({ n: FILES });
+    expect(await ctx.db('import_files').where({ tenant_id: tenant, status: 'imported' }).count('* as n').first()).toEqual({ n: FILES });
   });
 });

@@ -8,76 +8,44 @@
  * file-abandoned.json and local-steps-file-abandoned.json are the same run before the local-steps and the
  * skip-idle-attachments patches).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { NativeConnection, Worker } from '@temporalio/worker';
-import type { Client } from '@temporalio/client';
+import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import type { BatchSummary } from '../../common/messages';
-import type { AppConfig } from '../../config/config';
-import { openDatabase, type Db } from '../../db/db';
-import { createActivities } from '../../activities';
-import { FsFileStore } from '../../store/fs-store';
 import { goodXml } from '../hostile/hostile-files';
-import { createTestDatabase, quietLog, temporalClient, testConfig, testEnv, uniqueId, uploadTo, workflowBundle } from '../support/harness';
+import { uniqueId, uploadTo, usePipeline } from '../support/harness';
+
+let finishCalls = 0;
+/** finishImport fails for good (every other activity is the real one). */
+const failFinish: ActivityInterceptorsFactory = (ctx) => ({
+  inbound: {
+    async execute(input, next) {
+      if (ctx.info.activityType !== 'finishImport') return next(input);
+      finishCalls++;
+      throw ApplicationFailure.nonRetryable('PostgreSQL refused a value (SQLSTATE 22021): invalid byte sequence for encoding "UTF8": 0x00', 'DataError');
+    },
+  },
+});
 
 describe('the last resort when finishing an import fails for good', () => {
   const tenant = uniqueId('lastresort');
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let client: Client;
-  let connection: NativeConnection;
-  let worker: Worker;
-  let running: Promise<void>;
+  // Regular activities for every step after begin, so the history shows each step by name.
+  const ctx = usePipeline({ tenants: [{ id: tenant, options: { localStepsMaxBytes: 0 } }], workerOptions: { activityInterceptors: [failFinish] } });
   let summary: BatchSummary;
-  let finishCalls = 0;
 
   beforeAll(async () => {
-    dbHandle = await createTestDatabase();
-    // Regular activities for every step after begin, so the history shows each step by name.
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant, options: { localStepsMaxBytes: 0 } }] });
-    db = await openDatabase(cfg, 4);
-    client = await temporalClient();
-    connection = await NativeConnection.connect({ address: cfg.temporal.address });
-    const real = createActivities({ cfg, db, store: new FsFileStore(cfg.fileStore.dir), log: quietLog, env: testEnv });
-    worker = await Worker.create({
-      connection,
-      taskQueue: cfg.temporal.taskQueue,
-      workflowBundle: await workflowBundle(),
-      activities: {
-        ...real,
-        async finishImport() {
-          finishCalls++;
-          throw ApplicationFailure.nonRetryable('PostgreSQL refused a value (SQLSTATE 22021): invalid byte sequence for encoding "UTF8": 0x00', 'DataError');
-        },
-      },
-    });
-    running = worker.run();
     await uploadTo(tenant, 'finish-fails.xml', goodXml('9301'));
-    summary = await client.workflow.execute('importBatch', {
-      taskQueue: cfg.temporal.taskQueue,
-      workflowId: uniqueId(`import-batch/${tenant}`),
-      args: [{ tenant }],
-    });
-  });
-
-  afterAll(async () => {
-    worker?.shutdown();
-    await running;
-    await connection?.close();
-    await client?.connection.close();
-    await db?.destroy();
-    await dbHandle?.drop();
+    summary = await ctx.batch(tenant);
   });
 
   it('the ledger row ends failed with the error, not importing; the batch finishes', async () => {
     expect(finishCalls).toBe(1);
     expect(summary.files).toBe(1);
     expect(summary.results.map((r) => r.outcome)).toEqual(['failed']);
-    const row = await db('import_files').where({ tenant_id: tenant }).first();
+    const row = await ctx.db('import_files').where({ tenant_id: tenant }).first();
     expect([row.status, row.error_type]).toEqual(['failed', 'DataError']);
     expect(row.error_message).toMatch(/^finishing the import failed: PostgreSQL refused a value/);
     expect(row.finished_at).not.toBeNull();
@@ -86,7 +54,7 @@ describe('the last resort when finishing an import fails for good', () => {
 
   it('the file workflow completes with outcome failed and records the patch marker', async () => {
     const wf = summary.results[0]!.workflowId;
-    const handle = client.workflow.getHandle(wf);
+    const handle = ctx.client.workflow.getHandle(wf);
     expect((await handle.result()).outcome).toBe('failed');
     const history = await handle.fetchHistory();
     // Three patches: local-steps and skip-idle-attachments at the start, finish-last-resort where finishing failed.

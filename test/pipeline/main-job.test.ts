@@ -3,17 +3,16 @@
  * server with the UI, the embedded FTP inbox seeded with the shipped demo transfers, a worker and
  * the schedule, and runs a first import. Here it uses a fresh database and exits after the import.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createTestDatabase } from '../support/harness';
+import { useDatabase } from '../support/harness';
+import { CLI_BIN } from '../support/cli';
 import { parseConfig } from '../../config/config';
 import { openDatabase } from '../../db/db';
 import { DEV_TENANT } from '../../dev/main-job';
-
-const bin = path.resolve(__dirname, '../../bin/imv-import.js');
 
 /** A ledger row of the dev tenant left in status importing three hours ago (its workflow long gone). */
 async function stuckImport(databaseUrl: string): Promise<number> {
@@ -39,17 +38,12 @@ async function stuckImport(databaseUrl: string): Promise<number> {
 }
 
 describe('main job: imv-import dev', () => {
-  let dbHandle: { url: string; drop(): Promise<void> };
-  beforeAll(async () => {
-    dbHandle = await createTestDatabase('imv_dev');
-  });
-  afterAll(async () => {
-    await dbHandle?.drop();
-  });
+  // `imv-import dev` brings its own Temporal, FTP and worker: only the database is the test's.
+  const database = useDatabase({ prefix: 'imv_dev', migrated: false });
 
   const runDev = (dataDir: string, env: NodeJS.ProcessEnv) =>
     new Promise<{ code: number | null; out: string }>((resolve) => {
-      const p = spawn(process.execPath, [bin, 'dev', '--data-dir', dataDir, '--exit-after-import'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+      const p = spawn(process.execPath, [CLI_BIN, 'dev', '--data-dir', dataDir, '--exit-after-import'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       p.stdout.on('data', (d) => (out += d));
       p.stderr.on('data', (d) => (out += d));
@@ -58,10 +52,10 @@ describe('main job: imv-import dev', () => {
 
   it('imports the demo transfers through the schedule and prints the UI link and the summary; its worker warns of stuck imports', async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-dev-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: dbHandle.url, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' };
+    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'warn', LOG_FORMAT: 'json' };
     delete env.TEMPORAL_ADDRESS;
     delete env.IMV_STUCK_AFTER;
-    const stuckId = await stuckImport(dbHandle.url);
+    const stuckId = await stuckImport(database.url);
     const r = await runDev(dataDir, env);
     expect(r.code, r.out).toBe(0);
     // The in-process worker's stuck-imports check, as \`imv-import worker\` runs it (a warning on the console).

@@ -4,28 +4,24 @@
  * (test/support/rollout.ts) takes the connection, so the production rehearsal runs it again on its
  * mTLS server, and `expectSafeRollout` there holds the assertions both make.
  */
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { beforeAll, describe, expect, it, inject } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { openDatabase, type Db } from '../../db/db';
 import { cliEnv } from '../support/cli';
-import { createTestDatabase, testConfig, testEnv, uniqueId, uploadTo } from '../support/harness';
+import { testEnv, uniqueId, uploadTo, usePipeline } from '../support/harness';
 import { expectSafeRollout, runRollout, type RolloutResult } from '../support/rollout';
 
 describe('Worker Versioning: a rollout of incompatible workflow code', () => {
   const tenants: [string, string] = [uniqueId('roll-a'), uniqueId('roll-b')];
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let db: Db;
+  // The scenario starts its own workers (two versions).
+  const ctx = usePipeline({ tenants: tenants.map((id) => ({ id })), identities: [], poolMax: 2 });
   let result: RolloutResult;
 
   beforeAll(async () => {
     expect(fs.existsSync(path.resolve(__dirname, '../../dist/cli/main.js')), 'run `npm run build` first (npm test does)').toBe(true);
-    dbHandle = await createTestDatabase();
-    const cfg = testConfig({ databaseUrl: dbHandle.url, tenants: tenants.map((id) => ({ id })) });
-    db = await openDatabase(cfg, 2);
     const { IMV_CONFIG: _unused, ...env } = cliEnv('');
     result = await runRollout({
-      cfg,
+      cfg: ctx.cfg,
       tenants,
       connect: { address: inject('temporalAddress') },
       upload: uploadTo,
@@ -34,17 +30,12 @@ describe('Worker Versioning: a rollout of incompatible workflow code', () => {
     });
   });
 
-  afterAll(async () => {
-    await db?.destroy();
-    await dbHandle?.drop();
-  });
-
   it('finishes v1 runs on v1, starts new ones on v2, fails no workflow task, and status shows both versions', () => {
     expectSafeRollout(result);
   });
 
   it('imports each file once (the ledger)', async () => {
-    const rows = await db('import_files').select('tenant_id', 'file_name', 'status');
+    const rows = await ctx.db('import_files').select('tenant_id', 'file_name', 'status');
     expect(
       rows
         .filter((x) => x.tenant_id === tenants[0] && x.status === 'imported')

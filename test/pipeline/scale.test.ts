@@ -2,12 +2,10 @@
  * Scale-out and long batches: two workers share the files of one batch; a batch continues-as-new
  * and still imports every file exactly once; the sliding window bounds the children in flight.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { openDatabase, type Db } from '../../db/db';
-import type { AppConfig } from '../../config/config';
 import type { BatchSummary } from '../../common/messages';
-import { createTestDatabase, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
+import { uniqueId, uploadTo, usePipeline } from '../support/harness';
 
 function transfer(id: number): string {
   return `<?xml version="1.0" encoding="UTF-8"?>
@@ -39,42 +37,31 @@ async function activityIdentities(client: Client, workflowId: string): Promise<S
 
 describe('scale-out and long batches', () => {
   const tenant = uniqueId('scale');
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let workers: RunningWorker[] = [];
-  let client: Client;
-
-  beforeAll(async () => {
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant, options: { maxConcurrentFiles: 6 } }], worker: { maxConcurrentActivities: 2 } });
-    db = await openDatabase(cfg, 4);
-    workers = [await startWorker(cfg, 'worker-one'), await startWorker(cfg, 'worker-two')];
-    client = await temporalClient();
-  });
-
-  afterAll(async () => {
-    for (const w of workers) await w.stop();
-    await client?.connection.close();
-    await db?.destroy();
-    await dbHandle?.drop();
+  const ctx = usePipeline({
+    tenants: [{ id: tenant, options: { maxConcurrentFiles: 6 } }],
+    worker: { maxConcurrentActivities: 2 },
+    identities: ['worker-one', 'worker-two'],
   });
 
   it('two workers process files of one batch; every file is imported once', async () => {
     for (let i = 0; i < 10; i++) await uploadTo(tenant, `scale-${i}.xml`, transfer(5000 + i));
     const batchId = uniqueId(`import-batch/${tenant}`);
-    const summary: BatchSummary = await client.workflow.execute('importBatch', { taskQueue: cfg.temporal.taskQueue, workflowId: batchId, args: [{ tenant }] });
+    const summary: BatchSummary = await ctx.client.workflow.execute('importBatch', {
+      taskQueue: ctx.cfg.temporal.taskQueue,
+      workflowId: batchId,
+      args: [{ tenant }],
+    });
     // The sliding window: never more than maxConcurrentFiles (6) children open at once.
     let open = 0;
     let maxOpen = 0;
-    for (const e of (await client.workflow.getHandle(batchId).fetchHistory()).events ?? []) {
+    for (const e of (await ctx.client.workflow.getHandle(batchId).fetchHistory()).events ?? []) {
       if (e.startChildWorkflowExecutionInitiatedEventAttributes) maxOpen = Math.max(maxOpen, ++open);
       if (e.childWorkflowExecutionCompletedEventAttributes || e.childWorkflowExecutionFailedEventAttributes) open--;
     }
     expect(maxOpen).toBe(6);
     // The progress queries answer on both workflows (here after they finished).
-    expect(await client.workflow.getHandle(batchId).query('progress')).toMatchObject({ tenant, files: 10, imported: 10, running: 0, pending: 0 });
-    expect(await client.workflow.getHandle(summary.results[0].workflowId).query('progress')).toMatchObject({
+    expect(await ctx.client.workflow.getHandle(batchId).query('progress')).toMatchObject({ tenant, files: 10, imported: 10, running: 0, pending: 0 });
+    expect(await ctx.client.workflow.getHandle(summary.results[0].workflowId).query('progress')).toMatchObject({
       step: 'done: imported',
       objectsTotal: 1,
       objectsDone: 1,
@@ -83,23 +70,23 @@ describe('scale-out and long batches', () => {
     expect(summary.files).toBe(10);
     expect(summary.imported).toBe(10);
     const seen = new Set<string>();
-    for (const r of summary.results) for (const id of await activityIdentities(client, r.workflowId)) seen.add(id);
+    for (const r of summary.results) for (const id of await activityIdentities(ctx.client, r.workflowId)) seen.add(id);
     expect([...seen].sort()).toEqual(['worker-one', 'worker-two']);
-    expect(await db('estates').where({ tenant_id: tenant }).count('* as n').first()).toEqual({ n: 10 });
-    expect(await db('import_files').where({ tenant_id: tenant, status: 'imported' }).count('* as n').first()).toEqual({ n: 10 });
+    expect(await ctx.db('estates').where({ tenant_id: tenant }).count('* as n').first()).toEqual({ n: 10 });
+    expect(await ctx.db('import_files').where({ tenant_id: tenant, status: 'imported' }).count('* as n').first()).toEqual({ n: 10 });
   });
 
   it('a batch continues-as-new and carries its summary; the window bounds children in flight', async () => {
     for (let i = 0; i < 5; i++) await uploadTo(tenant, `long-${i}.xml`, transfer(6000 + i));
     const workflowId = uniqueId(`import-batch/${tenant}`);
-    const handle = await client.workflow.start('importBatch', { taskQueue: cfg.temporal.taskQueue, workflowId, args: [{ tenant, filesPerRun: 2 }] });
+    const handle = await ctx.client.workflow.start('importBatch', { taskQueue: ctx.cfg.temporal.taskQueue, workflowId, args: [{ tenant, filesPerRun: 2 }] });
     const summary = (await handle.result()) as BatchSummary;
     expect(summary.runs).toBe(3);
     expect(summary.files).toBe(5);
     expect(summary.imported).toBe(5);
     expect(summary.objects.created).toBe(5);
-    const first = await client.workflow.getHandle(workflowId, handle.firstExecutionRunId).fetchHistory();
+    const first = await ctx.client.workflow.getHandle(workflowId, handle.firstExecutionRunId).fetchHistory();
     expect(first.events?.some((e) => e.workflowExecutionContinuedAsNewEventAttributes)).toBe(true);
-    expect(await db('estates').where({ tenant_id: tenant }).count('* as n').first()).toEqual({ n: 15 });
+    expect(await ctx.db('estates').where({ tenant_id: tenant }).count('* as n').first()).toEqual({ n: 15 });
   });
 });

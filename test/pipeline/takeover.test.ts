@@ -5,42 +5,31 @@
  * must find the work done — the object stays `created` in the ledger, not `unchanged` — which the
  * multi-host test saw go wrong. Here the steps are called in that order against PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openDatabase, type Db } from '../../db/db';
 import { FsFileStore } from '../../store/fs-store';
 import { transferActivities } from '../../activities/transfers';
 import { applyActivities } from '../../activities/apply';
 import { attachmentActivities } from '../../activities/attachments';
 import { generate } from '../../bench/transfers';
-import { createTestDatabase, quietLog, testConfig, testEnv, uniqueId } from '../support/harness';
-import type { AppConfig } from '../../config/config';
+import { quietLog, testEnv, uniqueId, usePipeline } from '../support/harness';
 
 describe('a small file whose steps run again on the worker that took it over', () => {
   const tenant = uniqueId('takeover');
-  let dbh: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
+  // The activities are called by the test: no worker.
+  const ctx = usePipeline({ tenants: [{ id: tenant }], identities: [], poolMax: 2 });
   let dir: string;
+  const activityDeps = () => ({ cfg: ctx.cfg, db: ctx.db, store: new FsFileStore(ctx.cfg.fileStore.dir), log: quietLog, env: testEnv });
 
-  beforeAll(async () => {
-    dbh = await createTestDatabase();
+  beforeAll(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'imv-takeover-'));
-    const base = testConfig({ databaseUrl: dbh.url, tenants: [{ id: tenant }] });
-    cfg = { ...base, fileStore: { ...base.fileStore, dir: path.join(dir, 'store') } };
-    db = await openDatabase(cfg, 2);
-  });
-
-  afterAll(async () => {
-    await db?.destroy();
-    await dbh?.drop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it('parse keeps the staging of a completed parse, and the object stays created', async () => {
-    const deps = { cfg, db, store: new FsFileStore(cfg.fileStore.dir), log: quietLog, env: testEnv };
+    const deps = activityDeps();
+    const db = deps.db;
     const transfers = transferActivities(deps);
     const apply = applyActivities(deps);
     const attach = attachmentActivities(deps);
@@ -76,7 +65,8 @@ describe('a small file whose steps run again on the worker that took it over', (
   });
 
   it('a parse that did not complete is staged anew', async () => {
-    const deps = { cfg, db, store: new FsFileStore(cfg.fileStore.dir), log: quietLog, env: testEnv };
+    const deps = activityDeps();
+    const db = deps.db;
     const transfers = transferActivities(deps);
     const file = path.join(dir, 'imv-takeover-2.xml');
     await generate(file, 3, 'utf-8');

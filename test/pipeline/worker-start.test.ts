@@ -9,7 +9,7 @@
  * a role that does not exist (28000) is the refused login, a port where nothing listens the database
  * that is down.
  */
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -17,31 +17,27 @@ import path from 'node:path';
 import type { AppConfig } from '../../config/config';
 import { freePort } from '../../dev/temporal-server';
 import { cliEnv, startCli, writeCliConfig, type StartedCli } from '../support/cli';
-import { createTestDatabase, testConfig, uniqueId } from '../support/harness';
+import { uniqueId, usePipeline } from '../support/harness';
 
 /** Generous: a worker that cannot start exits within seconds; one that hangs fails here. */
 const SAFETY_NET_MS = 60_000;
 
 describe('imv-import worker: start-up failures exit 1', () => {
-  let dbHandle: { url: string; drop(): Promise<void> };
+  // The workers under test are processes of the built CLI, started by each test.
+  const ctx = usePipeline({ tenants: [{ id: uniqueId('start') }], identities: [] });
   let cfg: AppConfig;
   const started: StartedCli[] = [];
   const servers: net.Server[] = [];
 
   beforeAll(async () => {
     expect(fs.existsSync(path.resolve(__dirname, '../../dist/cli/main.js')), 'run `npm run build` first (npm test does)').toBe(true);
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: uniqueId('start') }] });
+    cfg = ctx.cfg;
   });
 
   afterEach(async () => {
     // A worker that did not exit (the failure being tested) must not outlive its test.
     for (const s of started.splice(0)) if (s.process.exitCode === null && s.process.signalCode === null) s.process.kill('SIGKILL');
     for (const s of servers.splice(0)) s.close();
-  });
-
-  afterAll(async () => {
-    await dbHandle?.drop();
   });
 
   const worker = (configFile: string, extraEnv: NodeJS.ProcessEnv = {}): StartedCli => {
@@ -81,7 +77,7 @@ describe('imv-import worker: start-up failures exit 1', () => {
   it(
     'the database refuses the login (28000, as a wrong password is 28P01); the line never shows the password',
     async () => {
-      const u = new URL(dbHandle.url);
+      const u = new URL(cfg.databaseUrl);
       u.username = 'imv_no_such_role';
       u.password = 'not-the-password';
       const line = await expectOneLineFailure(

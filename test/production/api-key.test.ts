@@ -14,7 +14,9 @@ import { exportJWK, generateKeyPair, SignJWT, type KeyLike } from 'jose';
 import type { Db } from '../../db/db';
 import { CLI_BIN, cliEnv, runCli, writeCliConfig } from '../support/cli';
 import { createTestDatabase, testConfig, uniqueId } from '../support/harness';
-import { generateTransfer, quietDb, upload } from '../support/faults';
+import { upload } from '../support/ftp';
+import { generateTransfer } from '../support/generated-transfers';
+import { quietDb } from '../support/database';
 import { startTemporalCluster, type TemporalCluster } from './stack';
 
 async function signer() {

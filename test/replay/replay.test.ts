@@ -5,28 +5,15 @@
  * UPDATE_GOLDEN_HISTORIES=1 rewrites the checked-in files from this run (after a reviewed,
  * compatible change, or when adding a new scenario — never to paper over a determinism error).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import type { BatchSummary, ImportFileResult } from '../../common/messages';
 import { startReplay } from '../../ops/replay';
-import { openDatabase, type Db } from '../../db/db';
-import {
-  createTestDatabase,
-  fixturesDir,
-  startWorker,
-  temporalClient,
-  testConfig,
-  uniqueId,
-  uploadTo,
-  workflowBundle,
-  type RunningWorker,
-} from '../support/harness';
-import type { AppConfig } from '../../config/config';
+import { fixturesDir, uniqueId, uploadTo, usePipeline, workflowBundle } from '../support/harness';
 
 type History = temporal.api.history.v1.IHistory;
 const goldenDir = path.join(__dirname, 'histories');
@@ -63,19 +50,11 @@ function loadGolden(): { name: string; workflowId: string; history: History }[] 
 
 describe('replay safety of workflow code', () => {
   const tenant = uniqueId('golden');
-  let dbHandle: { url: string; drop(): Promise<void> };
-  let cfg: AppConfig;
-  let db: Db;
-  let worker: RunningWorker;
-  let client: Client;
+  const ctx = usePipeline({ tenants: [{ id: tenant }], identities: ['golden-worker'], poolMax: 2 });
   const fresh: { name: string; workflowId: string; history: History }[] = [];
 
   beforeAll(async () => {
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant }] });
-    db = await openDatabase(cfg, 2);
-    worker = await startWorker(cfg, 'golden-worker');
-    client = await temporalClient();
+    const { cfg, db, client } = ctx;
     const transfers = path.join(fixturesDir, 'transfers');
     await uploadTo(tenant, 'change-then-delete-1301.xml', fs.readFileSync(path.join(transfers, 'change-then-delete-1301.xml')));
     await uploadTo(tenant, 'voll-only-1302-referenz.xml', fs.readFileSync(path.join(transfers, 'voll-only-1302-referenz.xml')));
@@ -101,13 +80,6 @@ describe('replay safety of workflow code', () => {
     if (process.env.UPDATE_GOLDEN_HISTORIES) {
       for (const h of fresh) fs.writeFileSync(path.join(goldenDir, `${CURRENT_SHAPE}-${h.name}.json`), historyToJSON(h.history as never));
     }
-  });
-
-  afterAll(async () => {
-    await worker?.stop();
-    await client?.connection.close();
-    await db?.destroy();
-    await dbHandle?.drop();
   });
 
   it('the checked-in golden histories of every shape (batch, imported, failed, abandoned, replay, store gc) replay against the current code', async () => {

@@ -8,25 +8,32 @@
  *   it('…', async () => { await pg.db('tenants').insert({ id: 't' }); });
  */
 import { randomBytes } from 'node:crypto';
+import knexFactory from 'knex';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { createDb, migrate, type Db } from '../../db/db';
 
 export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
-/** A new, empty database on the machine's PostgreSQL (TEST_PG_URL), and how to drop it. */
-export async function createTestDatabase(prefix = 'imv_test'): Promise<{ url: string; drop(): Promise<void> }> {
+export interface CreatedDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+/** A new, empty database on the machine's PostgreSQL (TEST_PG_URL), or on the server `adminUrl` names (a private
+ * one, reached as a role that may create databases); and how to drop it. */
+export async function createTestDatabase(prefix = 'imv_test', adminUrl = PG_ADMIN_URL): Promise<CreatedDatabase> {
   const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: PG_ADMIN_URL });
+  const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const u = new URL(PG_ADMIN_URL);
+  const u = new URL(adminUrl);
   u.pathname = `/${name}`;
   return {
     url: u.toString(),
     async drop() {
-      const c = new pg.Client({ connectionString: PG_ADMIN_URL });
+      const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
@@ -35,34 +42,48 @@ export async function createTestDatabase(prefix = 'imv_test'): Promise<{ url: st
 }
 
 export interface TestDatabase {
+  /** The file's pool (`poolMax` connections). */
   readonly db: Db;
   readonly url: string;
+  /** Another pool on the database, destroyed before the database is dropped. */
+  pool(max: number): Db;
 }
 
-/** `migrated: false` leaves the database empty; `tenants` are inserted (by id, named as their id) after migrating. */
-export function useDatabase(opts: { migrated?: boolean; poolMax?: number; tenants?: string[] } = {}): TestDatabase {
-  let handle: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
-  let db: Db | undefined;
+/**
+ * `migrated: false` leaves the database empty; `tenants` are inserted (by id, named as their id) after migrating;
+ * `prefix` starts the database's name.
+ */
+export function useDatabase(opts: { migrated?: boolean; poolMax?: number; tenants?: string[]; prefix?: string } = {}): TestDatabase {
+  let handle: CreatedDatabase | undefined;
+  const pools: Db[] = [];
+  const exists = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error('useDatabase: the database exists from the first test on (beforeAll)');
+    return v;
+  };
+  const ctx: TestDatabase = {
+    get db() {
+      return exists(pools[0]);
+    },
+    get url() {
+      return exists(handle).url;
+    },
+    pool(max) {
+      const db = createDb(exists(handle).url, max);
+      pools.push(db);
+      return db;
+    },
+  };
   beforeAll(async () => {
-    handle = await createTestDatabase();
-    db = createDb(handle.url, opts.poolMax ?? 4);
+    handle = await createTestDatabase(opts.prefix);
+    const db = ctx.pool(opts.poolMax ?? 4);
     if (opts.migrated ?? true) await migrate(db);
     for (const id of opts.tenants ?? []) await insertTenant(db, id);
   });
   afterAll(async () => {
-    await db?.destroy();
+    for (const db of pools.splice(0)) await db.destroy();
     await handle?.drop();
   });
-  return {
-    get db() {
-      if (!db) throw new Error('useDatabase: the database exists from the first test on (beforeAll)');
-      return db;
-    },
-    get url() {
-      if (!handle) throw new Error('useDatabase: the database exists from the first test on (beforeAll)');
-      return handle.url;
-    },
-  };
+  return ctx;
 }
 
 /** A fresh migrated database for the file, with these tenants: `ctx.db`, `ctx.url`. */
@@ -141,4 +162,10 @@ export async function insertAddress(db: Db, tenant: string, values: Record<strin
 export async function insertStaged(db: Db, importId: number, position: number, values: Record<string, unknown> = {}): Promise<void> {
   const sourceId = (values.source_id as string | null | undefined) ?? `obj-${position}`;
   await db('staged_objects').insert({ import_id: importId, position, source_id: sourceId, payload: JSON.stringify({ sourceId }), ...values });
+}
+
+/** A small pool that does not log the connection errors a database outage causes (polling in tests). */
+export function quietDb(url: string): Db {
+  const silent = { warn() {}, error() {}, debug() {}, deprecate() {} };
+  return knexFactory({ client: 'pg', connection: url, pool: { min: 0, max: 2 }, acquireConnectionTimeout: 5_000, log: silent });
 }

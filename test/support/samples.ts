@@ -58,7 +58,7 @@ export const samplesDir = found ?? looked[0]!;
 
 /** What runs only with the samples, for the run's one line. */
 const SKIPPED =
-  '"shared samples" in test/openimmo/samples.test.ts, "every sample transfer imports" in test/pipeline/fidelity.test.ts and the sample seeds of test/hostile/fuzz.test.ts';
+  '"shared samples" in test/openimmo/samples.test.ts, "every sample transfer imports" in test/pipeline/fidelity.test.ts and the sample seeds of test/hostile/fuzz.unit.test.ts';
 
 /** Where the samples were looked for, for the messages. */
 function whereLooked(dirs: string[] = looked): string {

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { waitFor } from './faults';
+import { waitFor } from './wait';
 
 export interface Terminal {
   /** The whole screen and its scrollback, one string per line (trailing blanks trimmed). */

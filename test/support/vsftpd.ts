@@ -40,7 +40,15 @@ function testCertificate(): { cert: string; key: string } {
  * test binds it to an address of its own network namespaces). `maxPerIp`: connections vsftpd accepts
  * from one address at once (default unlimited); it refuses a further one with 421.
  */
-export async function startVsftpd(opts: { root?: string; port?: number; tls?: boolean; host?: string; maxPerIp?: number } = {}): Promise<Vsftpd> {
+export interface VsftpdOptions {
+  root?: string;
+  port?: number;
+  tls?: boolean;
+  host?: string;
+  maxPerIp?: number;
+}
+
+export async function startVsftpd(opts: VsftpdOptions = {}): Promise<Vsftpd> {
   const host = opts.host ?? '127.0.0.1';
   const root = opts.root ?? fs.mkdtempSync(path.join(os.tmpdir(), 'imv-ftp-'));
   fs.mkdirSync(root, { recursive: true });

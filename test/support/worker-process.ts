@@ -1,5 +1,5 @@
 /*
- * A worker process for the fault tests (test/support/faults.ts spawnWorker): createImportWorker
+ * A worker process for the tests (test/support/workers.ts spawnWorker): createImportWorker
  * from the TypeScript sources (run with `node --import tsx`), a prebuilt workflow bundle,
  * configuration from IMV_FAULT_WORKER. Prints "ready" once polling. Killed with SIGKILL by the
  * tests; nothing here cleans up on purpose.

@@ -4,22 +4,22 @@
  * estates' attachments stay, archived estates' too; anything stored or touched within the grace
  * period stays; a dry run removes nothing.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createDb, migrate, type Db } from '../../db/db';
+import type { Db } from '../../db/db';
 import type { FileStore } from '../../store/file-store';
 import { FsFileStore } from '../../store/fs-store';
 import { PgFileStore } from '../../store/pg-store';
 import { collectGarbage } from '../../store/gc';
-import { createTestDatabase } from '../support/harness';
+import { useDatabase } from '../support/database';
 
 const DAY = 24 * 3600_000;
 const daysAgo = (n: number) => new Date(Date.now() - n * DAY);
 
 describe.each(['fs', 'postgres'] as const)('garbage collection of the %s file store', (kind) => {
-  let dbh: Awaited<ReturnType<typeof createTestDatabase>>;
+  const database = useDatabase({ poolMax: 1 });
   let db: Db;
   let store: FileStore;
   const hashes: Record<string, string> = {};
@@ -72,9 +72,7 @@ describe.each(['fs', 'postgres'] as const)('garbage collection of the %s file st
   }
 
   beforeAll(async () => {
-    dbh = await createTestDatabase();
-    db = createDb(dbh.url, 4);
-    await migrate(db);
+    db = database.pool(4);
     await db('tenants').insert({ id: 'gc', name: 'gc' });
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), `imv-gc-${kind}-`));
     store = kind === 'fs' ? new FsFileStore(dir) : new PgFileStore(db, dir);
@@ -88,11 +86,6 @@ describe.each(['fs', 'postgres'] as const)('garbage collection of the %s file st
     await anEstate('archived', await stored('attachment of an archived estate', 300), true);
     await stored('former attachment', 120);
     await stored('stored an hour ago', 1 / 24);
-  });
-
-  afterAll(async () => {
-    await db?.destroy();
-    await dbh?.drop();
   });
 
   const present = async () => {
@@ -140,22 +133,15 @@ describe.each(['fs', 'postgres'] as const)('garbage collection of the %s file st
 /**
  * The real collection beside a put of the same content into the `fs` store: the collector's store runs
  * the put (another worker's store on the same folder) after the collection decided the blob is unused,
- * before it is deleted. The put's report holds: the content reads back. (test/store/fs-store-gc-race.test.ts
+ * before it is deleted. The put's report holds: the content reads back. (test/store/fs-store-gc-race.unit.test.ts
  * has every step and every put path.)
  */
 describe('garbage collection of the fs file store, a put in the middle of a removal', () => {
-  let dbh: Awaited<ReturnType<typeof createTestDatabase>>;
+  const database = useDatabase({ poolMax: 1 });
   let db: Db;
 
-  beforeAll(async () => {
-    dbh = await createTestDatabase();
-    db = createDb(dbh.url, 2);
-    await migrate(db);
-  });
-
-  afterAll(async () => {
-    await db?.destroy();
-    await dbh?.drop();
+  beforeAll(() => {
+    db = database.pool(2);
   });
 
   it('a picture stored again while the collection removes it stays stored', async () => {
