@@ -10,39 +10,32 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { AppConfig } from '../../config/config';
-import { ensureSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
 import { Registry } from 'prom-client';
 import { startStuckImportsWatch, startTelemetry } from '../../workers/main';
 import { metricsHostOf, startMetricsServer } from '../../workers/metrics';
-import { createTestDatabase, fixturesDir, quietLog, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
+import { fixturesDir, quietLog, uniqueId, uploadTo, usePipeline, type RunningWorker } from '../support/harness';
 import { captureLog, parsePrometheus, valueOf, type Sample } from './support';
 
 describe('worker metrics endpoint', () => {
   const tenant = uniqueId('metrics');
-  let dbHandle: { url: string; drop(): Promise<void> };
+  // No worker from the harness: the runtime (with the SDK's exporter on loopback) must be installed before one.
+  const pipeline = usePipeline({ tenants: [{ id: tenant }], identities: [], schedules: true });
   let cfg: AppConfig;
   let telemetry: Awaited<ReturnType<typeof startTelemetry>>;
   let worker: RunningWorker;
   let client: Client;
 
   beforeAll(async () => {
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant }] });
-    // Before any worker: the runtime (with the SDK's exporter on loopback) is installed once per process.
+    ({ cfg, client } = pipeline);
     // No host given and METRICS_HOST unset: the default must be loopback (the endpoint has no authentication).
     delete process.env.METRICS_HOST;
     telemetry = await startTelemetry(cfg, { port: 0, log: quietLog, sdkLogLevel: 'ERROR' });
-    worker = await startWorker(cfg, 'worker-metrics');
-    client = await temporalClient();
-    await ensureSchedule(client, cfg, cfg.tenants[0]);
+    worker = await pipeline.startWorker('worker-metrics');
   });
 
   afterAll(async () => {
-    await worker?.stop();
     await telemetry?.close();
-    await client?.connection.close();
-    await dbHandle?.drop();
   });
 
   async function scrape(): Promise<{ text: string; samples: Sample[] }> {

@@ -5,17 +5,17 @@
  * search attributes and summaries, the schedule, and the worker's captured JSON logs (its own and
  * the SDK's) must contain none of the owners' names, e-mails or phones, nor the FTP password.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import type { AppConfig } from '../../config/config';
-import { openDatabase, type Db } from '../../db/db';
-import { ensureSchedule, describeSchedule } from '../../ops/schedule';
+import type { Db } from '../../db/db';
+import { describeSchedule } from '../../ops/schedule';
 import { triggerBatch } from '../../ops/batches';
 import { startReplay } from '../../ops/replay';
 import { installRuntime } from '../../workers/main';
-import { createTestDatabase, fixturesDir, startWorker, temporalClient, testConfig, uniqueId, uploadTo, type RunningWorker } from '../support/harness';
+import { fixturesDir, uniqueId, uploadTo, usePipeline } from '../support/harness';
 import { FTP_PASSWORD } from '../support/vsftpd';
 import { captureLog, type CapturedLog } from './support';
 
@@ -58,30 +58,17 @@ function leaks(text: string, secrets: string[]): string[] {
 
 describe('no personal data or credentials in Temporal or the logs', () => {
   const tenant = uniqueId('privacy');
-  let dbHandle: { url: string; drop(): Promise<void> };
+  const captured: CapturedLog = captureLog('debug');
+  // No worker from the harness: the SDK's runtime log must go to the same pino logger first, as in the worker process.
+  const pipeline = usePipeline({ tenants: [{ id: tenant }], identities: [], schedules: true, workerOptions: { log: captured.log } });
   let cfg: AppConfig;
   let db: Db;
-  let worker: RunningWorker;
   let client: Client;
-  let captured: CapturedLog;
 
   beforeAll(async () => {
-    dbHandle = await createTestDatabase();
-    cfg = testConfig({ databaseUrl: dbHandle.url, tenants: [{ id: tenant }] });
-    captured = captureLog('debug');
-    // The SDK's runtime log goes to the same pino logger, as in the worker process.
+    ({ cfg, db, client } = pipeline);
     await installRuntime(cfg, { log: captured.log, sdkLogLevel: 'INFO' });
-    db = await openDatabase(cfg, 2);
-    worker = await startWorker(cfg, 'worker-privacy', { log: captured.log });
-    client = await temporalClient();
-    await ensureSchedule(client, cfg, cfg.tenants[0]);
-  });
-
-  afterAll(async () => {
-    await worker?.stop();
-    await client?.connection.close();
-    await db?.destroy();
-    await dbHandle?.drop();
+    await pipeline.startWorker('worker-privacy');
   });
 
   it('the check decodes payload bytes before it searches them', () => {
