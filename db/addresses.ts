@@ -1,5 +1,6 @@
 /** Addresses (the CRM's contacts) as the address step reads and writes them, per chunk. */
 import type { Knex } from 'knex';
+import type { CandidateSearch } from '../domain/address-matching';
 
 /** An address row as stored: its columns by name (text columns, the e-mail and phone bags, the keys). */
 export interface AddressRow {
@@ -15,18 +16,7 @@ export interface AddressRow {
  * company, a shared e-mail or phone, or, without a name or company, the same street and town), in id
  * order: one query.
  */
-export async function addressCandidates(
-  trx: Knex.Transaction,
-  tenant: string,
-  keys: {
-    externalIds: string[];
-    lasts: string[];
-    companies: string[];
-    emails: string[];
-    phones: string[];
-    namelessPlaces: { city: string; street: string }[];
-  },
-): Promise<AddressRow[]> {
+export async function addressCandidates(trx: Knex.Transaction, tenant: string, keys: CandidateSearch): Promise<AddressRow[]> {
   return trx('addresses')
     .where({ tenant_id: tenant })
     .andWhere((q) => {

@@ -18,25 +18,7 @@ import {
   type StoredAddressRow,
 } from '../../domain/address-matching';
 import type { ContactData, TransferObject } from '../../openimmo/types';
-
-const contact = (c: Partial<ContactData>): ContactData => ({
-  externalId: null,
-  salutation: null,
-  title: null,
-  firstName: null,
-  lastName: null,
-  company: null,
-  street: null,
-  houseNumber: null,
-  zip: null,
-  city: null,
-  country: null,
-  emails: {},
-  phones: {},
-  url: null,
-  role: null,
-  ...c,
-});
+import { contact } from './contact-data';
 
 const staged = (position: number, estateId: number | null, owner: ContactData | null, further: ContactData[] = []): StagedForAddresses => ({
   position,

@@ -4,6 +4,7 @@ import { externalNumberOf, planEstate, contentHash, WARNING_NOTE, estateColumns,
 import { compareVersions, isStale } from '../../domain/staleness';
 import { contactKeys, contactWarnings, findMatch, matchSteps, normPhone, normStreet, isImportableContact } from '../../domain/contact';
 import type { ContactData, TransferObject } from '../../openimmo/types';
+import { contact } from './contact-data';
 import { readTransferBuffer } from '../../openimmo/reader';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -117,25 +118,6 @@ describe('estate rules', () => {
     const newer = stored(o, { source_stand: '2026-12-01' });
     expect(planEstate(o, newer, ctx).outcome).toBe('stale');
   });
-});
-
-const contact = (c: Partial<ContactData>): ContactData => ({
-  externalId: null,
-  salutation: null,
-  title: null,
-  firstName: null,
-  lastName: null,
-  company: null,
-  street: null,
-  houseNumber: null,
-  zip: null,
-  city: null,
-  country: null,
-  emails: {},
-  phones: {},
-  url: null,
-  role: null,
-  ...c,
 });
 
 describe("contact de-duplication (onOffice's order)", () => {
