@@ -14,7 +14,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { parseConfig, tenantOf, type AppConfig } from '../../config/config';
 import { openDatabase, type Db } from '../../db/db';
@@ -26,6 +27,8 @@ import { dbState, expectLedgerComplete, expectSameState, waitFor, FAULT_HEARTBEA
 import { FTP_PASSWORD } from '../support/vsftpd';
 import { CLI, FTP_PASSWORD_ENV, namedNetns, netnsOf, startCluster, type Cluster, type Host } from './hosts';
 import { inbox, uploadAll, sha256 as sha256Of, type InboxFile, type Picture } from './transfers';
+
+const execFileAsync = promisify(execFile);
 
 const HOSTS = 3;
 const REF = 'mh-ref';
@@ -262,6 +265,7 @@ describe('workers on separate hosts (network namespaces) with no shared disk', (
     // task's), and a later task taken by another host; activities it ran are retried after their heartbeat
     // timeout (counted in the log line).
     const held = hostsOf.filter((w) => w.heldAt === killed.identity);
+    expect(held.length, `no open file was held by ${killed.identity} at the kill`).toBeGreaterThan(0);
     for (const w of held) {
       expect(w.workflowTaskTimeouts, `${w.file}: taken over without a timed-out workflow task`).toBeGreaterThan(0);
       expect(w.pickedUp?.host, `${w.file}: no other host took a task after the kill`).toMatch(/^host-/);
@@ -293,17 +297,19 @@ describe('workers on separate hosts (network namespaces) with no shared disk', (
     // (the small ZIPs' pictures and a few of the big one's, to keep the test short).
     const touched = new Map(hostsOf.map((w) => [w.file, w.hosts]));
     const fileOf = (p: Picture) => files.find((f) => f.content.includes(Buffer.from(p.name)))!.name;
-    let elsewhere = 0;
-    for (const p of [...pictures.filter((x) => !x.name.includes('/big-')), ...pictures.filter((x) => x.name.includes('/big-')).slice(0, 3)]) {
+    // The reads run side by side: each is a CLI process of its own in its host's namespace.
+    const reads = [...pictures.filter((x) => !x.name.includes('/big-')), ...pictures.filter((x) => x.name.includes('/big-')).slice(0, 3)].map(async (p) => {
       const took = touched.get(fileOf(p)) ?? [];
       const reader = cluster.hosts.find((h) => !took.includes(h.identity)) ?? cluster.hosts.find((h) => h.identity !== took[took.length - 1])!;
-      if (!took.includes(reader.identity)) elsewhere++;
-      const out = execFileSync('ip', ['netns', 'exec', reader.ns, process.execPath, CLI, 'store', 'get', p.sha256], {
+      const { stdout } = await execFileAsync('ip', ['netns', 'exec', reader.ns, process.execPath, CLI, 'store', 'get', p.sha256], {
         env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: reader.dir, IMV_CONFIG: path.join(reader.dir, 'config.json'), LOG_LEVEL: 'warn' },
+        encoding: 'buffer',
         maxBuffer: 16 * 1024 * 1024,
       });
-      expect(sha256Of(out), `${p.name} read on ${reader.identity}`).toBe(p.sha256);
-    }
+      expect(sha256Of(stdout), `${p.name} read on ${reader.identity}`).toBe(p.sha256);
+      return !took.includes(reader.identity);
+    });
+    const elsewhere = (await Promise.all(reads)).filter(Boolean).length;
     console.log(
       `multihost: ${pictures.length} pictures in the PostgreSQL store; ${elsewhere} read back on a host that took no task of their file; ` +
         `mh-big.zip's tasks ran on ${JSON.stringify(touched.get('mh-big.zip'))}`,
