@@ -87,32 +87,33 @@ async function workflowHosts(client: Client, db: Db, tenant: string, since?: { h
     file_name: string;
     workflow_id: string;
   }[];
-  const out: WorkflowHosts[] = [];
-  for (const r of rows) {
-    const history = await client.workflow.getHandle(r.workflow_id).fetchHistory();
-    const events = history.events ?? [];
-    // A task taken by a host that died or was cut off shows as started (then timed out), never completed.
-    const identityOf = (e: (typeof events)[number]) =>
-      e.workflowTaskStartedEventAttributes?.identity ?? e.workflowTaskCompletedEventAttributes?.identity ?? e.activityTaskStartedEventAttributes?.identity;
-    const took = events.map(identityOf).filter((x): x is string => !!x);
-    const completed = events.map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((x): x is string => !!x);
-    const after = since ? events.find((e) => ms(e.eventTime) > since.at && !!identityOf(e) && identityOf(e) !== since.host) : undefined;
-    const before = since ? events.filter((e) => ms(e.eventTime) < since.at) : [];
-    // The host that took its last workflow task before: one in flight (a small file's local steps run inside
-    // it) or, when it completed, the one whose sticky queue gets the next.
-    const lastBefore = before.map((e) => e.workflowTaskStartedEventAttributes?.identity).filter((x): x is string => !!x);
-    const open = since !== undefined && ms(events[events.length - 1]?.eventTime) > since.at;
-    out.push({
-      file: r.file_name,
-      hosts: [...new Set(took)].sort(),
-      last: completed[completed.length - 1] ?? '?',
-      pickedUp: after ? { host: identityOf(after)!, at: ms(after.eventTime) } : null,
-      heldAt: open ? (lastBefore[lastBefore.length - 1] ?? null) : null,
-      workflowTaskTimeouts: events.filter((e) => e.workflowTaskTimedOutEventAttributes).length,
-      heartbeatRetries: events.filter((e) => e.activityTaskStartedEventAttributes?.lastFailure?.timeoutFailureInfo?.timeoutType === TIMEOUT_HEARTBEAT).length,
-    });
-  }
-  return out;
+  // The histories are fetched side by side (one request each); the answer keeps the ledger's order.
+  return Promise.all(
+    rows.map(async (r): Promise<WorkflowHosts> => {
+      const history = await client.workflow.getHandle(r.workflow_id).fetchHistory();
+      const events = history.events ?? [];
+      // A task taken by a host that died or was cut off shows as started (then timed out), never completed.
+      const identityOf = (e: (typeof events)[number]) =>
+        e.workflowTaskStartedEventAttributes?.identity ?? e.workflowTaskCompletedEventAttributes?.identity ?? e.activityTaskStartedEventAttributes?.identity;
+      const took = events.map(identityOf).filter((x): x is string => !!x);
+      const completed = events.map((e) => e.workflowTaskCompletedEventAttributes?.identity).filter((x): x is string => !!x);
+      const after = since ? events.find((e) => ms(e.eventTime) > since.at && !!identityOf(e) && identityOf(e) !== since.host) : undefined;
+      const before = since ? events.filter((e) => ms(e.eventTime) < since.at) : [];
+      // The host that took its last workflow task before: one in flight (a small file's local steps run inside
+      // it) or, when it completed, the one whose sticky queue gets the next.
+      const lastBefore = before.map((e) => e.workflowTaskStartedEventAttributes?.identity).filter((x): x is string => !!x);
+      const open = since !== undefined && ms(events[events.length - 1]?.eventTime) > since.at;
+      return {
+        file: r.file_name,
+        hosts: [...new Set(took)].sort(),
+        last: completed[completed.length - 1] ?? '?',
+        pickedUp: after ? { host: identityOf(after)!, at: ms(after.eventTime) } : null,
+        heldAt: open ? (lastBefore[lastBefore.length - 1] ?? null) : null,
+        workflowTaskTimeouts: events.filter((e) => e.workflowTaskTimedOutEventAttributes).length,
+        heartbeatRetries: events.filter((e) => e.activityTaskStartedEventAttributes?.lastFailure?.timeoutFailureInfo?.timeoutType === TIMEOUT_HEARTBEAT).length,
+      };
+    }),
+  );
 }
 
 describe('workers on separate hosts (network namespaces) with no shared disk', () => {
