@@ -38,9 +38,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { ensureTemporalCli, searchAttributeFlags, waitForPort } from '../../dev/temporal-server';
 import { FTP_PASSWORD, FTP_USER, startVsftpd, type Vsftpd } from '../support/vsftpd';
 import { freePortOn } from '../support/net';
+
+const { DescribeTaskQueueMode, TaskQueueType } = temporal.api.enums.v1;
 
 export const PREFIX = 'imvmh';
 const RUN_DIR_PREFIX = path.join(os.tmpdir(), `${PREFIX}-run-`);
@@ -504,13 +507,19 @@ export async function startCluster(o: { hosts: number }): Promise<Cluster> {
       },
 
       async pollers(connection, taskQueue, kind) {
-        // TASK_QUEUE_TYPE_WORKFLOW = 1, TASK_QUEUE_TYPE_ACTIVITY = 2 (as bench/pipeline asks).
+        // ENHANCED mode (deprecated, still served by the dev server) asks every partition of the task queue
+        // (the server makes 4): the default mode answers from the root partition only, where a worker whose
+        // one normal workflow poll waits on another partition shows only when that long poll ends (~60 s).
+        const type = kind === 'workflow' ? TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY;
         const r = await connection.workflowService.describeTaskQueue({
           namespace: 'default',
           taskQueue: { name: taskQueue },
-          taskQueueType: kind === 'workflow' ? 1 : 2,
+          apiMode: DescribeTaskQueueMode.DESCRIBE_TASK_QUEUE_MODE_ENHANCED,
+          taskQueueTypes: [type],
+          reportPollers: true,
         });
-        return [...new Set((r.pollers ?? []).map((p) => p.identity ?? ''))].sort();
+        const pollers = Object.values(r.versionsInfo ?? {}).flatMap((v) => v.typesInfo?.[type]?.pollers ?? []);
+        return [...new Set(pollers.map((p) => p.identity ?? ''))].sort();
       },
 
       async destroy() {

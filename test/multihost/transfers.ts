@@ -3,7 +3,7 @@
  * pictures, small enough (under localStepsMaxBytes, 256 KiB) to run every step as a local activity
  * on the worker that runs their workflow, and optionally one big ZIP (thousands of objects, some with
  * pictures) whose steps run as regular activities on any host. Objects are disjoint, so the files may
- * run in any order. No vitest here: bench/multihost.ts uses it too.
+ * run in any order. No vitest here: test/multihost/bench.ts uses it too.
  */
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
