@@ -1,15 +1,9 @@
 /** Addresses (the CRM's contacts) as the address step reads and writes them, per chunk. */
 import type { Knex } from 'knex';
-import type { CandidateSearch } from '../domain/address-matching';
+import type { CandidateSearch, StoredAddressRow } from '../domain/address-matching';
 
-/** An address row as stored: its columns by name (text columns, the e-mail and phone bags, the keys). */
-export interface AddressRow {
-  id: number;
-  user_name: string | null;
-  emails: Record<string, string> | null;
-  phones: Record<string, string> | null;
-  [column: string]: unknown;
-}
+/** An address row as stored: its columns by name (the domain reads it as a match candidate). */
+export type AddressRow = StoredAddressRow;
 
 /**
  * The tenant's addresses that may match any contact of the chunk (same external id, last name,
