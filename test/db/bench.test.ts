@@ -1,7 +1,6 @@
 /** db/bench.ts against real PostgreSQL: the benchmarks' throwaway databases, the bare baseline's shortcuts and figures. */
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { closeDb, createDb } from '../../db/db';
 import {
   createScratchDatabase,
@@ -13,16 +12,10 @@ import {
   tenantEstateCount,
 } from '../../db/bench';
 import { PG_ADMIN_URL } from '../support/harness';
-import { anEstate, anImport, hoursAgo, useMigratedDatabase } from '../support/database';
+import { adminQuery, anEstate, anImport, hoursAgo, useMigratedDatabase } from '../support/database';
 
 async function databaseExists(name: string): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try {
-    return (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
-  } finally {
-    await c.end();
-  }
+  return (await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
 }
 
 describe('db/bench', () => {

@@ -3,12 +3,11 @@
  * migrating, and the tenants and users made to match the configuration.
  */
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { AppConfig } from '../../config/config';
 import { DatabaseConnectionError, ensureDatabase, migrate, openDatabase, syncTenants } from '../../db/db';
 import { migrations } from '../../db/migrations';
-import { PG_ADMIN_URL, useDatabase } from '../support/database';
+import { adminQuery, PG_ADMIN_URL, useDatabase } from '../support/database';
 
 const pgdb = useDatabase({ migrated: false });
 
@@ -17,17 +16,7 @@ function unusedDatabase(): { name: string; url: string; drop(): Promise<void> } 
   const name = `imv_test_db_${process.pid}_${randomBytes(4).toString('hex')}`;
   const u = new URL(PG_ADMIN_URL);
   u.pathname = `/${name}`;
-  return { name, url: u.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined) };
-}
-
-async function admin(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try {
-    return await c.query(sql, params);
-  } finally {
-    await c.end();
-  }
+  return { name, url: u.toString(), drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined) };
 }
 
 const config = (tenants: { id: string; name?: string; users: string[] }[], databaseUrl = pgdb.url) => ({ tenants, databaseUrl }) as unknown as AppConfig;
@@ -58,7 +47,7 @@ describe('ensureDatabase', () => {
     try {
       await ensureDatabase(fresh.url);
       await ensureDatabase(fresh.url);
-      expect((await admin('SELECT count(*)::int AS n FROM pg_database WHERE datname = $1', [fresh.name])).rows[0].n).toBe(1);
+      expect((await adminQuery('SELECT count(*)::int AS n FROM pg_database WHERE datname = $1', [fresh.name])).rows[0].n).toBe(1);
     } finally {
       await fresh.drop();
     }

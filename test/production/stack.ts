@@ -12,10 +12,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import net from 'node:net';
 import { promisify } from 'node:util';
 import { PG_ADMIN_URL } from '../support/harness';
+import { adminQuery } from '../support/database';
 
 const root = path.resolve(__dirname, '../..');
 export const SERVER_ENV_FILE = path.join(root, 'deploy/temporal/server.env');
@@ -128,16 +128,6 @@ function lastLines(logFile: string): string {
   const line = fatal ?? lines[0] ?? '';
   const msg = /"msg":"([^"]*)".*?"error":"([^"]*)"/.exec(line);
   return msg ? `${msg[1]}: ${msg[2]} (log: ${logFile})` : `${line.slice(0, 300)} (log: ${logFile})`;
-}
-
-async function adminQuery(sql: string): Promise<void> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
 }
 
 function runScript(script: string, env: Record<string, string>, log: string): void {

@@ -24,21 +24,26 @@ export interface CreatedDatabase {
  * one, reached as a role that may create databases); and how to drop it. */
 export async function createTestDatabase(prefix = 'imv_test', adminUrl = PG_ADMIN_URL): Promise<CreatedDatabase> {
   const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
+  await adminQuery(`CREATE DATABASE ${name}`, [], adminUrl);
   const u = new URL(adminUrl);
   u.pathname = `/${name}`;
   return {
     url: u.toString(),
     async drop() {
-      const c = new pg.Client({ connectionString: adminUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      await adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`, [], adminUrl);
     },
   };
+}
+
+/** One statement on a connection of its own to the server's admin database (CREATE/DROP DATABASE, catalog reads). */
+export async function adminQuery(sql: string, params: unknown[] = [], adminUrl = PG_ADMIN_URL): Promise<pg.QueryResult> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    return await c.query(sql, params);
+  } finally {
+    await c.end();
+  }
 }
 
 export interface TestDatabase {
