@@ -149,7 +149,11 @@ describe('production rehearsal: mTLS cluster at the pinned version, compose orde
     await waitFor('visibility shows every imported file', async () => ((await count(imported)) >= files.length ? true : null), 60_000, 250);
     expect(await count(imported)).toBe(files.length);
     expect(await count(`ImportTenant = '${tenant}' AND ImportOutcome = 'failed'`)).toBe(0);
-    expect(await count(`WorkflowType = 'importBatch' AND ImportTenant = '${tenant}' AND ImportOutcome = 'imported'`)).toBe(1);
+    // The batch sets its outcome only after its last file workflow has ended, so the ledger being final does not
+    // mean visibility has it yet: wait for it as for the files.
+    const batchDone = `WorkflowType = 'importBatch' AND ImportTenant = '${tenant}' AND ImportOutcome = 'imported'`;
+    await waitFor('visibility shows the finished batch', async () => ((await count(batchDone)) >= 1 ? true : null), 60_000, 250);
+    expect(await count(batchDone)).toBe(1);
     expect(await count(`ImportTenant = 'not-${tenant}'`)).toBe(0);
     // Both workers are still up: the restart did not kill them.
     for (const w of workers) expect(w.child.exitCode).toBeNull();
